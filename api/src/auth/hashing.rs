@@ -1,0 +1,106 @@
+//! Argon2id hashing for passwords and one-time codes, and SHA-256 for session tokens.
+//!
+//! Passwords use OWASP's recommended argon2id parameters (19 MiB, 2 passes, 1 lane): a stolen
+//! database must not give up people's passwords cheaply.
+//!
+//! OTPs use deliberately lighter parameters (4 MiB, 1 pass). A 6-digit code has only 10^6
+//! values, so no hash cost could stop an offline search of a stolen table for long; what
+//! protects a code is that it dies after 5 minutes and 5 wrong tries. The hash keeps codes out
+//! of plain sight in the database, backups and dumps. Heavier parameters would only cap the
+//! login rate: at 19 MiB one core verifies about 77 codes a second, at 4 MiB/1 pass several
+//! hundred.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use sha2::{Digest, Sha256};
+
+fn password_hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn otp_hasher() -> Argon2<'static> {
+    let params = Params::new(4 * 1024, 1, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_with(hasher: &Argon2<'_>, secret: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher
+        .hash_password(secret.as_bytes(), &salt)
+        .expect("argon2 hashing with valid parameters cannot fail")
+        .to_string()
+}
+
+/// Verifies against a PHC string; the parameters come from the string itself, so hashes made
+/// with older parameters still verify.
+fn verify_with(hasher: &Argon2<'_>, phc: &str, secret: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => hasher.verify_password(secret.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+pub fn hash_password(password: &str) -> String {
+    hash_with(&password_hasher(), password)
+}
+
+pub fn verify_password(phc: &str, password: &str) -> bool {
+    verify_with(&password_hasher(), phc, password)
+}
+
+/// Spends the same time as a real password check, for unknown or disabled users, so the
+/// answer's timing does not tell who has an account.
+pub fn verify_dummy_password(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_password("not a real password, only for timing"));
+    let _ = verify_password(dummy, password);
+}
+
+pub fn hash_otp(code: &str) -> String {
+    hash_with(&otp_hasher(), code)
+}
+
+pub fn verify_otp(phc: &str, code: &str) -> bool {
+    verify_with(&otp_hasher(), phc, code)
+}
+
+/// Spends the time of a real code check, when there is no code to check against.
+pub fn verify_dummy_otp(code: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| hash_otp("dummy code"));
+    let _ = verify_otp(dummy, code);
+}
+
+/// Session tokens carry 256 random bits, so a fast hash is enough to store them safely.
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hash_is_argon2id_and_verifies_only_the_right_password() {
+        let phc = hash_password("correct horse battery");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password(&phc, "correct horse battery"));
+        assert!(!verify_password(&phc, "correct horse battery!"));
+        assert!(!verify_password("not a hash", "anything"));
+    }
+
+    #[test]
+    fn otp_hash_uses_light_parameters_and_a_fresh_salt() {
+        let a = hash_otp("123456");
+        let b = hash_otp("123456");
+        assert!(a.starts_with("$argon2id$v=19$m=4096,t=1,p=1$"));
+        assert_ne!(a, b);
+        assert!(verify_otp(&a, "123456"));
+        assert!(!verify_otp(&a, "123457"));
+    }
+}

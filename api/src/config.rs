@@ -1,0 +1,267 @@
+//! Configuration, layered: built-in defaults, then a TOML file, then `SANJEEVANI_*` environment
+//! variables, then command-line flags. With nothing set, the server runs in `dev` mode on an
+//! embedded SQLite file and listens on 127.0.0.1:8080.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// How the server treats secrets and test conveniences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Development: OTPs may be printed on the console.
+    Dev,
+    /// Like `dev`, and the database is seeded with a small demo world at start.
+    Demo,
+    /// Real patients: a real OTP channel is required and no OTP is ever printed.
+    Production,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Dev => "dev",
+            Mode::Demo => "demo",
+            Mode::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub mode: Mode,
+    /// Address and port to listen on.
+    pub listen: String,
+    /// `sqlite://FILE` (default `sqlite://sanjeevani.db`) or `postgres://USER@HOST:PORT/DB`.
+    pub database_url: String,
+    /// Pooled database connections (readers on SQLite).
+    pub db_pool_size: u32,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// `text` (default) or `json` log lines.
+    pub log_format: String,
+    pub otp: OtpSettings,
+    pub sessions: SessionSettings,
+    /// SMS gateway for OTPs to phone numbers.
+    pub sms: Option<SmsGatewaySettings>,
+    /// SMTP server for OTPs to email addresses.
+    pub email: Option<SmtpSettings>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Dev,
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://sanjeevani.db".into(),
+            db_pool_size: 8,
+            workers: 0,
+            log_format: "text".into(),
+            otp: OtpSettings::default(),
+            sessions: SessionSettings::default(),
+            sms: None,
+            email: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OtpSettings {
+    /// How long a code stays valid.
+    pub ttl_seconds: u32,
+    /// Wrong tries allowed per code; after that the code is dead.
+    pub max_attempts: u32,
+    /// Minimum wait between two codes for one number or address.
+    pub resend_cooldown_seconds: u32,
+    /// Codes per number or address per hour.
+    pub max_per_identifier_per_hour: u32,
+    /// Codes per client IP address per hour (a health centre may sign in many patients).
+    pub max_per_client_per_hour: u32,
+    /// Print codes on the console. Only allowed in `dev` and `demo` mode; on by default there.
+    pub console: Option<bool>,
+}
+
+impl Default for OtpSettings {
+    fn default() -> Self {
+        Self {
+            ttl_seconds: 300,
+            max_attempts: 5,
+            resend_cooldown_seconds: 30,
+            max_per_identifier_per_hour: 5,
+            max_per_client_per_hour: 60,
+            console: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionSettings {
+    /// Patients stay signed in on their phone for this long.
+    pub patient_ttl_hours: u32,
+    /// Staff sessions last one working day.
+    pub staff_ttl_hours: u32,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            patient_ttl_hours: 24 * 30,
+            staff_ttl_hours: 12,
+        }
+    }
+}
+
+/// An HTTP SMS gateway. `body_template` may use `{to}` (E.164 number) and `{message}`; they
+/// are escaped for `content_type` (JSON or form encoding).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsGatewaySettings {
+    pub url: String,
+    #[serde(default = "default_sms_method")]
+    pub method: String,
+    /// A whole header line such as `Authorization: Bearer abc`.
+    #[serde(default)]
+    pub auth_header: Option<String>,
+    #[serde(default = "default_sms_content_type")]
+    pub content_type: String,
+    #[serde(default = "default_sms_template")]
+    pub body_template: String,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_sms_method() -> String {
+    "POST".into()
+}
+fn default_sms_content_type() -> String {
+    "application/json".into()
+}
+fn default_sms_template() -> String {
+    r#"{"to": {to}, "message": {message}}"#.into()
+}
+fn default_timeout() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain SMTP; only for a relay on the same host or a test server.
+    None,
+    /// Upgrade with STARTTLS (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The sender, e.g. `Sanjeevani <no-reply@sanjeevani.example>`.
+    pub from: String,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+/// Command-line flags; each overrides the file and the environment.
+#[derive(Debug, Default, Parser, Serialize)]
+#[command(
+    name = "sanjeevani",
+    version,
+    about = "Sanjeevani telemedicine OPD API server"
+)]
+pub struct Cli {
+    /// A TOML configuration file (default: ./sanjeevani.toml if it exists).
+    #[arg(long, env = "SANJEEVANI_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Seed a demo world and run in demo mode.
+    #[arg(long)]
+    #[serde(skip)]
+    pub demo: bool,
+    /// `dev`, `demo` or `production`.
+    #[arg(long, value_parser = ["dev", "demo", "production"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Address to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Database URL: sqlite://FILE or postgres://...
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads the layers in order: defaults, file, environment, flags.
+    pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match &cli.config {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError::Invalid(format!(
+                    "{} does not exist",
+                    path.display()
+                )))
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("sanjeevani.toml")),
+        }
+        figment = figment
+            .merge(Env::prefixed("SANJEEVANI_").split("__").ignore(&["config"]))
+            .merge(Serialized::defaults(cli));
+        if cli.demo {
+            figment = figment.merge(("mode", "demo"));
+        }
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Refuses settings that would be unsafe for real patients.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.mode == Mode::Production {
+            if self.otp.console == Some(true) {
+                return Err(ConfigError::Invalid(
+                    "production mode never prints OTPs: remove otp.console".into(),
+                ));
+            }
+            if self.sms.is_none() && self.email.is_none() {
+                return Err(ConfigError::Invalid(
+                    "production mode needs a real OTP channel: configure [sms] or [email]".into(),
+                ));
+            }
+        }
+        if self.otp.ttl_seconds == 0 || self.otp.max_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "otp.ttl_seconds and otp.max_attempts must be > 0".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether OTPs are printed on the console.
+    pub fn console_otp(&self) -> bool {
+        self.mode != Mode::Production && self.otp.console.unwrap_or(true)
+    }
+}

@@ -1,0 +1,199 @@
+//! The demo world (`--demo`): one state, two hubs, three spokes, a pharmacy and their staff,
+//! so a newcomer can try every flow at once. Seeding is idempotent: a second start leaves the
+//! data alone. Refused in production mode by configuration (`--demo` sets the mode to demo).
+
+use crate::auth::hashing::hash_password;
+use crate::db::StoreError;
+use crate::models::facilities::{self, NewFacility};
+use crate::models::users::{self, NewUser};
+use crate::state::AppState;
+
+/// The password of every demo staff account. Demo data only: production never seeds.
+pub const DEMO_PASSWORD: &str = "sanjeevani-demo-2026";
+
+pub struct DemoFacility {
+    pub id: &'static str,
+    pub kind: &'static str,
+    pub name: &'static str,
+    pub district: &'static str,
+    pub address: &'static str,
+}
+
+pub const FACILITIES: &[DemoFacility] = &[
+    DemoFacility {
+        id: "00000000-0000-7000-8000-000000000101",
+        kind: "hub",
+        name: "Medical College and Hospital, Kolkata",
+        district: "Kolkata",
+        address: "88 College Street, Kolkata 700073",
+    },
+    DemoFacility {
+        id: "00000000-0000-7000-8000-000000000102",
+        kind: "hub",
+        name: "North Bengal Medical College and Hospital",
+        district: "Darjeeling",
+        address: "Sushrutanagar, Siliguri 734012",
+    },
+    DemoFacility {
+        id: "00000000-0000-7000-8000-000000000201",
+        kind: "spoke",
+        name: "Ayushman Arogya Mandir, Sonarpur",
+        district: "South 24 Parganas",
+        address: "Rajpur Sonarpur, South 24 Parganas 700150",
+    },
+    DemoFacility {
+        id: "00000000-0000-7000-8000-000000000202",
+        kind: "spoke",
+        name: "Ayushman Arogya Mandir, Bolpur",
+        district: "Birbhum",
+        address: "Bolpur, Birbhum 731204",
+    },
+    DemoFacility {
+        id: "00000000-0000-7000-8000-000000000203",
+        kind: "spoke",
+        name: "Ayushman Arogya Mandir, Matigara",
+        district: "Darjeeling",
+        address: "Matigara, Darjeeling 734010",
+    },
+    DemoFacility {
+        id: "00000000-0000-7000-8000-000000000301",
+        kind: "pharmacy",
+        name: "Fair Price Medicine Shop, College Street",
+        district: "Kolkata",
+        address: "College Street, Kolkata 700073",
+    },
+];
+
+pub struct DemoStaff {
+    pub username: &'static str,
+    pub role: &'static str,
+    pub name: &'static str,
+    pub facility: Option<usize>,
+    pub registration_number: Option<&'static str>,
+    pub specialty: Option<&'static str>,
+}
+
+pub const STAFF: &[DemoStaff] = &[
+    DemoStaff {
+        username: "admin.wb",
+        role: "admin",
+        name: "Ananya Mukherjee",
+        facility: None,
+        registration_number: None,
+        specialty: None,
+    },
+    DemoStaff {
+        username: "dr.sen",
+        role: "doctor",
+        name: "Dr. Arindam Sen",
+        facility: Some(0),
+        registration_number: Some("WBMC-61234"),
+        specialty: Some("General Medicine"),
+    },
+    DemoStaff {
+        username: "dr.roy",
+        role: "doctor",
+        name: "Dr. Sushmita Roy",
+        facility: Some(0),
+        registration_number: Some("WBMC-58812"),
+        specialty: Some("Paediatrics"),
+    },
+    DemoStaff {
+        username: "dr.ghosh",
+        role: "doctor",
+        name: "Dr. Partha Ghosh",
+        facility: Some(1),
+        registration_number: Some("WBMC-70431"),
+        specialty: Some("Obstetrics and Gynaecology"),
+    },
+    DemoStaff {
+        username: "cho.sonarpur",
+        role: "cho",
+        name: "Rina Mondal",
+        facility: Some(2),
+        registration_number: None,
+        specialty: None,
+    },
+    DemoStaff {
+        username: "pharmacist.college",
+        role: "pharmacist",
+        name: "Subhas Dutta",
+        facility: Some(5),
+        registration_number: Some("WBPC-22107"),
+        specialty: None,
+    },
+];
+
+/// Seeds the demo world unless it is already there.
+pub async fn seed(state: &AppState) -> Result<(), StoreError> {
+    let hashes: Vec<String> = tokio::task::spawn_blocking(|| {
+        STAFF.iter().map(|_| hash_password(DEMO_PASSWORD)).collect()
+    })
+    .await
+    .map_err(|_| StoreError::Unavailable("hashing task failed".into()))?;
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| -> Result<(), StoreError> {
+            if facilities::state_exists(conn, "WB")? {
+                return Ok(());
+            }
+            facilities::insert_state(conn, "WB", "West Bengal")?;
+            for facility in FACILITIES {
+                NewFacility {
+                    id: facility.id,
+                    state_code: "WB",
+                    district: facility.district,
+                    kind: facility.kind,
+                    name: facility.name,
+                    address: facility.address,
+                    created_at: now,
+                }
+                .insert(conn)?;
+            }
+            for (index, (staff, hash)) in STAFF.iter().zip(&hashes).enumerate() {
+                let id = format!("00000000-0000-7000-8000-0000000010{index:02}");
+                NewUser {
+                    id: &id,
+                    role: staff.role,
+                    name: staff.name,
+                    phone: None,
+                    email: None,
+                    username: Some(staff.username),
+                    password_hash: Some(hash),
+                    facility_id: staff.facility.map(|i| FACILITIES[i].id),
+                    state_code: Some("WB"),
+                    registration_number: staff.registration_number,
+                    specialty: staff.specialty,
+                    created_at: now,
+                    updated_at: now,
+                }
+                .insert(conn)?;
+            }
+            let _ = users::find(conn, "00000000-0000-7000-8000-000000001000")?;
+            Ok(())
+        })
+        .await
+}
+
+/// What a newcomer needs to try the demo.
+pub fn print_guide(base: &str) {
+    println!("\nDemo world: West Bengal, 2 hubs, 3 spokes, 1 pharmacy.");
+    println!("Staff log in with password `{DEMO_PASSWORD}`:");
+    for staff in STAFF {
+        let place = staff
+            .facility
+            .map(|i| FACILITIES[i].name)
+            .unwrap_or("state of West Bengal");
+        println!(
+            "  {:<20} {:<10} {} ({place})",
+            staff.username, staff.role, staff.name
+        );
+    }
+    println!(
+        "\nTry it:\n  curl -s -XPOST {base}/api/v1/auth/login -H 'content-type: application/json' \\\n    -d '{{\"username\":\"dr.sen\",\"password\":\"{DEMO_PASSWORD}\"}}'\n\
+         Patients log in with any Indian mobile number; the code appears on this console:\n  \
+         curl -s -XPOST {base}/api/v1/auth/otp/request -H 'content-type: application/json' -d '{{\"phone\":\"+919876543210\"}}'\n  \
+         curl -s -XPOST {base}/api/v1/auth/otp/verify -H 'content-type: application/json' -d '{{\"phone\":\"+919876543210\",\"code\":\"<code>\"}}'\n"
+    );
+}

@@ -1,0 +1,18 @@
+//! Sanjeevani: the telemedicine OPD API server as a library, so that `main.rs` and the tests
+//! start the very same application ([`startup::Application`]).
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod models;
+pub mod notify;
+pub mod routes;
+pub mod schema;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod validate;

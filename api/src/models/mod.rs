@@ -1,0 +1,9 @@
+//! Rows and queries, one module per table group. Queries take `&mut DbConnection` and return
+//! `QueryResult`; they run unchanged on SQLite and PostgreSQL. No HTTP types here.
+
+pub mod audit;
+pub mod facilities;
+pub mod otp;
+pub mod patients;
+pub mod sessions;
+pub mod users;

@@ -1,0 +1,147 @@
+//! Users: patients' login accounts and staff accounts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub role: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password_hash: Option<String>,
+    pub facility_id: Option<String>,
+    pub state_code: Option<String>,
+    pub registration_number: Option<String>,
+    pub specialty: Option<String>,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub role: &'a str,
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub facility_id: Option<&'a str>,
+    pub state_code: Option<&'a str>,
+    pub registration_number: Option<&'a str>,
+    pub specialty: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl NewUser<'_> {
+    pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        diesel::insert_into(users::table)
+            .values(self)
+            .execute(conn)
+            .map(|_| ())
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The patient account that logs in with this phone number (E.164) or email address.
+pub fn find_patient_by_login(
+    conn: &mut DbConnection,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> QueryResult<Option<User>> {
+    let query = users::table
+        .filter(users::role.eq("patient"))
+        .select(User::as_select());
+    match (phone, email) {
+        (Some(phone), _) => query.filter(users::phone.eq(phone)).first(conn).optional(),
+        (None, Some(email)) => query.filter(users::email.eq(email)).first(conn).optional(),
+        (None, None) => Ok(None),
+    }
+}
+
+pub fn find_staff_by_username(
+    conn: &mut DbConnection,
+    username: &str,
+) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::username.eq(username))
+        .filter(users::role.ne("patient"))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn username_taken(conn: &mut DbConnection, username: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::username.eq(username)),
+    ))
+    .get_result(conn)
+}
+
+/// Staff, optionally limited to some facilities or a state's facilities (for scoped admins).
+pub fn list_staff(
+    conn: &mut DbConnection,
+    facility_ids: Option<&[String]>,
+    state_code: Option<&str>,
+) -> QueryResult<Vec<User>> {
+    let mut query = users::table
+        .filter(users::role.ne("patient"))
+        .select(User::as_select())
+        .order(users::created_at.asc())
+        .into_boxed();
+    match (facility_ids, state_code) {
+        (Some(ids), Some(state)) => {
+            query = query.filter(
+                users::facility_id
+                    .eq_any(ids.to_vec())
+                    .or(users::state_code.eq(state)),
+            )
+        }
+        (Some(ids), None) => query = query.filter(users::facility_id.eq_any(ids.to_vec())),
+        (None, Some(state)) => query = query.filter(users::state_code.eq(state)),
+        (None, None) => {}
+    }
+    query.load(conn)
+}
+
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    id: &str,
+    disabled_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::disabled_at.eq(disabled_at),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn set_name(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::name.eq(name), users::updated_at.eq(now)))
+        .execute(conn)
+}

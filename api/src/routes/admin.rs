@@ -1,0 +1,84 @@
+//! Administration: facilities and staff accounts within the administrator's scope.
+
+use actix_web::{get, post, web, HttpResponse};
+use sanjeevani_types::facility::Facility;
+use sanjeevani_types::staff::{NewStaff, Staff};
+use sanjeevani_types::ErrorBody;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::services::{facilities, staff};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_facilities)
+        .service(list_staff)
+        .service(create_staff)
+        .service(disable_staff)
+        .service(enable_staff);
+}
+
+/// Facilities within the administrator's scope.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), responses((status = 200, body = Vec<Facility>), (status = 403, body = ErrorBody)))]
+#[get("/admin/facilities")]
+pub async fn list_facilities(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(facilities::list_in_scope(&state, &principal).await?))
+}
+
+/// Staff accounts within the administrator's scope.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), responses((status = 200, body = Vec<Staff>), (status = 403, body = ErrorBody)))]
+#[get("/admin/staff")]
+pub async fn list_staff(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(staff::list(&state, &principal).await?))
+}
+
+/// Create a doctor, CHO, pharmacist or administrator account within the caller's scope.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    request_body = NewStaff,
+    responses(
+        (status = 201, body = Staff),
+        (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`username_taken`"),
+        (status = 422, body = ErrorBody),
+    )
+)]
+#[post("/admin/staff")]
+pub async fn create_staff(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<NewStaff>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Created().json(staff::create(&state, &principal, body.into_inner()).await?))
+}
+
+/// Disable a staff account and end its sessions.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = Staff), (status = 404, body = ErrorBody)))]
+#[post("/admin/staff/{id}/disable")]
+pub async fn disable_staff(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(staff::set_disabled(&state, &principal, path.into_inner(), true).await?))
+}
+
+/// Enable a disabled staff account again.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = Staff), (status = 404, body = ErrorBody)))]
+#[post("/admin/staff/{id}/enable")]
+pub async fn enable_staff(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(staff::set_disabled(&state, &principal, path.into_inner(), false).await?))
+}

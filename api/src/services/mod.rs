@@ -1,0 +1,42 @@
+//! Use cases behind the endpoints: each checks the caller's rights through [`crate::auth`],
+//! validates, and reads or writes through [`crate::models`] in one transaction.
+
+pub mod facilities;
+pub mod patients;
+pub mod staff;
+
+use std::borrow::Cow;
+
+use crate::auth::Denied;
+use crate::db::StoreError;
+use crate::validate::ValidationError;
+
+/// Why a use case did not go ahead. Mapped to HTTP once, in [`crate::error`].
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{code}: {message}")]
+    Conflict {
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Denied> for ServiceError {
+    fn from(_: Denied) -> Self {
+        ServiceError::Forbidden
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(error: diesel::result::Error) -> Self {
+        ServiceError::Store(error.into())
+    }
+}

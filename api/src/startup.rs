@@ -1,0 +1,197 @@
+//! Building and running the application: the same code path for `main.rs` and the tests.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{web, App, HttpMessage, HttpServer};
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Cli, Mode, Settings};
+use crate::db::{Database, DbOptions, StoreError};
+use crate::error::{ApiError, REQUEST_ID};
+use crate::notify::{MessageCapture, Messenger};
+use crate::state::AppState;
+use crate::telemetry::RequestSpan;
+use crate::{demo, routes, telemetry};
+
+/// Replacements tests (and simulations) make; the server binary uses none.
+#[derive(Default, Clone)]
+pub struct Overrides {
+    pub clock: Option<SharedClock>,
+    /// Keep messages in memory instead of sending them. Refused in production mode.
+    pub capture: Option<MessageCapture>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Unsafe(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Delivery(#[from] crate::notify::DeliveryError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartupError> {
+        settings.check()?;
+        if overrides.capture.is_some() && settings.mode == Mode::Production {
+            return Err(StartupError::Unsafe(
+                "the in-memory message capture is for tests and cannot run in production mode",
+            ));
+        }
+        let options = DbOptions {
+            url: settings.database_url.clone(),
+            pool_size: settings.db_pool_size,
+        };
+        let db = tokio::task::spawn_blocking(move || Database::open(&options))
+            .await
+            .map_err(|_| StoreError::Unavailable("database start-up task failed".into()))??;
+        let messenger = Messenger::from_settings(&settings, overrides.capture)?;
+        let state = AppState {
+            db,
+            clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            settings: Arc::new(settings),
+            messenger,
+        };
+        if state.settings.mode == Mode::Demo {
+            demo::seed(&state).await?;
+        }
+
+        let listener = TcpListener::bind(&state.settings.listen)?;
+        let port = listener.local_addr()?.port();
+        let workers = match state.settings.workers {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            n => n,
+        };
+        let app_state = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap_fn(|req, srv| {
+                    let request_id = req
+                        .extensions()
+                        .get::<RequestId>()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    let response = srv.call(req);
+                    REQUEST_ID.scope(request_id.clone(), async move {
+                        let mut response = response.await?;
+                        if let Ok(value) = HeaderValue::from_str(&request_id) {
+                            response
+                                .headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), value);
+                        }
+                        Ok(response)
+                    })
+                })
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(app_state.clone())
+                .app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(
+                    |error, _req| {
+                        ApiError::bad_request(
+                            "invalid_body",
+                            format!("The request body was not accepted: {error}"),
+                        )
+                        .into()
+                    },
+                ))
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_error, _req| ApiError::not_found("resource").into()),
+                )
+                .app_data(web::QueryConfig::default().error_handler(|error, _req| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("The query string was not accepted: {error}"),
+                    )
+                    .into()
+                }))
+                .configure(routes::configure)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::not_found("endpoint"))
+                }))
+        })
+        .workers(workers)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 30 s) and stops.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The server binary's whole job.
+pub async fn run_cli(cli: Cli) -> ExitCode {
+    let settings = match Settings::load(&cli) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("sanjeevani: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log_format);
+    let mode = settings.mode;
+    let application = match Application::build(settings, Overrides::default()).await {
+        Ok(application) => application,
+        Err(error) => {
+            eprintln!("sanjeevani: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = &application.state().settings;
+    let host = settings
+        .listen
+        .rsplit_once(':')
+        .map(|(host, _)| host)
+        .unwrap_or("127.0.0.1");
+    println!(
+        "Sanjeevani {} listening on http://{host}:{} ({} mode, {} database)\n  API docs: http://{host}:{}/api/v1/docs",
+        env!("CARGO_PKG_VERSION"),
+        application.port(),
+        mode.as_str(),
+        application.state().db.backend().as_str(),
+        application.port(),
+    );
+    if mode == Mode::Demo {
+        demo::print_guide(&format!("http://{host}:{}", application.port()));
+    }
+    match application.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sanjeevani: server stopped with an error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

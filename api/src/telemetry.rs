@@ -1,0 +1,53 @@
+//! Logging with tracing: one line per request with its id and status; `RUST_LOG` sets the
+//! level. Nothing a user sent is logged: no bodies, no error details that could echo input
+//! (an OTP typed as a number, a diagnosis), only status and the stable error code.
+
+use std::io::IsTerminal;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+use tracing_subscriber::{fmt, EnvFilter};
+
+/// Installs the global subscriber once; later calls (tests) are ignored.
+pub fn init(format: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn,actix_web=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
+    drop(result);
+}
+
+/// The request span: the default fields (method, route, client, request id), but at the end
+/// only the status and the error's stable code are recorded.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        DefaultRootSpanBuilder::on_request_start(request)
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        let status = match outcome {
+            Ok(response) => response.response().status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        span.record("http.status_code", status.as_u16());
+        let _entered = span.enter();
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), "request failed");
+        } else {
+            tracing::info!(status = status.as_u16(), "request finished");
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! Domain values that parse once: after `PhoneNumber::parse` succeeds the value is valid everywhere.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a value was refused. `code()` is the stable machine-readable reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error(
+        "must be an Indian mobile number: +91 followed by 10 digits starting with 6, 7, 8 or 9"
+    )]
+    InvalidPhone,
+    #[error("must be an email address such as name@example.org")]
+    InvalidEmail,
+    #[error("must be a 14-digit ABHA number, written as 12-3456-7890-1234 or 14 digits")]
+    InvalidAbha,
+    #[error("must be a 6-digit code")]
+    InvalidOtp,
+    #[error("must be between 1 and {max} characters with no control characters")]
+    InvalidText { max: usize },
+    #[error("must be one of: {allowed}")]
+    NotOneOf { allowed: &'static str },
+}
+
+impl ParseError {
+    /// A stable snake_case code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParseError::InvalidPhone => "invalid_phone",
+            ParseError::InvalidEmail => "invalid_email",
+            ParseError::InvalidAbha => "invalid_abha_number",
+            ParseError::InvalidOtp => "invalid_otp_format",
+            ParseError::InvalidText { .. } => "invalid_text",
+            ParseError::NotOneOf { .. } => "invalid_choice",
+        }
+    }
+}
+
+/// An Indian mobile number, kept in E.164 form: `+91` and 10 digits starting 6-9.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Accepts `+919876543210`, `919876543210`, `09876543210` or `9876543210`, with spaces or
+    /// hyphens between digit groups, as people write them.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let trimmed = input.trim();
+        let has_plus = trimmed.starts_with('+');
+        let body = if has_plus { &trimmed[1..] } else { trimmed };
+        if !body
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+        {
+            return Err(ParseError::InvalidPhone);
+        }
+        let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+        let national = match digits.len() {
+            10 if !has_plus => digits.as_str(),
+            11 if !has_plus && digits.starts_with('0') => &digits[1..],
+            12 if digits.starts_with("91") => &digits[2..],
+            _ => return Err(ParseError::InvalidPhone),
+        };
+        if !matches!(national.as_bytes()[0], b'6'..=b'9') {
+            return Err(ParseError::InvalidPhone);
+        }
+        Ok(Self(format!("+91{national}")))
+    }
+
+    /// The number with all but the last four digits hidden, for logs and screens.
+    pub fn masked(&self) -> String {
+        format!("+91******{}", &self.0[9..])
+    }
+}
+
+impl AsRef<str> for PhoneNumber {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An email address, checked for shape and lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let trimmed = input.trim();
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(ParseError::InvalidEmail)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+            && !local.starts_with('.')
+            && !local.ends_with('.');
+        let domain_ok = domain.len() <= 253
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            });
+        if !local_ok || !domain_ok || trimmed.len() > 254 {
+            return Err(ParseError::InvalidEmail);
+        }
+        // Lower-cased whole: as a login identity, Asha@ and asha@ must be one person.
+        Ok(Self(trimmed.to_ascii_lowercase()))
+    }
+
+    /// The address with most of the local part hidden, for logs.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').expect("parsed address has @");
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
+}
+
+impl AsRef<str> for EmailAddress {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An ABHA (Ayushman Bharat Health Account) number: 14 digits, shown as 2-4-4-4.
+/// No official checksum is published, so only the shape is validated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AbhaNumber(String);
+
+impl AbhaNumber {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let trimmed = input.trim();
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        let separators_ok = trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
+        if digits.len() != 14 || !separators_ok {
+            return Err(ParseError::InvalidAbha);
+        }
+        if trimmed.contains(['-', ' ']) {
+            // Grouped input must follow the 2-4-4-4 shape exactly.
+            let groups: Vec<usize> = trimmed.split(['-', ' ']).map(str::len).collect();
+            if groups != [2, 4, 4, 4] {
+                return Err(ParseError::InvalidAbha);
+            }
+        }
+        Ok(Self(format!(
+            "{}-{}-{}-{}",
+            &digits[0..2],
+            &digits[2..6],
+            &digits[6..10],
+            &digits[10..14]
+        )))
+    }
+}
+
+impl AsRef<str> for AbhaNumber {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A one-time password as typed by the user: exactly six ASCII digits.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtpCode(String);
+
+impl OtpCode {
+    pub const LENGTH: usize = 6;
+
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let trimmed = input.trim();
+        if trimmed.len() == Self::LENGTH && trimmed.chars().all(|c| c.is_ascii_digit()) {
+            Ok(Self(trimmed.to_owned()))
+        } else {
+            Err(ParseError::InvalidOtp)
+        }
+    }
+}
+
+impl AsRef<str> for OtpCode {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for OtpCode {
+    // Never print a code, even in debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OtpCode(******)")
+    }
+}
+
+/// Free text a person enters (a name, an address): trimmed, non-empty, bounded, printable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundedText(String);
+
+impl BoundedText {
+    pub fn parse(input: &str, max_chars: usize) -> Result<Self, ParseError> {
+        let trimmed = input.trim();
+        let count = trimmed.chars().count();
+        if count == 0 || count > max_chars || trimmed.chars().any(char::is_control) {
+            return Err(ParseError::InvalidText { max: max_chars });
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl AsRef<str> for BoundedText {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Declares a closed set of string values that (de)serialise as snake_case and parse from text.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(input: &str) -> Result<Self, ParseError> {
+                match input {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(ParseError::NotOneOf { allowed: concat!($($text, " "),+) }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What a signed-in user may do. Patients log in by OTP; staff by password.
+    Role {
+        Patient => "patient",
+        Doctor => "doctor",
+        Cho => "cho",
+        Pharmacist => "pharmacist",
+        Admin => "admin",
+    }
+);
+
+string_enum!(
+    /// Sex as recorded on a prescription.
+    Sex {
+        Female => "female",
+        Male => "male",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// Languages patient-facing text is available in.
+    Language {
+        En => "en",
+        Hi => "hi",
+        Bn => "bn",
+    }
+);
+
+string_enum!(
+    /// What a facility is in the hub-and-spoke model.
+    FacilityKind {
+        Hub => "hub",
+        Spoke => "spoke",
+        Pharmacy => "pharmacy",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_in_common_written_forms_normalise_to_e164() {
+        for input in [
+            "+919876543210",
+            "919876543210",
+            "09876543210",
+            "9876543210",
+            "+91 98765 43210",
+            "+91-98765-43210",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(input).unwrap().as_ref(),
+                "+919876543210",
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn phone_numbers_outside_the_indian_mobile_range_are_refused() {
+        for input in [
+            "",
+            "+915876543210",
+            "987654321",
+            "98765432100",
+            "+449876543210",
+            "+91987654321a",
+            "++919876543210",
+            "९८७६५४३२१०",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(input),
+                Err(ParseError::InvalidPhone),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn masked_phone_shows_only_last_four_digits() {
+        assert_eq!(
+            PhoneNumber::parse("9876543210").unwrap().masked(),
+            "+91******3210"
+        );
+    }
+
+    #[test]
+    fn email_is_lower_cased_and_bad_shapes_refused() {
+        assert_eq!(
+            EmailAddress::parse(" Asha@Example.ORG ").unwrap().as_ref(),
+            "asha@example.org"
+        );
+        for input in [
+            "asha",
+            "asha@",
+            "@example.org",
+            "asha@localhost",
+            "a b@example.org",
+            "asha@-x.org",
+        ] {
+            assert!(EmailAddress::parse(input).is_err(), "{input}");
+        }
+    }
+
+    #[test]
+    fn abha_number_accepts_grouped_or_plain_digits() {
+        assert_eq!(
+            AbhaNumber::parse("12-3456-7890-1234").unwrap().as_ref(),
+            "12-3456-7890-1234"
+        );
+        assert_eq!(
+            AbhaNumber::parse("12345678901234").unwrap().as_ref(),
+            "12-3456-7890-1234"
+        );
+        for input in [
+            "1234-5678-9012-34",
+            "1234567890123",
+            "12-3456-7890-123a",
+            "123456789012345",
+        ] {
+            assert_eq!(
+                AbhaNumber::parse(input),
+                Err(ParseError::InvalidAbha),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn otp_code_is_six_digits_and_never_printed() {
+        let code = OtpCode::parse(" 123456 ").unwrap();
+        assert_eq!(code.as_ref(), "123456");
+        assert!(!format!("{code:?}").contains("123456"));
+        assert!(OtpCode::parse("12345").is_err());
+        assert!(OtpCode::parse("12345a").is_err());
+    }
+
+    #[test]
+    fn bounded_text_is_trimmed_and_limited_in_characters_not_bytes() {
+        assert_eq!(
+            BoundedText::parse("  সুমিতা দাস ", 20).unwrap().as_ref(),
+            "সুমিতা দাস"
+        );
+        assert!(BoundedText::parse("   ", 20).is_err());
+        assert!(BoundedText::parse("a\u{0}b", 20).is_err());
+        assert!(BoundedText::parse(&"क".repeat(21), 20).is_err());
+    }
+
+    #[test]
+    fn string_enums_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()).unwrap(), *role);
+        }
+        assert!(Language::parse("fr").is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Request and response types of the Sanjeevani API, defined once for the server and the apps.
+//!
+//! This crate builds without any server dependency so that `mobile-core` (Android/iOS) uses the
+//! very same types the API serialises. Domain values that must be valid everywhere (a phone
+//! number, an ABHA number) are newtypes in [`domain`] that parse once.
+
+pub mod auth;
+pub mod domain;
+pub mod error;
+pub mod facility;
+pub mod health;
+pub mod patient;
+pub mod staff;
+
+pub use error::{ErrorBody, FieldError};

@@ -1,0 +1,43 @@
+//! Patient profiles: the account holder and family members under one login.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Language, Sex};
+
+/// A patient's details as entered. Give `birth_date` or, when unknown, `birth_year`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PatientInput {
+    pub name: String,
+    pub sex: Sex,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_year: Option<i32>,
+    pub preferred_language: Language,
+    /// 14 digits, 2-4-4-4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abha_number: Option<String>,
+    /// How this person relates to the account holder (`self`, `mother`, `son`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Patient {
+    pub id: String,
+    pub name: String,
+    pub sex: Sex,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<NaiveDate>,
+    pub birth_year: i32,
+    /// Age in whole years today in India (IST).
+    pub age_years: i32,
+    pub preferred_language: Language,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abha_number: Option<String>,
+    pub relation: String,
+    pub created_at: DateTime<Utc>,
+}

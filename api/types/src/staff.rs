@@ -1,0 +1,53 @@
+//! Staff accounts created by administrators: doctors, CHOs, pharmacists and administrators.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Role;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewStaff {
+    /// `doctor`, `cho`, `pharmacist` or `admin`.
+    pub role: Role,
+    pub name: String,
+    /// Login name: 3-64 characters of a-z, 0-9, `.`, `_`, `-`.
+    pub username: String,
+    /// At least 12 characters.
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Required for doctors (a hub), CHOs (a spoke), pharmacists (a pharmacy) and facility
+    /// administrators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility_id: Option<String>,
+    /// For a state administrator: the state's code (`WB`). Absent with no facility: national.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_code: Option<String>,
+    /// A doctor's medical council registration number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specialty: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Staff {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specialty: Option<String>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,238 @@
+//! OTP login for patients: delivery, hashing, expiry, single use, lockout, limits, and one
+//! answer for every kind of wrong code.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use sanjeevani_api::error::ApiError;
+use sanjeevani_api::schema::otp_challenges;
+use sanjeevani_tests::{both_backends, spawn_app, spawn_app_with, Backend, TestApp};
+use serde_json::json;
+
+both_backends!(
+    patient_logs_in_by_otp_and_the_account_is_created,
+    codes_are_stored_only_as_argon2id_hashes,
+    wrong_expired_used_and_unknown_codes_get_the_same_answer,
+    a_code_locks_after_five_wrong_tries,
+    concurrent_guesses_cannot_exceed_the_try_limit,
+    a_new_code_retires_the_previous_one,
+    resend_cooldown_and_hourly_limit_per_number,
+    hourly_limit_per_client_address,
+    invalid_numbers_are_refused_and_nothing_is_sent,
+    email_login_uses_the_same_rules,
+);
+
+const PHONE: &str = "+919876543210";
+
+async fn stored_challenges(app: &TestApp) -> Vec<(String, i32)> {
+    app.app_state
+        .db
+        .read(|conn| {
+            otp_challenges::table
+                .select((otp_challenges::code_hash, otp_challenges::attempts))
+                .load::<(String, i32)>(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+        .unwrap()
+}
+
+async fn patient_logs_in_by_otp_and_the_account_is_created(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let requested = app.request_otp("98765 43210").await;
+    assert_eq!(requested.status, 202);
+    assert_eq!(requested.body["channel"], "sms");
+    assert_eq!(requested.body["expires_in_seconds"], 300);
+    let code = app.last_otp_for_phone(PHONE);
+    let message = app.capture.all().pop().unwrap();
+    assert!(
+        message.text.len() <= 160 && message.text.is_ascii(),
+        "one GSM-7 segment"
+    );
+
+    let session = app.verify_otp(PHONE, &code).await;
+    assert_eq!(session.status, 200, "{}", session.body);
+    assert_eq!(session.body["user"]["role"], "patient");
+    assert_eq!(session.body["user"]["phone"], PHONE);
+    let token = session.body["token"].as_str().unwrap();
+    let me = app.get("/api/v1/auth/me", Some(token)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["phone"], PHONE);
+
+    // A second login reaches the same account.
+    app.advance(Duration::seconds(31));
+    let again = app.login_patient(PHONE).await;
+    assert_eq!(again.user.id, session.body["user"]["id"].as_str().unwrap());
+}
+
+async fn codes_are_stored_only_as_argon2id_hashes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.request_otp(PHONE).await;
+    let code = app.last_otp_for_phone(PHONE);
+    let stored = stored_challenges(&app).await;
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].0.starts_with("$argon2id$"), "{}", stored[0].0);
+    assert!(!stored[0].0.contains(&code));
+}
+
+async fn wrong_expired_used_and_unknown_codes_get_the_same_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.request_otp(PHONE).await;
+    let code = app.last_otp_for_phone(PHONE);
+    let wrong_code = if code == "000000" { "111111" } else { "000000" };
+
+    let wrong = app
+        .verify_otp(PHONE, wrong_code)
+        .await
+        .assert_error(401, "otp_rejected");
+    let unknown = app
+        .verify_otp("+919000000001", &code)
+        .await
+        .assert_error(401, "otp_rejected");
+    assert_eq!(app.verify_otp(PHONE, &code).await.status, 200);
+    let used = app
+        .verify_otp(PHONE, &code)
+        .await
+        .assert_error(401, "otp_rejected");
+
+    app.request_otp("+919123456789").await;
+    let other = app.last_otp_for_phone("+919123456789");
+    app.advance(Duration::seconds(301));
+    let expired = app
+        .verify_otp("+919123456789", &other)
+        .await
+        .assert_error(401, "otp_rejected");
+
+    for error in [&unknown, &used, &expired] {
+        assert_eq!(error.message, wrong.message);
+        assert_eq!(error.fields, wrong.fields);
+    }
+}
+
+async fn a_code_locks_after_five_wrong_tries(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.request_otp(PHONE).await;
+    let code = app.last_otp_for_phone(PHONE);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        app.verify_otp(PHONE, wrong)
+            .await
+            .assert_error(401, "otp_rejected");
+    }
+    app.verify_otp(PHONE, &code)
+        .await
+        .assert_error(401, "otp_rejected");
+}
+
+async fn concurrent_guesses_cannot_exceed_the_try_limit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.request_otp(PHONE).await;
+    let code = app.last_otp_for_phone(PHONE);
+    let guesses = (0..20).map(|i| {
+        let guess = format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
+        let app = &app;
+        async move { app.verify_otp(PHONE, &guess).await.status }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    assert!(statuses.iter().all(|s| *s == 401));
+    let stored = stored_challenges(&app).await;
+    assert_eq!(stored[0].1, 5, "tries counted never exceed the limit");
+    app.verify_otp(PHONE, &code)
+        .await
+        .assert_error(401, "otp_rejected");
+}
+
+async fn a_new_code_retires_the_previous_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.request_otp(PHONE).await;
+    let first = app.last_otp_for_phone(PHONE);
+    app.advance(Duration::seconds(31));
+    app.request_otp(PHONE).await;
+    let second = app.last_otp_for_phone(PHONE);
+    if first != second {
+        app.verify_otp(PHONE, &first)
+            .await
+            .assert_error(401, "otp_rejected");
+    }
+    assert_eq!(app.verify_otp(PHONE, &second).await.status, 200);
+}
+
+async fn resend_cooldown_and_hourly_limit_per_number(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(app.request_otp(PHONE).await.status, 202);
+    let too_soon = app.request_otp(PHONE).await;
+    too_soon.assert_error(429, "otp_cooldown");
+    let retry: u64 = too_soon.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry));
+    for _ in 0..4 {
+        app.advance(Duration::seconds(31));
+        assert_eq!(app.request_otp(PHONE).await.status, 202);
+    }
+    app.advance(Duration::seconds(31));
+    app.request_otp(PHONE)
+        .await
+        .assert_error(429, "otp_rate_limited");
+    assert_eq!(app.capture.all().len(), 5);
+    app.advance(Duration::hours(1));
+    assert_eq!(app.request_otp(PHONE).await.status, 202);
+}
+
+async fn hourly_limit_per_client_address(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| settings.otp.max_per_client_per_hour = 3).await;
+    for i in 0..3 {
+        assert_eq!(
+            app.request_otp(&format!("+91900000000{i}")).await.status,
+            202
+        );
+    }
+    app.request_otp("+919000000009")
+        .await
+        .assert_error(429, "otp_rate_limited");
+}
+
+async fn invalid_numbers_are_refused_and_nothing_is_sent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for bad in ["12345", "+15551234567", "+915876543210", ""] {
+        let error = app
+            .request_otp(bad)
+            .await
+            .assert_error(422, "validation_failed");
+        assert_eq!(error.fields[0].field, "phone");
+        assert_eq!(error.fields[0].code, "invalid_phone");
+    }
+    let neither = app.post("/api/v1/auth/otp/request", None, json!({})).await;
+    neither.assert_error(422, "validation_failed");
+    let bad_code = app
+        .verify_otp(PHONE, "12ab56")
+        .await
+        .assert_error(422, "validation_failed");
+    assert_eq!(bad_code.fields[0].field, "code");
+    assert!(app.capture.all().is_empty());
+    assert!(stored_challenges(&app).await.is_empty());
+}
+
+async fn email_login_uses_the_same_rules(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let requested = app
+        .post(
+            "/api/v1/auth/otp/request",
+            None,
+            json!({"email": "Asha.Das@Example.org"}),
+        )
+        .await;
+    assert_eq!(requested.status, 202);
+    assert_eq!(requested.body["channel"], "email");
+    let code = app.last_otp_for_email("asha.das@example.org");
+    let verified = app
+        .post(
+            "/api/v1/auth/otp/verify",
+            None,
+            json!({"email": "asha.das@example.org", "code": code}),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    assert_eq!(verified.body["user"]["email"], "asha.das@example.org");
+}

@@ -1,0 +1,11 @@
+//! Every API test in one binary (one link): the real server, on SQLite and on PostgreSQL.
+
+mod admin;
+mod auth_otp;
+mod auth_staff;
+mod channels;
+mod health;
+mod migrations;
+mod patients;
+mod production;
+mod sessions;

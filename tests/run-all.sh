@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this script):
+#   formatting, clippy with warnings as errors, and every test on SQLite and PostgreSQL.
+# It prepares what the tests need: a PostgreSQL server on 127.0.0.1:5432 (started, or installed
+# from Debian's packages if absent) and a Python venv with aiosmtpd (the real SMTP server the
+# email tests talk to). With CI=true a missing dependency fails the run instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ci="${CI:-false}"
+tools="target/test-tools"
+pg_host=127.0.0.1
+pg_port=5432
+
+say() { printf '\n== %s\n' "$*"; }
+missing() {
+    if [ "$ci" = "true" ]; then
+        echo "FATAL: $* (CI=true: a missing dependency fails the run)" >&2
+        exit 1
+    fi
+    echo "WARNING: $* - the tests that need it will be skipped" >&2
+}
+
+postgres_up() { pg_isready -q -h "$pg_host" -p "$pg_port" 2>/dev/null; }
+
+ensure_postgres() {
+    postgres_up && return 0
+    if ! command -v pg_ctlcluster >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        say "installing PostgreSQL from Debian's packages"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null || true
+    fi
+    if command -v pg_ctlcluster >/dev/null 2>&1; then
+        for version in $(ls /etc/postgresql 2>/dev/null); do
+            pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || true
+        done
+    fi
+    for _ in $(seq 1 30); do
+        postgres_up && return 0
+        sleep 1
+    done
+    return 1
+}
+
+say "PostgreSQL on $pg_host:$pg_port"
+if ensure_postgres; then
+    export SANJEEVANI_SKIP_POSTGRES=0
+    export SANJEEVANI_TEST_POSTGRES_URL="${SANJEEVANI_TEST_POSTGRES_URL:-postgres://postgres@$pg_host:$pg_port/postgres}"
+else
+    missing "no PostgreSQL server on $pg_host:$pg_port"
+    export SANJEEVANI_SKIP_POSTGRES=1
+fi
+
+say "Python test tools (aiosmtpd)"
+if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    rm -rf "$tools/venv"
+    python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd==1.4.*'
+fi
+export SANJEEVANI_TEST_PYTHON="$PWD/$tools/venv/bin/python"
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+say "cargo test (SQLite and PostgreSQL)"
+cargo test --workspace
+
+say "all checks passed"

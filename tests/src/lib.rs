@@ -1,0 +1,389 @@
+//! The test harness: the real application on a random port with a fresh database per test (a
+//! temporary SQLite file, or a new PostgreSQL database dropped afterwards), a controllable
+//! clock, OTPs read from an in-memory capture (refused in production mode), and one helper per
+//! endpoint.
+//!
+//! Every API test runs on both backends through [`both_backends!`].
+
+pub mod external;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use reqwest::{Method, StatusCode};
+use sanjeevani_api::clock::ManualClock;
+use sanjeevani_api::config::{Mode, Settings};
+use sanjeevani_api::notify::{Destination, MessageCapture};
+use sanjeevani_api::startup::{Application, Overrides};
+use sanjeevani_types::auth::SessionIssued;
+use sanjeevani_types::domain::{EmailAddress, PhoneNumber};
+use sanjeevani_types::ErrorBody;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+pub use sanjeevani_api::demo::DEMO_PASSWORD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `NAME::sqlite` and `NAME::postgres` tests from `async fn NAME(Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    if $crate::postgres_skipped() {
+                        return;
+                    }
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+/// PostgreSQL tests are skipped only when the test command found no server *and* this is not
+/// CI (where a missing database fails the run instead).
+pub fn postgres_skipped() -> bool {
+    let skip = std::env::var("SANJEEVANI_SKIP_POSTGRES").is_ok_and(|v| v == "1");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if skip && !ci {
+        eprintln!("PostgreSQL not available: skipping the PostgreSQL variant");
+        return true;
+    }
+    false
+}
+
+/// Where PostgreSQL test databases are created.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SANJEEVANI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    backend: Backend,
+    postgres_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("sanjeevani.db").display());
+                Self {
+                    url,
+                    backend,
+                    postgres_name: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                use diesel::{Connection, PgConnection, RunQueryDsl};
+                let admin = postgres_admin_url();
+                let name = format!("sjv_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is needed at {admin} ({e}); run the test command \
+                         (bash tests/run-all.sh), which starts it"
+                    )
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create database");
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("bad PostgreSQL URL {admin}"),
+                };
+                Self {
+                    url,
+                    backend,
+                    postgres_name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = &self.postgres_name {
+            use diesel::{Connection, PgConnection, RunQueryDsl};
+            if let Ok(mut conn) = PgConnection::establish(&postgres_admin_url()) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+/// The settings tests start from: demo mode (so the demo world is there), any free port.
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut settings = Settings {
+        mode: Mode::Demo,
+        listen: "127.0.0.1:0".into(),
+        database_url: database_url.into(),
+        db_pool_size: 4,
+        workers: 2,
+        ..Settings::default()
+    };
+    settings.otp.console = Some(false);
+    settings
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    pub capture: MessageCapture,
+    pub backend: Backend,
+    pub app_state: sanjeevani_api::state::AppState,
+    database: Arc<TestDatabase>,
+}
+
+/// The instant every test clock starts at: a Monday morning in India (09:00 IST).
+pub fn test_start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T03:30:00Z")
+        .expect("valid")
+        .with_timezone(&Utc)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = Arc::new(TestDatabase::create(backend));
+    spawn_on(database, true, customise).await
+}
+
+/// Like [`spawn_app_with`] but messages go through the configured real channels (SMTP, SMS
+/// gateway) instead of the in-memory capture.
+pub async fn spawn_app_uncaptured(
+    backend: Backend,
+    customise: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let database = Arc::new(TestDatabase::create(backend));
+    spawn_on(database, false, customise).await
+}
+
+/// Starts another application instance (as a second API process would be) on a test database.
+pub async fn spawn_on(
+    database: Arc<TestDatabase>,
+    capture_messages: bool,
+    customise: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = test_settings(&database.url);
+    customise(&mut settings);
+    let clock = ManualClock::starting_at(test_start());
+    let capture = MessageCapture::new();
+    let overrides = Overrides {
+        clock: Some(Arc::new(clock.clone())),
+        capture: capture_messages.then(|| capture.clone()),
+    };
+    let application = Application::build(settings, overrides)
+        .await
+        .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let app_state = application.state().clone();
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder().build().expect("http client"),
+        clock,
+        capture,
+        backend: database.backend(),
+        app_state,
+        database,
+    }
+}
+
+/// An answer: status, headers and JSON body (or `Null`).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.body.clone())
+            .unwrap_or_else(|e| panic!("unexpected body {}: {e}", self.body))
+    }
+
+    /// The error body, checking the one error shape on the way.
+    pub fn error(&self) -> ErrorBody {
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert_eq!(
+            content_type, "application/problem+json",
+            "error answers are problem+json"
+        );
+        self.json()
+    }
+
+    /// Asserts the status and the error code together.
+    pub fn assert_error(&self, status: u16, code: &str) -> ErrorBody {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.body);
+        let error = self.error();
+        assert_eq!(error.code, code, "error code of {}", self.body);
+        error
+    }
+}
+
+impl TestApp {
+    pub fn database(&self) -> Arc<TestDatabase> {
+        self.database.clone()
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    pub async fn request_otp(&self, phone: &str) -> Answer {
+        self.post("/api/v1/auth/otp/request", None, json!({ "phone": phone }))
+            .await
+    }
+
+    pub async fn verify_otp(&self, phone: &str, code: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/otp/verify",
+            None,
+            json!({ "phone": phone, "code": code }),
+        )
+        .await
+    }
+
+    /// The last code sent to a phone number, read from the capture.
+    pub fn last_otp_for_phone(&self, phone: &str) -> String {
+        let to = Destination::Phone(PhoneNumber::parse(phone).expect("valid phone"));
+        let message = self.capture.last_to(&to).expect("a message was sent");
+        extract_code(&message.text)
+    }
+
+    pub fn last_otp_for_email(&self, email: &str) -> String {
+        let to = Destination::Email(EmailAddress::parse(email).expect("valid email"));
+        let message = self.capture.last_to(&to).expect("a message was sent");
+        extract_code(&message.text)
+    }
+
+    /// Logs a patient in by OTP and returns the session.
+    pub async fn login_patient(&self, phone: &str) -> SessionIssued {
+        let requested = self.request_otp(phone).await;
+        assert_eq!(requested.status, StatusCode::ACCEPTED, "{}", requested.body);
+        let code = self.last_otp_for_phone(phone);
+        let verified = self.verify_otp(phone, &code).await;
+        assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+        verified.json()
+    }
+
+    /// Logs a patient in and registers their own profile; returns (token, patient id).
+    pub async fn patient_with_profile(&self, phone: &str, name: &str) -> (String, String) {
+        let session = self.login_patient(phone).await;
+        let created = self
+            .post(
+                "/api/v1/patients",
+                Some(&session.token),
+                json!({ "name": name, "sex": "female", "birth_year": 1990, "preferred_language": "bn" }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        (
+            session.token,
+            created.body["id"].as_str().expect("id").to_owned(),
+        )
+    }
+
+    pub async fn login_staff(&self, username: &str, password: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Logs in a demo staff member and returns the bearer token.
+    pub async fn staff_token(&self, username: &str) -> String {
+        let answer = self.login_staff(username, DEMO_PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+fn extract_code(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|part| part.len() == 6)
+        .unwrap_or_else(|| panic!("no 6-digit code in {text:?}"))
+        .to_owned()
+}
