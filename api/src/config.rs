@@ -47,6 +47,7 @@ pub struct Settings {
     pub log_format: String,
     pub otp: OtpSettings,
     pub sessions: SessionSettings,
+    pub queue: QueueSettings,
     /// SMS gateway for OTPs to phone numbers.
     pub sms: Option<SmsGatewaySettings>,
     /// SMTP server for OTPs to email addresses.
@@ -64,6 +65,7 @@ impl Default for Settings {
             log_format: "text".into(),
             otp: OtpSettings::default(),
             sessions: SessionSettings::default(),
+            queue: QueueSettings::default(),
             sms: None,
             email: None,
         }
@@ -114,6 +116,27 @@ impl Default for SessionSettings {
         Self {
             patient_ttl_hours: 24 * 30,
             staff_ttl_hours: 12,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueueSettings {
+    /// A doctor without a heartbeat for this long is shown offline.
+    pub presence_timeout_seconds: u32,
+    /// How often overdue calls (join window passed) and silent doctors are swept.
+    pub sweep_interval_ms: u64,
+    /// How often a live stream re-reads its session (other API processes may change it).
+    pub stream_poll_ms: u64,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            presence_timeout_seconds: 90,
+            sweep_interval_ms: 1000,
+            stream_poll_ms: 1000,
         }
     }
 }

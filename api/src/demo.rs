@@ -3,9 +3,11 @@
 //! data alone. Refused in production mode by configuration (`--demo` sets the mode to demo).
 
 use crate::auth::hashing::hash_password;
-use crate::db::StoreError;
+use crate::auth::token::new_id;
+use crate::db::{DbConnection, StoreError};
 use crate::models::facilities::{self, NewFacility};
-use crate::models::users::{self, NewUser};
+use crate::models::opds::{self, OpdRow, SlotRow};
+use crate::models::users::NewUser;
 use crate::state::AppState;
 
 /// The password of every demo staff account. Demo data only: production never seeds.
@@ -124,6 +126,120 @@ pub const STAFF: &[DemoStaff] = &[
     },
 ];
 
+pub struct DemoOpd {
+    pub id: &'static str,
+    pub hub: usize,
+    pub code: &'static str,
+    pub name: &'static str,
+    pub specialty: &'static str,
+    pub languages: &'static str,
+    /// (weekdays, start, end); empty for round the clock.
+    pub slots: &'static [(&'static [i32], &'static str, &'static str)],
+    pub capacity: i32,
+    pub days_ahead: i32,
+    pub priority_every: i32,
+    /// Indexes into [`STAFF`].
+    pub doctors: &'static [usize],
+}
+
+const MON_TO_SAT: &[i32] = &[1, 2, 3, 4, 5, 6];
+
+pub const OPDS: &[DemoOpd] = &[
+    DemoOpd {
+        id: "00000000-0000-7000-8000-000000002001",
+        hub: 0,
+        code: "GM",
+        name: "General Medicine OPD",
+        specialty: "General Medicine",
+        languages: "bn,hi,en",
+        slots: &[
+            (MON_TO_SAT, "09:00", "13:00"),
+            (MON_TO_SAT, "14:00", "16:00"),
+        ],
+        capacity: 100,
+        days_ahead: 2,
+        priority_every: 3,
+        doctors: &[1, 2],
+    },
+    DemoOpd {
+        id: "00000000-0000-7000-8000-000000002002",
+        hub: 0,
+        code: "PD",
+        name: "Paediatrics OPD",
+        specialty: "Paediatrics",
+        languages: "bn,en",
+        slots: &[(&[1, 3, 5], "10:00", "13:00")],
+        capacity: 60,
+        days_ahead: 3,
+        priority_every: 0,
+        doctors: &[2],
+    },
+    DemoOpd {
+        id: "00000000-0000-7000-8000-000000002003",
+        hub: 1,
+        code: "AC",
+        name: "Round-the-clock General OPD",
+        specialty: "General Medicine",
+        languages: "bn,hi,ne,en",
+        slots: &[],
+        capacity: 500,
+        days_ahead: 0,
+        priority_every: 4,
+        doctors: &[3],
+    },
+];
+
+fn seed_opds(conn: &mut DbConnection, now: chrono::NaiveDateTime) -> Result<(), StoreError> {
+    let national = opds::find_programme_by_code(conn, opds::NATIONAL_PROGRAMME)?
+        .ok_or_else(|| StoreError::Migration("the national programme is missing".into()))?;
+    for opd in OPDS {
+        opds::insert(
+            conn,
+            &OpdRow {
+                id: opd.id.into(),
+                programme_id: national.id.clone(),
+                hub_id: FACILITIES[opd.hub].id.into(),
+                code: opd.code.into(),
+                name: opd.name.into(),
+                specialty: opd.specialty.into(),
+                languages: opd.languages.into(),
+                always_open: opd.slots.is_empty(),
+                capacity_per_session: opd.capacity,
+                booking_days_ahead: opd.days_ahead,
+                priority_every: opd.priority_every,
+                join_window_seconds: 120,
+                requeue_no_show: true,
+                near_turn_threshold: 3,
+                active: true,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        let slots: Vec<SlotRow> = opd
+            .slots
+            .iter()
+            .flat_map(|(days, starts, ends)| {
+                days.iter().map(move |day| SlotRow {
+                    id: new_id(),
+                    opd_id: opd.id.into(),
+                    weekday: *day,
+                    starts_at: (*starts).into(),
+                    ends_at: (*ends).into(),
+                })
+            })
+            .collect();
+        opds::replace_slots(conn, opd.id, &slots)?;
+        let doctors: Vec<String> = opd.doctors.iter().map(|i| staff_id(*i)).collect();
+        opds::replace_doctors(conn, opd.id, &doctors)?;
+    }
+    Ok(())
+}
+
+/// The fixed id of the demo staff member at `index` in [`STAFF`].
+pub fn staff_id(index: usize) -> String {
+    format!("00000000-0000-7000-8000-0000000010{index:02}")
+}
+
 /// Seeds the demo world unless it is already there.
 pub async fn seed(state: &AppState) -> Result<(), StoreError> {
     let hashes: Vec<String> = tokio::task::spawn_blocking(|| {
@@ -152,7 +268,7 @@ pub async fn seed(state: &AppState) -> Result<(), StoreError> {
                 .insert(conn)?;
             }
             for (index, (staff, hash)) in STAFF.iter().zip(&hashes).enumerate() {
-                let id = format!("00000000-0000-7000-8000-0000000010{index:02}");
+                let id = staff_id(index);
                 NewUser {
                     id: &id,
                     role: staff.role,
@@ -170,7 +286,7 @@ pub async fn seed(state: &AppState) -> Result<(), StoreError> {
                 }
                 .insert(conn)?;
             }
-            let _ = users::find(conn, "00000000-0000-7000-8000-000000001000")?;
+            seed_opds(conn, now)?;
             Ok(())
         })
         .await
@@ -178,7 +294,22 @@ pub async fn seed(state: &AppState) -> Result<(), StoreError> {
 
 /// What a newcomer needs to try the demo.
 pub fn print_guide(base: &str) {
-    println!("\nDemo world: West Bengal, 2 hubs, 3 spokes, 1 pharmacy.");
+    println!("\nDemo world: West Bengal, 2 hubs, 3 spokes, 1 pharmacy; online OPDs:");
+    for opd in OPDS {
+        let when = if opd.slots.is_empty() {
+            "round the clock".to_owned()
+        } else {
+            opd.slots
+                .iter()
+                .map(|(_, s, e)| format!("{s}-{e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "  {} {} at {} ({when})",
+            opd.code, opd.name, FACILITIES[opd.hub].name
+        );
+    }
     println!("Staff log in with password `{DEMO_PASSWORD}`:");
     for staff in STAFF {
         let place = staff

@@ -233,6 +233,9 @@ impl From<crate::services::ServiceError> for ApiError {
             ServiceError::NotFound(what) => ApiError::not_found(what),
             ServiceError::Forbidden => ApiError::forbidden(),
             ServiceError::Conflict { code, message } => ApiError::conflict(code, message),
+            ServiceError::Unprocessable { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
             ServiceError::Invalid(invalid) => ApiError::from(invalid),
             ServiceError::Store(store) => ApiError::from(store),
         }

@@ -53,6 +53,8 @@ diesel::table! {
         relation -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        registered_facility_id -> Nullable<Text>,
+        phone -> Nullable<Text>,
     }
 }
 
@@ -93,7 +95,168 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    programmes (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        eligibility -> Text,
+        sensitive -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    opds (id) {
+        id -> Text,
+        programme_id -> Text,
+        hub_id -> Text,
+        code -> Text,
+        name -> Text,
+        specialty -> Text,
+        languages -> Text,
+        always_open -> Bool,
+        capacity_per_session -> Integer,
+        booking_days_ahead -> Integer,
+        priority_every -> Integer,
+        join_window_seconds -> Integer,
+        requeue_no_show -> Bool,
+        near_turn_threshold -> Integer,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    opd_schedule_slots (id) {
+        id -> Text,
+        opd_id -> Text,
+        weekday -> Integer,
+        starts_at -> Text,
+        ends_at -> Text,
+    }
+}
+
+diesel::table! {
+    opd_closures (id) {
+        id -> Text,
+        opd_id -> Text,
+        closed_on -> Date,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    opd_doctors (opd_id, doctor_id) {
+        opd_id -> Text,
+        doctor_id -> Text,
+    }
+}
+
+diesel::table! {
+    opd_sessions (id) {
+        id -> Text,
+        opd_id -> Text,
+        session_date -> Date,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        capacity -> Integer,
+        tokens_issued -> Integer,
+        active_tokens -> Integer,
+        last_queue_order -> Integer,
+        regular_since_priority -> Integer,
+        version -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vitals (id) {
+        id -> Text,
+        patient_id -> Text,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        systolic_mmhg -> Nullable<Integer>,
+        diastolic_mmhg -> Nullable<Integer>,
+        pulse_per_min -> Nullable<Integer>,
+        temperature_c -> Nullable<Double>,
+        spo2_percent -> Nullable<Integer>,
+        weight_kg -> Nullable<Double>,
+        blood_sugar_mg_dl -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        session_id -> Text,
+        opd_id -> Text,
+        patient_id -> Text,
+        booked_by -> Text,
+        channel -> Text,
+        spoke_id -> Nullable<Text>,
+        number -> Integer,
+        display -> Text,
+        queue_order -> Integer,
+        priority_reason -> Nullable<Text>,
+        status -> Text,
+        doctor_id -> Nullable<Text>,
+        requeues -> Integer,
+        booked_at -> Timestamp,
+        called_at -> Nullable<Timestamp>,
+        join_deadline -> Nullable<Timestamp>,
+        joined_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        no_show_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        near_turn_at -> Nullable<Timestamp>,
+        vitals_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    token_events (id) {
+        id -> Text,
+        token_id -> Text,
+        session_id -> Text,
+        kind -> Text,
+        actor_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    doctor_presence (id) {
+        id -> Text,
+        doctor_id -> Text,
+        opd_id -> Text,
+        hub_id -> Text,
+        online_at -> Timestamp,
+        last_heartbeat_at -> Timestamp,
+        offline_at -> Nullable<Timestamp>,
+        offline_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(facilities -> states (state_code));
+diesel::joinable!(opds -> facilities (hub_id));
+diesel::joinable!(opd_schedule_slots -> opds (opd_id));
+diesel::joinable!(opd_sessions -> opds (opd_id));
+diesel::joinable!(tokens -> opd_sessions (session_id));
+diesel::joinable!(tokens -> patients (patient_id));
 diesel::joinable!(patients -> users (account_id));
 diesel::joinable!(sessions -> users (user_id));
 
@@ -105,4 +268,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     otp_challenges,
     sessions,
     audit_events,
+    programmes,
+    opds,
+    opd_schedule_slots,
+    opd_closures,
+    opd_doctors,
+    opd_sessions,
+    vitals,
+    tokens,
+    token_events,
+    doctor_presence,
+    idempotency_keys,
 );

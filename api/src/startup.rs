@@ -67,10 +67,12 @@ impl Application {
             clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             settings: Arc::new(settings),
             messenger,
+            signals: tokio::sync::broadcast::channel(1024).0,
         };
         if state.settings.mode == Mode::Demo {
             demo::seed(&state).await?;
         }
+        spawn_sweeper(state.clone());
 
         let listener = TcpListener::bind(&state.settings.listen)?;
         let port = listener.local_addr()?.port();
@@ -150,6 +152,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Runs the queue sweep (overdue calls, silent doctors) in the background for as long as the
+/// process lives. Several API processes may each run one: every sweep step re-checks under the
+/// session lock, so doing it twice changes nothing.
+fn spawn_sweeper(state: AppState) {
+    let interval = std::time::Duration::from_millis(state.settings.queue.sweep_interval_ms.max(50));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            if let Err(error) = crate::services::queue::sweep(&state).await {
+                tracing::warn!(%error, "queue sweep failed");
+            }
+        }
+    });
 }
 
 /// The server binary's whole job.

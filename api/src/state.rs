@@ -1,6 +1,9 @@
-//! What every request handler shares: the database, the clock, settings and the messenger.
+//! What every request handler shares: the database, the clock, settings, the messenger, and
+//! the in-process queue signals that wake live streams.
 
 use std::sync::Arc;
+
+use tokio::sync::broadcast;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -13,4 +16,18 @@ pub struct AppState {
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
     pub messenger: Messenger,
+    /// Ids of sessions (or `opd:<id>`) whose queue just changed in this process. Streams also
+    /// poll the database, so changes made by other API processes reach them too.
+    pub signals: broadcast::Sender<String>,
+}
+
+impl AppState {
+    pub fn queue_changed(&self, session_id: &str) {
+        // Nobody listening is fine.
+        let _ = self.signals.send(session_id.to_owned());
+    }
+
+    pub fn opd_changed(&self, opd_id: &str) {
+        let _ = self.signals.send(format!("opd:{opd_id}"));
+    }
 }

@@ -8,4 +8,5 @@ mod health;
 mod migrations;
 mod patients;
 mod production;
+mod queue;
 mod sessions;

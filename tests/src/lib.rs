@@ -6,6 +6,7 @@
 //! Every API test runs on both backends through [`both_backends!`].
 
 pub mod external;
+pub mod world;
 
 use std::sync::Arc;
 
@@ -146,6 +147,9 @@ pub fn test_settings(database_url: &str) -> Settings {
         ..Settings::default()
     };
     settings.otp.console = Some(false);
+    settings.otp.max_per_client_per_hour = 10_000;
+    settings.queue.sweep_interval_ms = 100;
+    settings.queue.stream_poll_ms = 100;
     settings
 }
 

@@ -81,13 +81,21 @@ impl Principal {
         })
     }
 
-    /// A patient account sees the patients registered under it, and nobody else's. Staff access
-    /// to patients comes with consultations and assisted bookings, each with its own rule.
+    /// A patient account sees the patients registered under it, and nobody else's; a CHO sees
+    /// the walk-in patients of their spoke. Doctors' access comes with consultations.
     pub fn may_view_patient(&self, patient: &PatientRow) -> bool {
         match self.role {
             Role::Patient => patient.account_id.as_deref() == Some(self.user_id.as_str()),
+            Role::Cho => self.is_cho_of(patient),
             _ => false,
         }
+    }
+
+    /// A CHO looks after the walk-in patients registered at their own spoke.
+    pub fn is_cho_of(&self, patient: &PatientRow) -> bool {
+        self.role == Role::Cho
+            && self.facility_id.is_some()
+            && patient.registered_facility_id.as_deref() == self.facility_id.as_deref()
     }
 
     /// Changing a profile follows the same rule as seeing it, for now.

@@ -91,6 +91,7 @@ fn run(manager: DbManager, mut conn: DbConnection, queue: crossbeam_channel::Rec
         let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
         let committed = catch_unwind(AssertUnwindSafe(|| {
             conn.transaction::<(), diesel::result::Error, _>(|conn| {
+                take_write_lock(conn)?;
                 for job in batch {
                     completions.push(job(conn));
                 }
@@ -120,4 +121,13 @@ fn run(manager: DbManager, mut conn: DbConnection, queue: crossbeam_channel::Rec
             }
         }
     }
+}
+
+/// Takes SQLite's write lock at the start of the batch (as `BEGIN IMMEDIATE` would). Otherwise
+/// a batch that reads first and another process's writer could each hold a read lock and
+/// wait for the other's, and SQLite would fail one with "database is locked" at once instead of
+/// waiting out the busy timeout. A write statement that changes nothing is enough.
+fn take_write_lock(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("DELETE FROM idempotency_keys WHERE 1 = 0")
 }

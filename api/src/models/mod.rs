@@ -3,7 +3,10 @@
 
 pub mod audit;
 pub mod facilities;
+pub mod idempotency;
+pub mod opds;
 pub mod otp;
 pub mod patients;
+pub mod queue;
 pub mod sessions;
 pub mod users;

@@ -21,6 +21,8 @@ pub struct PatientRow {
     pub relation: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub registered_facility_id: Option<String>,
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -44,6 +46,8 @@ pub struct NewPatient<'a> {
     pub id: &'a str,
     pub account_id: Option<&'a str>,
     pub registered_by: Option<&'a str>,
+    pub registered_facility_id: Option<&'a str>,
+    pub phone: Option<&'a str>,
     pub created_at: NaiveDateTime,
     #[diesel(embed)]
     pub fields: PatientFields<'a>,

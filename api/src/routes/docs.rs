@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, auth, health, patients};
+use super::{admin, assisted, auth, doctor, health, opds, patients, sessions, tokens};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,31 @@ use super::{admin, auth, health, patients};
         admin::create_staff,
         admin::disable_staff,
         admin::enable_staff,
+        opds::list_bookable,
+        opds::create_facility,
+        opds::admin_list,
+        opds::create,
+        opds::update,
+        opds::add_closure,
+        tokens::book,
+        tokens::mine,
+        tokens::get_one,
+        tokens::status,
+        tokens::cancel,
+        tokens::join,
+        tokens::start,
+        tokens::complete,
+        tokens::no_show,
+        doctor::presence,
+        doctor::heartbeat,
+        doctor::session_queue,
+        doctor::call_next,
+        sessions::board,
+        sessions::events,
+        assisted::register,
+        assisted::list,
+        assisted::vitals,
+        assisted::book,
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth)

@@ -1,12 +1,48 @@
 //! HTTP routes under `/api/v1`. Handlers are thin: parse the request, call a service, answer.
 
 pub mod admin;
+pub mod assisted;
 pub mod auth;
 pub mod docs;
+pub mod doctor;
 pub mod health;
+pub mod opds;
 pub mod patients;
+pub mod sessions;
+pub mod tokens;
 
-use actix_web::web;
+use actix_web::{web, HttpRequest};
+use serde::Serialize;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::services::idempotency::IdempotentRequest;
+
+/// Reads the optional `Idempotency-Key` header of a creating request: 1-200 visible ASCII
+/// characters (a UUID is a good choice).
+pub fn idempotency_of(
+    req: &HttpRequest,
+    principal: &Principal,
+    route: &str,
+    body: &impl Serialize,
+) -> Result<Option<IdempotentRequest>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or("").trim();
+    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1-200 visible ASCII characters.",
+        ));
+    }
+    Ok(Some(IdempotentRequest::new(
+        &principal.user_id,
+        key,
+        route,
+        body,
+    )))
+}
 
 /// Mounts every `/api/v1` route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -16,6 +52,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(docs::configure)
             .configure(auth::configure)
             .configure(patients::configure)
-            .configure(admin::configure),
+            .configure(admin::configure)
+            .configure(opds::configure)
+            .configure(tokens::configure)
+            .configure(doctor::configure)
+            .configure(sessions::configure)
+            .configure(assisted::configure),
     );
 }

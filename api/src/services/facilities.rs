@@ -1,12 +1,16 @@
 //! Facilities as administrators see them: only those within their scope.
 
-use sanjeevani_types::domain::FacilityKind;
+use sanjeevani_types::domain::{BoundedText, FacilityKind};
 use sanjeevani_types::facility::Facility;
+use sanjeevani_types::opd::FacilityInput;
 
 use super::ServiceError;
+use crate::auth::token::new_id;
 use crate::auth::{AdminScope, Principal};
+use crate::models::audit;
 use crate::models::facilities::{self, FacilityRow};
 use crate::state::AppState;
+use crate::validate::{Fields, ValidationError};
 
 pub fn to_api(row: FacilityRow) -> Facility {
     Facility {
@@ -39,4 +43,64 @@ pub async fn list_in_scope(
         .filter(|row| scope.covers(row))
         .map(to_api)
         .collect())
+}
+
+/// Adds a facility in a state the administrator covers (national or that state's admin).
+pub async fn create(
+    state: &AppState,
+    principal: &Principal,
+    input: FacilityInput,
+) -> Result<Facility, ServiceError> {
+    let scope = principal.admin_scope()?;
+    let state_code = input.state_code.trim().to_ascii_uppercase();
+    let mut fields = Fields::new();
+    let district = fields.check("district", BoundedText::parse(&input.district, 80));
+    let name = fields.check("name", BoundedText::parse(&input.name, 160));
+    let address = fields.check("address", BoundedText::parse(&input.address, 300));
+    let (district, name, address) = fields.finish(|| {
+        (
+            district.expect("checked"),
+            name.expect("checked"),
+            address.expect("checked"),
+        )
+    })?;
+    if !scope.covers_state(&state_code) {
+        return Err(ServiceError::Forbidden);
+    }
+    let actor = principal.user_id.clone();
+    let now = state.clock.now_naive();
+    let row = state
+        .db
+        .write(move |conn| -> Result<FacilityRow, ServiceError> {
+            if !facilities::state_exists(conn, &state_code)? {
+                return Err(ValidationError::single(
+                    "state_code",
+                    "unknown_state",
+                    "no such state",
+                )
+                .into());
+            }
+            let id = new_id();
+            facilities::NewFacility {
+                id: &id,
+                state_code: &state_code,
+                district: district.as_ref(),
+                kind: input.kind.as_str(),
+                name: name.as_ref(),
+                address: address.as_ref(),
+                created_at: now,
+            }
+            .insert(conn)?;
+            audit::record(
+                conn,
+                now,
+                Some(&actor),
+                "facility.created",
+                Some(&id),
+                input.kind.as_str(),
+            )?;
+            facilities::find(conn, &id)?.ok_or(ServiceError::NotFound("facility"))
+        })
+        .await?;
+    Ok(to_api(row))
 }

@@ -1,8 +1,12 @@
 //! Use cases behind the endpoints: each checks the caller's rights through [`crate::auth`],
 //! validates, and reads or writes through [`crate::models`] in one transaction.
 
+pub mod assisted;
 pub mod facilities;
+pub mod idempotency;
+pub mod opds;
 pub mod patients;
+pub mod queue;
 pub mod staff;
 
 use std::borrow::Cow;
@@ -23,10 +27,25 @@ pub enum ServiceError {
         code: &'static str,
         message: Cow<'static, str>,
     },
+    /// Well-formed but refused by a rule (422).
+    #[error("{code}: {message}")]
+    Unprocessable {
+        code: &'static str,
+        message: Cow<'static, str>,
+    },
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl ServiceError {
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        ServiceError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<Denied> for ServiceError {

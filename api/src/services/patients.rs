@@ -161,6 +161,8 @@ pub async fn add_member(
                 id: &id,
                 account_id: Some(&account),
                 registered_by: Some(&account),
+                registered_facility_id: None,
+                phone: None,
                 created_at: now,
                 fields: fields_of(&profile, relation, now),
             }

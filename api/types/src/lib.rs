@@ -9,7 +9,9 @@ pub mod domain;
 pub mod error;
 pub mod facility;
 pub mod health;
+pub mod opd;
 pub mod patient;
+pub mod queue;
 pub mod staff;
 
 pub use error::{ErrorBody, FieldError};

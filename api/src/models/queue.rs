@@ -1,0 +1,498 @@
+//! OPD sessions, tokens and their events, doctor presence and vitals.
+//!
+//! Concurrency: every change to a session's queue first updates the session row (counters and
+//! `version`). On PostgreSQL that row lock serialises bookings and calls on one session across
+//! all API processes; on SQLite the single writer already does.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::auth::token::new_id;
+use crate::db::DbConnection;
+use crate::schema::{doctor_presence, opd_sessions, token_events, tokens, vitals};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = opd_sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub opd_id: String,
+    pub session_date: NaiveDate,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub capacity: i32,
+    pub tokens_issued: i32,
+    pub active_tokens: i32,
+    pub last_queue_order: i32,
+    pub regular_since_priority: i32,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]
+#[diesel(table_name = tokens, treat_none_as_null = true)]
+pub struct TokenRow {
+    pub id: String,
+    pub session_id: String,
+    pub opd_id: String,
+    pub patient_id: String,
+    pub booked_by: String,
+    pub channel: String,
+    pub spoke_id: Option<String>,
+    pub number: i32,
+    pub display: String,
+    pub queue_order: i32,
+    pub priority_reason: Option<String>,
+    pub status: String,
+    pub doctor_id: Option<String>,
+    pub requeues: i32,
+    pub booked_at: NaiveDateTime,
+    pub called_at: Option<NaiveDateTime>,
+    pub join_deadline: Option<NaiveDateTime>,
+    pub joined_at: Option<NaiveDateTime>,
+    pub started_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub no_show_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub near_turn_at: Option<NaiveDateTime>,
+    pub vitals_id: Option<String>,
+}
+
+/// Statuses of a token still in play (holding a place or being seen).
+pub const ACTIVE: [&str; 3] = ["waiting", "called", "in_consultation"];
+
+pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionRow>> {
+    opd_sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn sessions_by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<SessionRow>> {
+    opd_sessions::table
+        .filter(opd_sessions::id.eq_any(ids.to_vec()))
+        .select(SessionRow::as_select())
+        .load(conn)
+}
+
+/// Creates the session row unless another request just did. The insert runs in a savepoint so
+/// a lost race does not abort the surrounding transaction (PostgreSQL).
+pub fn ensure_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
+    if find_session(conn, &row.id)?.is_some() {
+        return Ok(());
+    }
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(opd_sessions::table)
+            .values(row)
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
+/// Takes a place if the session has room: bumps the counters and returns the new token number
+/// and queue order, or `None` when full.
+pub fn take_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<(i32, i32)>> {
+    let updated = diesel::update(
+        opd_sessions::table
+            .filter(opd_sessions::id.eq(session_id))
+            .filter(opd_sessions::active_tokens.lt(opd_sessions::capacity)),
+    )
+    .set((
+        opd_sessions::tokens_issued.eq(opd_sessions::tokens_issued + 1),
+        opd_sessions::active_tokens.eq(opd_sessions::active_tokens + 1),
+        opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1),
+        opd_sessions::version.eq(opd_sessions::version + 1),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    let numbers = opd_sessions::table
+        .find(session_id)
+        .select((opd_sessions::tokens_issued, opd_sessions::last_queue_order))
+        .first(conn)?;
+    Ok(Some(numbers))
+}
+
+/// Gives a place back (a cancelled token frees room for someone else).
+pub fn release_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<()> {
+    diesel::update(opd_sessions::table.find(session_id))
+        .set((
+            opd_sessions::active_tokens.eq(opd_sessions::active_tokens - 1),
+            opd_sessions::version.eq(opd_sessions::version + 1),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Locks the session row for this transaction and marks the queue as changed.
+pub fn lock_session(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<SessionRow>> {
+    let updated = diesel::update(opd_sessions::table.find(session_id))
+        .set(opd_sessions::version.eq(opd_sessions::version + 1))
+        .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    find_session(conn, session_id)
+}
+
+pub fn set_lane_state(
+    conn: &mut DbConnection,
+    session_id: &str,
+    regular_since_priority: i32,
+) -> QueryResult<()> {
+    diesel::update(opd_sessions::table.find(session_id))
+        .set(opd_sessions::regular_since_priority.eq(regular_since_priority))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The next place at the end of the queue, for a re-queued no-show.
+pub fn next_queue_order(conn: &mut DbConnection, session_id: &str) -> QueryResult<i32> {
+    diesel::update(opd_sessions::table.find(session_id))
+        .set(opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1))
+        .execute(conn)?;
+    opd_sessions::table
+        .find(session_id)
+        .select(opd_sessions::last_queue_order)
+        .first(conn)
+}
+
+pub fn insert_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> {
+    diesel::insert_into(tokens::table)
+        .values(token)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn save_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> {
+    diesel::update(tokens::table.find(&token.id))
+        .set(token)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_token(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TokenRow>> {
+    tokens::table
+        .find(id)
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn active_token_of_patient(
+    conn: &mut DbConnection,
+    session_id: &str,
+    patient_id: &str,
+) -> QueryResult<Option<TokenRow>> {
+    tokens::table
+        .filter(tokens::session_id.eq(session_id))
+        .filter(tokens::patient_id.eq(patient_id))
+        .filter(tokens::status.eq_any(ACTIVE))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A session's tokens with any of `statuses`, in queue order.
+pub fn session_tokens(
+    conn: &mut DbConnection,
+    session_id: &str,
+    statuses: &[&str],
+) -> QueryResult<Vec<TokenRow>> {
+    tokens::table
+        .filter(tokens::session_id.eq(session_id))
+        .filter(tokens::status.eq_any(statuses.to_vec()))
+        .order(tokens::queue_order)
+        .select(TokenRow::as_select())
+        .load(conn)
+}
+
+/// The waiting tokens of a session, lean: (id, display, queue order, priority?).
+pub fn waiting_lean(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> QueryResult<Vec<(String, String, i32, bool)>> {
+    let rows: Vec<(String, String, i32, Option<String>)> = tokens::table
+        .filter(tokens::session_id.eq(session_id))
+        .filter(tokens::status.eq("waiting"))
+        .order(tokens::queue_order)
+        .select((
+            tokens::id,
+            tokens::display,
+            tokens::queue_order,
+            tokens::priority_reason,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, display, order, reason)| (id, display, order, reason.is_some()))
+        .collect())
+}
+
+/// Display numbers being served now in a session.
+pub fn serving_displays(conn: &mut DbConnection, session_id: &str) -> QueryResult<Vec<String>> {
+    tokens::table
+        .filter(tokens::session_id.eq(session_id))
+        .filter(tokens::status.eq_any(["called", "in_consultation"]))
+        .order(tokens::called_at)
+        .select(tokens::display)
+        .load(conn)
+}
+
+/// A doctor's token that is called or in consultation in a session, if any.
+pub fn doctor_current_token(
+    conn: &mut DbConnection,
+    session_id: &str,
+    doctor_id: &str,
+) -> QueryResult<Option<TokenRow>> {
+    tokens::table
+        .filter(tokens::session_id.eq(session_id))
+        .filter(tokens::doctor_id.eq(doctor_id))
+        .filter(tokens::status.eq_any(["called", "in_consultation"]))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn tokens_of_patients(
+    conn: &mut DbConnection,
+    patient_ids: &[String],
+) -> QueryResult<Vec<TokenRow>> {
+    tokens::table
+        .filter(tokens::patient_id.eq_any(patient_ids.to_vec()))
+        .order(tokens::booked_at.desc())
+        .limit(100)
+        .select(TokenRow::as_select())
+        .load(conn)
+}
+
+/// Durations (seconds) of an OPD's most recent completed consultations.
+pub fn recent_consultation_seconds(
+    conn: &mut DbConnection,
+    opd_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let rows: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = tokens::table
+        .filter(tokens::opd_id.eq(opd_id))
+        .filter(tokens::status.eq("completed"))
+        .filter(tokens::completed_at.is_not_null())
+        .order(tokens::completed_at.desc())
+        .limit(limit)
+        .select((tokens::started_at, tokens::completed_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(started, completed)| Some((completed? - started?).num_seconds()))
+        .collect())
+}
+
+/// Called tokens whose join window has passed, across all sessions.
+pub fn expired_calls(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<TokenRow>> {
+    tokens::table
+        .filter(tokens::status.eq("called"))
+        .filter(tokens::join_deadline.lt(now))
+        .filter(tokens::joined_at.is_null())
+        .select(TokenRow::as_select())
+        .load(conn)
+}
+
+pub fn record_event(
+    conn: &mut DbConnection,
+    token: &TokenRow,
+    kind: &str,
+    actor_id: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(token_events::table)
+        .values((
+            token_events::id.eq(new_id()),
+            token_events::token_id.eq(&token.id),
+            token_events::session_id.eq(&token.session_id),
+            token_events::kind.eq(kind),
+            token_events::actor_id.eq(actor_id),
+            token_events::at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn events_of_token(conn: &mut DbConnection, token_id: &str) -> QueryResult<Vec<String>> {
+    token_events::table
+        .filter(token_events::token_id.eq(token_id))
+        .order(token_events::at)
+        .select(token_events::kind)
+        .load(conn)
+}
+
+/// Marks a doctor online for an OPD (or refreshes the open record).
+pub fn go_online(
+    conn: &mut DbConnection,
+    doctor_id: &str,
+    opd_id: &str,
+    hub_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let refreshed = diesel::update(
+        doctor_presence::table
+            .filter(doctor_presence::doctor_id.eq(doctor_id))
+            .filter(doctor_presence::opd_id.eq(opd_id))
+            .filter(doctor_presence::offline_at.is_null()),
+    )
+    .set(doctor_presence::last_heartbeat_at.eq(now))
+    .execute(conn)?;
+    if refreshed > 0 {
+        return Ok(());
+    }
+    diesel::insert_into(doctor_presence::table)
+        .values((
+            doctor_presence::id.eq(new_id()),
+            doctor_presence::doctor_id.eq(doctor_id),
+            doctor_presence::opd_id.eq(opd_id),
+            doctor_presence::hub_id.eq(hub_id),
+            doctor_presence::online_at.eq(now),
+            doctor_presence::last_heartbeat_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Refreshes every live presence of a doctor (heartbeat since `since`); returns how many. A
+/// presence that already timed out is not revived: the doctor goes online again.
+pub fn heartbeat(
+    conn: &mut DbConnection,
+    doctor_id: &str,
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        doctor_presence::table
+            .filter(doctor_presence::doctor_id.eq(doctor_id))
+            .filter(doctor_presence::offline_at.is_null())
+            .filter(doctor_presence::last_heartbeat_at.gt(since)),
+    )
+    .set(doctor_presence::last_heartbeat_at.eq(now))
+    .execute(conn)
+}
+
+pub fn go_offline(
+    conn: &mut DbConnection,
+    doctor_id: &str,
+    opd_id: Option<&str>,
+    now: NaiveDateTime,
+    reason: &str,
+) -> QueryResult<usize> {
+    let mut query = diesel::update(doctor_presence::table)
+        .filter(doctor_presence::doctor_id.eq(doctor_id))
+        .filter(doctor_presence::offline_at.is_null())
+        .into_boxed();
+    if let Some(opd) = opd_id {
+        query = query.filter(doctor_presence::opd_id.eq(opd));
+    }
+    query
+        .set((
+            doctor_presence::offline_at.eq(now),
+            doctor_presence::offline_reason.eq(reason),
+        ))
+        .execute(conn)
+}
+
+/// Whether a doctor is online for an OPD: an open record with a heartbeat since `since`.
+pub fn is_online(
+    conn: &mut DbConnection,
+    doctor_id: &str,
+    opd_id: &str,
+    since: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        doctor_presence::table
+            .filter(doctor_presence::doctor_id.eq(doctor_id))
+            .filter(doctor_presence::opd_id.eq(opd_id))
+            .filter(doctor_presence::offline_at.is_null())
+            .filter(doctor_presence::last_heartbeat_at.gt(since)),
+    ))
+    .get_result(conn)
+}
+
+pub fn doctors_online(
+    conn: &mut DbConnection,
+    opd_id: &str,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    let mut doctors: Vec<String> = doctor_presence::table
+        .filter(doctor_presence::opd_id.eq(opd_id))
+        .filter(doctor_presence::offline_at.is_null())
+        .filter(doctor_presence::last_heartbeat_at.gt(since))
+        .select(doctor_presence::doctor_id)
+        .load(conn)?;
+    doctors.sort_unstable();
+    doctors.dedup();
+    Ok(doctors.len() as i64)
+}
+
+/// Open presence records whose heartbeat stopped before `cutoff`: (id, last heartbeat).
+pub fn stale_presence(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    doctor_presence::table
+        .filter(doctor_presence::offline_at.is_null())
+        .filter(doctor_presence::last_heartbeat_at.le(cutoff))
+        .select((doctor_presence::id, doctor_presence::last_heartbeat_at))
+        .load(conn)
+}
+
+pub fn close_presence(
+    conn: &mut DbConnection,
+    id: &str,
+    at: NaiveDateTime,
+    reason: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        doctor_presence::table
+            .find(id)
+            .filter(doctor_presence::offline_at.is_null()),
+    )
+    .set((
+        doctor_presence::offline_at.eq(at),
+        doctor_presence::offline_reason.eq(reason),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = vitals)]
+pub struct VitalsRow {
+    pub id: String,
+    pub patient_id: String,
+    pub recorded_by: String,
+    pub recorded_at: NaiveDateTime,
+    pub systolic_mmhg: Option<i32>,
+    pub diastolic_mmhg: Option<i32>,
+    pub pulse_per_min: Option<i32>,
+    pub temperature_c: Option<f64>,
+    pub spo2_percent: Option<i32>,
+    pub weight_kg: Option<f64>,
+    pub blood_sugar_mg_dl: Option<i32>,
+}
+
+pub fn insert_vitals(conn: &mut DbConnection, row: &VitalsRow) -> QueryResult<()> {
+    diesel::insert_into(vitals::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_vitals(conn: &mut DbConnection, id: &str) -> QueryResult<Option<VitalsRow>> {
+    vitals::table
+        .find(id)
+        .select(VitalsRow::as_select())
+        .first(conn)
+        .optional()
+}

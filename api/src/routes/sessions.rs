@@ -1,0 +1,115 @@
+//! The public side of an OPD session: the board (display numbers and counts, never names) and
+//! its live server-sent event stream.
+
+use std::time::Duration;
+
+use actix_web::{get, web, HttpResponse};
+use futures_util::stream;
+use sanjeevani_types::queue::SessionBoard;
+use sanjeevani_types::ErrorBody;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::ApiError;
+use crate::queue::schedule::parse_session_id;
+use crate::services::queue;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(board).service(events);
+}
+
+/// A comment line every so often keeps proxies from closing an idle stream.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// What a waiting-room screen shows for a session.
+#[utoipa::path(tag = "queue", params(("id" = String, Path, description = "`<opd id>@<YYYY-MM-DDTHH:MM>`")),
+    responses((status = 200, body = SessionBoard), (status = 404, body = ErrorBody)))]
+#[get("/opd-sessions/{id}/board")]
+pub async fn board(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(queue::session_board(&state, path.into_inner()).await?))
+}
+
+struct Stream {
+    state: web::Data<AppState>,
+    session_id: String,
+    opd_signal: String,
+    signals: tokio::sync::broadcast::Receiver<String>,
+    last: Option<(i64, i64)>,
+    quiet: Duration,
+}
+
+impl Stream {
+    /// Waits for a change (a signal from this process, or the periodic re-read for changes made
+    /// by other processes) and returns the next chunk to send, or `None` to end the stream.
+    async fn next_chunk(&mut self) -> Option<String> {
+        let poll = Duration::from_millis(self.state.settings.queue.stream_poll_ms.max(50));
+        loop {
+            if self.last.is_some() {
+                let woke = tokio::select! {
+                    signal = self.signals.recv() => match signal {
+                        Ok(id) => id == self.session_id || id == self.opd_signal,
+                        Err(RecvError::Lagged(_)) => true,
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = tokio::time::sleep(poll) => false,
+                };
+                if !woke {
+                    self.quiet += poll;
+                }
+            }
+            let fingerprint = queue::session_fingerprint(&self.state, self.session_id.clone())
+                .await
+                .ok()?;
+            if self.last != Some(fingerprint) {
+                self.last = Some(fingerprint);
+                self.quiet = Duration::ZERO;
+                let snapshot = queue::session_board(&self.state, self.session_id.clone())
+                    .await
+                    .ok()?;
+                let json = serde_json::to_string(&snapshot).ok()?;
+                return Some(format!(
+                    "event: board\nid: {}\ndata: {json}\n\n",
+                    snapshot.version
+                ));
+            }
+            if self.quiet >= KEEPALIVE {
+                self.quiet = Duration::ZERO;
+                return Some(": keepalive\n\n".into());
+            }
+        }
+    }
+}
+
+/// Server-sent events: a `board` event now and on every change of the session's queue.
+#[utoipa::path(tag = "queue", params(("id" = String, Path)),
+    responses((status = 200, description = "text/event-stream of `board` events carrying SessionBoard"), (status = 404, body = ErrorBody)))]
+#[get("/opd-sessions/{id}/events")]
+pub async fn events(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let session_id = path.into_inner();
+    // Refuse unknown sessions up front; later errors just end the stream.
+    queue::session_board(&state, session_id.clone()).await?;
+    let (opd_id, _) = parse_session_id(&session_id).ok_or(ApiError::not_found("session"))?;
+    let stream_state = Stream {
+        opd_signal: format!("opd:{opd_id}"),
+        signals: state.signals.subscribe(),
+        state: state.clone(),
+        session_id,
+        last: None,
+        quiet: Duration::ZERO,
+    };
+    let body = stream::unfold(stream_state, |mut s| async move {
+        let chunk = s.next_chunk().await?;
+        Some((Ok::<_, actix_web::Error>(web::Bytes::from(chunk)), s))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}

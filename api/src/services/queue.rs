@@ -1,0 +1,978 @@
+//! Tokens and the live queue: booking (by the patient or a CHO), cancelling, queue status,
+//! the public session board, doctor presence, calling the next patient, and the consultation's
+//! states. The ordering rule is [`crate::queue::ordering`].
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use sanjeevani_types::domain::{Role, Sex};
+use sanjeevani_types::queue::{
+    AssistedBooking, BookToken, BookingChannel, Presence, PresenceUpdate, PriorityReason,
+    QueueEntry, QueueStatus, SessionBoard, Token, TokenStatus, TokenTimes,
+};
+
+use super::idempotency::{self, Claim, IdempotentRequest};
+use super::opds::{calendar_of, lane_state, minutes, waiting_order, RECENT_CONSULTATIONS};
+use super::patients::age_on;
+use super::ServiceError;
+use crate::auth::login::utc;
+use crate::auth::token::new_id;
+use crate::auth::Principal;
+use crate::db::DbConnection;
+use crate::models::facilities;
+use crate::models::opds::{self, OpdRow};
+use crate::models::patients::{self, PatientRow};
+use crate::models::queue::{self, SessionRow, TokenRow};
+use crate::queue::estimate::{expected_wait_seconds, typical_consultation_seconds};
+use crate::queue::schedule::{self, NotBookable};
+use crate::state::AppState;
+
+/// Seniors get the priority lane from this age.
+pub const SENIOR_AGE: i32 = 60;
+/// A doctor may start calling this long before the session's start.
+const EARLY_CALL_MINUTES: i64 = 30;
+
+pub fn token_to_api(row: &TokenRow) -> Token {
+    Token {
+        id: row.id.clone(),
+        session_id: row.session_id.clone(),
+        opd_id: row.opd_id.clone(),
+        patient_id: row.patient_id.clone(),
+        display: row.display.clone(),
+        number: row.number,
+        status: TokenStatus::parse(&row.status).unwrap_or(TokenStatus::Cancelled),
+        channel: if row.channel == "assisted" {
+            BookingChannel::Assisted
+        } else {
+            BookingChannel::App
+        },
+        priority_reason: row
+            .priority_reason
+            .as_deref()
+            .and_then(PriorityReason::parse),
+        doctor_id: row.doctor_id.clone(),
+        times: TokenTimes {
+            booked_at: utc(row.booked_at),
+            called_at: row.called_at.map(utc),
+            join_deadline: row.join_deadline.map(utc),
+            joined_at: row.joined_at.map(utc),
+            started_at: row.started_at.map(utc),
+            completed_at: row.completed_at.map(utc),
+            no_show_at: row.no_show_at.map(utc),
+            cancelled_at: row.cancelled_at.map(utc),
+        },
+    }
+}
+
+/// Who is booking, and through which door.
+struct Booker {
+    principal: Principal,
+    channel: BookingChannel,
+}
+
+impl Booker {
+    /// A patient books for their own family; a CHO for patients registered at their spoke.
+    fn may_book_for(&self, patient: &PatientRow) -> bool {
+        match self.channel {
+            BookingChannel::App => self.principal.may_view_patient(patient),
+            BookingChannel::Assisted => self.principal.is_cho_of(patient),
+        }
+    }
+}
+
+struct BookingRequest {
+    session_id: String,
+    patient_id: String,
+    priority_reason: Option<PriorityReason>,
+    vitals_id: Option<String>,
+}
+
+pub async fn book(
+    state: &AppState,
+    principal: &Principal,
+    request: BookToken,
+    idempotency: Option<IdempotentRequest>,
+) -> Result<(Token, bool), ServiceError> {
+    principal.require_role(&[Role::Patient])?;
+    let booker = Booker {
+        principal: principal.clone(),
+        channel: BookingChannel::App,
+    };
+    let request = BookingRequest {
+        session_id: request.session_id,
+        patient_id: request.patient_id,
+        priority_reason: request.priority_reason,
+        vitals_id: None,
+    };
+    book_token(state, booker, request, idempotency).await
+}
+
+pub async fn book_assisted(
+    state: &AppState,
+    principal: &Principal,
+    request: AssistedBooking,
+    idempotency: Option<IdempotentRequest>,
+) -> Result<(Token, bool), ServiceError> {
+    principal.require_role(&[Role::Cho])?;
+    let booker = Booker {
+        principal: principal.clone(),
+        channel: BookingChannel::Assisted,
+    };
+    let request = BookingRequest {
+        session_id: request.session_id,
+        patient_id: request.patient_id,
+        priority_reason: request.priority_reason,
+        vitals_id: request.vitals_id,
+    };
+    book_token(state, booker, request, idempotency).await
+}
+
+/// Books a token. Returns the token and whether it is a replay of an earlier identical request.
+async fn book_token(
+    state: &AppState,
+    booker: Booker,
+    request: BookingRequest,
+    idempotency: Option<IdempotentRequest>,
+) -> Result<(Token, bool), ServiceError> {
+    let now = state.clock.now();
+    let result = state
+        .db
+        .write(move |conn| -> Result<(Token, bool), ServiceError> {
+            if let Some(idem) = &idempotency {
+                if let Claim::Replay(token) =
+                    idempotency::begin::<Token>(conn, idem, now.naive_utc())?
+                {
+                    return Ok((token, true));
+                }
+            }
+            let token = book_in_transaction(conn, &booker, &request, now)?;
+            if let Some(idem) = &idempotency {
+                idempotency::finish(conn, idem, &token)?;
+            }
+            Ok((token, false))
+        })
+        .await?;
+    if !result.1 {
+        state.queue_changed(&result.0.session_id);
+    }
+    Ok(result)
+}
+
+fn book_in_transaction(
+    conn: &mut DbConnection,
+    booker: &Booker,
+    request: &BookingRequest,
+    now: DateTime<Utc>,
+) -> Result<Token, ServiceError> {
+    let (opd_id, starts_ist) =
+        schedule::parse_session_id(&request.session_id).ok_or(ServiceError::NotFound("session"))?;
+    let opd = opds::find(conn, opd_id)?
+        .filter(|o| o.active)
+        .ok_or(ServiceError::NotFound("session"))?;
+    let programme_open = {
+        use crate::schema::programmes::dsl as p;
+        use diesel::prelude::*;
+        p::programmes
+            .find(&opd.programme_id)
+            .select(p::eligibility)
+            .first::<String>(conn)?
+            == "open"
+    };
+    if !programme_open {
+        return Err(ServiceError::Forbidden);
+    }
+    let patient = patients::find(conn, &request.patient_id)?
+        .filter(|p| booker.may_book_for(p))
+        .ok_or(ServiceError::NotFound("patient"))?;
+    let ids = [opd.id.clone()];
+    let calendar = calendar_of(
+        &opd,
+        &opds::slots(conn, &ids)?,
+        &opds::closures(conn, &ids, starts_ist.date())?,
+    );
+    let times = calendar
+        .check_bookable(starts_ist, now)
+        .map_err(|reason| match reason {
+            NotBookable::NotScheduled => ServiceError::NotFound("session"),
+            NotBookable::NotYetOpen => ServiceError::conflict(
+                "booking_not_open",
+                "Booking for this session has not opened yet.",
+            ),
+            NotBookable::Ended => {
+                ServiceError::conflict("session_ended", "This session has ended.")
+            }
+        })?;
+    let priority_reason = match request.priority_reason {
+        Some(PriorityReason::Pregnant) if patient.sex != Sex::Female.as_str() => {
+            return Err(ServiceError::Unprocessable {
+                code: "priority_not_applicable",
+                message: "The pregnancy priority lane is for women.".into(),
+            })
+        }
+        Some(reason) => Some(reason),
+        None if age_on(patient.birth_date, patient.birth_year, times.date) >= SENIOR_AGE => {
+            Some(PriorityReason::Senior)
+        }
+        None => None,
+    };
+    if let Some(vitals_id) = &request.vitals_id {
+        let vitals = queue::find_vitals(conn, vitals_id)?;
+        if vitals.is_none_or(|v| v.patient_id != patient.id) {
+            return Err(ServiceError::NotFound("vitals"));
+        }
+    }
+
+    queue::ensure_session(
+        conn,
+        &SessionRow {
+            id: request.session_id.clone(),
+            opd_id: opd.id.clone(),
+            session_date: times.date,
+            starts_at: times.starts_at,
+            ends_at: times.ends_at,
+            capacity: opd.capacity_per_session,
+            tokens_issued: 0,
+            active_tokens: 0,
+            last_queue_order: 0,
+            regular_since_priority: opd.priority_every,
+            version: 0,
+            created_at: now.naive_utc(),
+        },
+    )?;
+    // Lock the session first: from here on, concurrent bookings of it wait for this one.
+    queue::lock_session(conn, &request.session_id)?;
+    if queue::active_token_of_patient(conn, &request.session_id, &patient.id)?.is_some() {
+        return Err(ServiceError::conflict(
+            "already_booked",
+            "This patient already holds a token for this session.",
+        ));
+    }
+    let (number, queue_order) = queue::take_place(conn, &request.session_id)?.ok_or_else(|| {
+        ServiceError::conflict("session_full", "All tokens of this session are taken.")
+    })?;
+    let row = TokenRow {
+        id: new_id(),
+        session_id: request.session_id.clone(),
+        opd_id: opd.id.clone(),
+        patient_id: patient.id.clone(),
+        booked_by: booker.principal.user_id.clone(),
+        channel: match booker.channel {
+            BookingChannel::App => "app".into(),
+            BookingChannel::Assisted => "assisted".into(),
+        },
+        spoke_id: match booker.channel {
+            BookingChannel::Assisted => booker.principal.facility_id.clone(),
+            BookingChannel::App => None,
+        },
+        number,
+        display: format!("{}-{number:03}", opd.code),
+        queue_order,
+        priority_reason: priority_reason.map(|r| r.as_str().to_owned()),
+        status: TokenStatus::Waiting.as_str().into(),
+        doctor_id: None,
+        requeues: 0,
+        booked_at: now.naive_utc(),
+        called_at: None,
+        join_deadline: None,
+        joined_at: None,
+        started_at: None,
+        completed_at: None,
+        no_show_at: None,
+        cancelled_at: None,
+        near_turn_at: None,
+        vitals_id: request.vitals_id.clone(),
+    };
+    queue::insert_token(conn, &row)?;
+    queue::record_event(
+        conn,
+        &row,
+        "booked",
+        Some(&booker.principal.user_id),
+        now.naive_utc(),
+    )?;
+    mark_near_turn(conn, &request.session_id, &opd, now.naive_utc())?;
+    Ok(token_to_api(&row))
+}
+
+/// Context a token's access rules need.
+struct TokenContext {
+    token: TokenRow,
+    opd: OpdRow,
+    patient: PatientRow,
+}
+
+fn load_context(
+    conn: &mut DbConnection,
+    token_id: &str,
+) -> Result<Option<TokenContext>, ServiceError> {
+    let Some(token) = queue::find_token(conn, token_id)? else {
+        return Ok(None);
+    };
+    let opd = opds::find(conn, &token.opd_id)?.ok_or(ServiceError::NotFound("token"))?;
+    let patient =
+        patients::find(conn, &token.patient_id)?.ok_or(ServiceError::NotFound("token"))?;
+    Ok(Some(TokenContext {
+        token,
+        opd,
+        patient,
+    }))
+}
+
+/// Who may see a token: the patient's family, the CHO of the spoke that booked it, the OPD's
+/// doctors, and administrators whose scope covers the hub. Others get "not found".
+fn may_view(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    ctx: &TokenContext,
+) -> Result<bool, ServiceError> {
+    Ok(match principal.role {
+        Role::Patient => principal.may_view_patient(&ctx.patient),
+        Role::Cho => ctx.token.spoke_id.is_some() && ctx.token.spoke_id == principal.facility_id,
+        Role::Doctor => opds::is_assigned(conn, &ctx.opd.id, &principal.user_id)?,
+        Role::Admin => {
+            let scope = principal.admin_scope()?;
+            facilities::find(conn, &ctx.opd.hub_id)?.is_some_and(|hub| scope.covers(&hub))
+        }
+        Role::Pharmacist => false,
+    })
+}
+
+fn visible_context(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    token_id: &str,
+) -> Result<TokenContext, ServiceError> {
+    let ctx = load_context(conn, token_id)?.ok_or(ServiceError::NotFound("token"))?;
+    if !may_view(conn, principal, &ctx)? {
+        return Err(ServiceError::NotFound("token"));
+    }
+    Ok(ctx)
+}
+
+pub async fn get_token(
+    state: &AppState,
+    principal: &Principal,
+    token_id: String,
+) -> Result<Token, ServiceError> {
+    let principal = principal.clone();
+    state
+        .db
+        .read(move |conn| {
+            Ok(token_to_api(
+                &visible_context(conn, &principal, &token_id)?.token,
+            ))
+        })
+        .await
+}
+
+/// The signed-in patient's family's tokens, newest first.
+pub async fn my_tokens(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<Token>, ServiceError> {
+    principal.require_role(&[Role::Patient])?;
+    let account = principal.user_id.clone();
+    state
+        .db
+        .read(move |conn| -> Result<Vec<Token>, ServiceError> {
+            let family: Vec<String> = patients::list_for_account(conn, &account)?
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
+            Ok(queue::tokens_of_patients(conn, &family)?
+                .iter()
+                .map(token_to_api)
+                .collect())
+        })
+        .await
+}
+
+/// The patient (or their CHO) cancels a token that has not been seen yet.
+pub async fn cancel(
+    state: &AppState,
+    principal: &Principal,
+    token_id: String,
+) -> Result<Token, ServiceError> {
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    let token = state
+        .db
+        .write(move |conn| -> Result<Token, ServiceError> {
+            let ctx = visible_context(conn, &principal, &token_id)?;
+            if !matches!(principal.role, Role::Patient | Role::Cho) {
+                return Err(ServiceError::Forbidden);
+            }
+            queue::lock_session(conn, &ctx.token.session_id)?;
+            let mut token =
+                queue::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("token"))?;
+            if !matches!(token.status.as_str(), "waiting" | "called") {
+                return Err(ServiceError::conflict(
+                    "not_cancellable",
+                    "Only a token still in the queue can be cancelled.",
+                ));
+            }
+            token.status = TokenStatus::Cancelled.as_str().into();
+            token.cancelled_at = Some(now);
+            queue::save_token(conn, &token)?;
+            queue::release_place(conn, &token.session_id)?;
+            queue::record_event(conn, &token, "cancelled", Some(&principal.user_id), now)?;
+            mark_near_turn(conn, &token.session_id, &ctx.opd, now)?;
+            Ok(token_to_api(&token))
+        })
+        .await?;
+    state.queue_changed(&token.session_id);
+    Ok(token)
+}
+
+/// Figures shared by the queue status and the board.
+struct Figures {
+    order: Vec<(String, String)>,
+    now_serving: Vec<String>,
+    doctors_online: i32,
+    typical_seconds: i64,
+}
+
+fn figures(
+    conn: &mut DbConnection,
+    session: &SessionRow,
+    opd: &OpdRow,
+    presence_since: NaiveDateTime,
+) -> diesel::QueryResult<Figures> {
+    let order = waiting_order(conn, session, opd)?
+        .into_iter()
+        .map(|w| w.id)
+        .collect();
+    Ok(Figures {
+        order,
+        now_serving: queue::serving_displays(conn, &session.id)?,
+        doctors_online: queue::doctors_online(conn, &opd.id, presence_since)? as i32,
+        typical_seconds: typical_consultation_seconds(&queue::recent_consultation_seconds(
+            conn,
+            &opd.id,
+            RECENT_CONSULTATIONS,
+        )?),
+    })
+}
+
+impl AppState {
+    fn presence_since(&self) -> NaiveDateTime {
+        self.clock.now_naive()
+            - Duration::seconds(self.settings.queue.presence_timeout_seconds.into())
+    }
+}
+
+/// Where a token stands now: position by the ordering rule, who is being served, doctors online
+/// and the expected wait.
+pub async fn queue_status(
+    state: &AppState,
+    principal: &Principal,
+    token_id: String,
+) -> Result<QueueStatus, ServiceError> {
+    let principal = principal.clone();
+    let now = state.clock.now();
+    let since = state.presence_since();
+    state
+        .db
+        .read(move |conn| -> Result<QueueStatus, ServiceError> {
+            let ctx = visible_context(conn, &principal, &token_id)?;
+            let session = queue::find_session(conn, &ctx.token.session_id)?
+                .ok_or(ServiceError::NotFound("token"))?;
+            let figures = figures(conn, &session, &ctx.opd, since)?;
+            let position = figures.order.iter().position(|(id, _)| *id == ctx.token.id);
+            let expected = position.and_then(|ahead| {
+                expected_wait_seconds(
+                    ahead,
+                    figures.doctors_online as usize,
+                    figures.typical_seconds,
+                )
+            });
+            Ok(QueueStatus {
+                token_id: ctx.token.id.clone(),
+                display: ctx.token.display.clone(),
+                status: TokenStatus::parse(&ctx.token.status).unwrap_or(TokenStatus::Cancelled),
+                position: position.map(|p| p as i32),
+                now_serving: figures.now_serving,
+                waiting: figures.order.len() as i32,
+                doctors_online: figures.doctors_online,
+                expected_wait_minutes: expected.map(minutes),
+                join_deadline: ctx
+                    .token
+                    .join_deadline
+                    .filter(|_| ctx.token.status == "called")
+                    .map(utc),
+                as_of: now,
+            })
+        })
+        .await
+}
+
+/// The public board of a session: display numbers and counts only.
+pub async fn session_board(
+    state: &AppState,
+    session_id: String,
+) -> Result<SessionBoard, ServiceError> {
+    let now = state.clock.now();
+    let since = state.presence_since();
+    state
+        .db
+        .read(move |conn| -> Result<SessionBoard, ServiceError> {
+            let (opd_id, _) =
+                schedule::parse_session_id(&session_id).ok_or(ServiceError::NotFound("session"))?;
+            let opd = opds::find(conn, opd_id)?.ok_or(ServiceError::NotFound("session"))?;
+            let Some(session) = queue::find_session(conn, &session_id)? else {
+                // A scheduled session nobody has booked yet.
+                let ids = [opd.id.clone()];
+                let (_, starts_ist) =
+                    schedule::parse_session_id(&session_id).expect("parsed above");
+                let calendar = calendar_of(
+                    &opd,
+                    &opds::slots(conn, &ids)?,
+                    &opds::closures(conn, &ids, starts_ist.date())?,
+                );
+                calendar
+                    .session_starting(starts_ist)
+                    .ok_or(ServiceError::NotFound("session"))?;
+                return Ok(SessionBoard {
+                    session_id,
+                    opd_name: opd.name,
+                    now_serving: Vec::new(),
+                    next: Vec::new(),
+                    waiting: 0,
+                    doctors_online: queue::doctors_online(conn, &opd.id, since)? as i32,
+                    expected_wait_minutes: None,
+                    version: 0,
+                    as_of: now,
+                });
+            };
+            let figures = figures(conn, &session, &opd, since)?;
+            let waiting = figures.order.len();
+            Ok(SessionBoard {
+                session_id,
+                opd_name: opd.name,
+                now_serving: figures.now_serving,
+                next: figures
+                    .order
+                    .into_iter()
+                    .take(10)
+                    .map(|(_, display)| display)
+                    .collect(),
+                waiting: waiting as i32,
+                doctors_online: figures.doctors_online,
+                expected_wait_minutes: expected_wait_seconds(
+                    waiting,
+                    figures.doctors_online as usize,
+                    figures.typical_seconds,
+                )
+                .map(minutes),
+                version: session.version,
+                as_of: now,
+            })
+        })
+        .await
+}
+
+/// A cheap fingerprint of a session's live state, for streams: (version, doctors online).
+pub async fn session_fingerprint(
+    state: &AppState,
+    session_id: String,
+) -> Result<(i64, i64), ServiceError> {
+    let since = state.presence_since();
+    state
+        .db
+        .read(move |conn| -> Result<(i64, i64), ServiceError> {
+            let version = queue::find_session(conn, &session_id)?
+                .map(|s| s.version)
+                .unwrap_or(0);
+            let doctors = match schedule::parse_session_id(&session_id) {
+                Some((opd_id, _)) => queue::doctors_online(conn, opd_id, since)?,
+                None => 0,
+            };
+            Ok((version, doctors))
+        })
+        .await
+}
+
+/// Records the near-turn event for tokens that reached the OPD's threshold position, once each.
+fn mark_near_turn(
+    conn: &mut DbConnection,
+    session_id: &str,
+    opd: &OpdRow,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let Some(session) = queue::find_session(conn, session_id)? else {
+        return Ok(());
+    };
+    let order = waiting_order(conn, &session, opd)?;
+    for waiting in order.iter().take(opd.near_turn_threshold.max(0) as usize) {
+        let Some(mut token) = queue::find_token(conn, &waiting.id.0)? else {
+            continue;
+        };
+        if token.near_turn_at.is_none() {
+            token.near_turn_at = Some(now);
+            queue::save_token(conn, &token)?;
+            queue::record_event(conn, &token, "near_turn", None, now)?;
+        }
+    }
+    Ok(())
+}
+
+fn require_assigned_doctor(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    opd_id: &str,
+) -> Result<(), ServiceError> {
+    principal.require_role(&[Role::Doctor])?;
+    if !opds::is_assigned(conn, opd_id, &principal.user_id)? {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(())
+}
+
+pub async fn set_presence(
+    state: &AppState,
+    principal: &Principal,
+    update: PresenceUpdate,
+) -> Result<Presence, ServiceError> {
+    let principal = principal.clone();
+    let now = state.clock.now();
+    let timeout = Duration::seconds(state.settings.queue.presence_timeout_seconds.into());
+    let opd_id = update.opd_id.clone();
+    let presence = state
+        .db
+        .write(move |conn| -> Result<Presence, ServiceError> {
+            let opd = opds::find(conn, &update.opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
+            require_assigned_doctor(conn, &principal, &opd.id)?;
+            if update.online {
+                queue::go_online(
+                    conn,
+                    &principal.user_id,
+                    &opd.id,
+                    &opd.hub_id,
+                    now.naive_utc(),
+                )?;
+            } else {
+                queue::go_offline(
+                    conn,
+                    &principal.user_id,
+                    Some(&opd.id),
+                    now.naive_utc(),
+                    "signed_off",
+                )?;
+            }
+            Ok(Presence {
+                opd_id: opd.id,
+                online: update.online,
+                heartbeat_due_by: update.online.then(|| now + timeout),
+            })
+        })
+        .await?;
+    state.opd_changed(&opd_id);
+    Ok(presence)
+}
+
+/// Keeps all of a doctor's open presences alive.
+pub async fn heartbeat(state: &AppState, principal: &Principal) -> Result<usize, ServiceError> {
+    principal.require_role(&[Role::Doctor])?;
+    let doctor = principal.user_id.clone();
+    let now = state.clock.now_naive();
+    let since = state.presence_since();
+    state
+        .db
+        .write(move |conn| queue::heartbeat(conn, &doctor, since, now).map_err(ServiceError::from))
+        .await
+}
+
+/// The doctor's view of a session: waiting patients in call order, and who is being seen.
+pub async fn doctor_queue(
+    state: &AppState,
+    principal: &Principal,
+    session_id: String,
+) -> Result<Vec<QueueEntry>, ServiceError> {
+    let principal = principal.clone();
+    let today = schedule::today_ist(state.clock.now());
+    state
+        .db
+        .read(move |conn| -> Result<Vec<QueueEntry>, ServiceError> {
+            let session =
+                queue::find_session(conn, &session_id)?.ok_or(ServiceError::NotFound("session"))?;
+            require_assigned_doctor(conn, &principal, &session.opd_id)?;
+            let opd =
+                opds::find(conn, &session.opd_id)?.ok_or(ServiceError::NotFound("session"))?;
+            let mut ids: Vec<String> =
+                queue::session_tokens(conn, &session.id, &["called", "in_consultation"])?
+                    .into_iter()
+                    .map(|t| t.id)
+                    .collect();
+            ids.extend(
+                waiting_order(conn, &session, &opd)?
+                    .into_iter()
+                    .map(|w| w.id.0),
+            );
+            let mut entries = Vec::with_capacity(ids.len());
+            for id in ids {
+                let Some(token) = queue::find_token(conn, &id)? else {
+                    continue;
+                };
+                let Some(patient) = patients::find(conn, &token.patient_id)? else {
+                    continue;
+                };
+                entries.push(QueueEntry {
+                    token: token_to_api(&token),
+                    patient_age_years: age_on(patient.birth_date, patient.birth_year, today),
+                    patient_sex: Sex::parse(&patient.sex).unwrap_or(Sex::Other),
+                    patient_name: patient.name,
+                });
+            }
+            Ok(entries)
+        })
+        .await
+}
+
+/// Calls the next patient by the ordering rule. Atomic: the session row is locked, so two
+/// doctors calling at once never get the same patient.
+pub async fn call_next(
+    state: &AppState,
+    principal: &Principal,
+    session_id: String,
+) -> Result<Token, ServiceError> {
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    let since = state.presence_since();
+    let token = state
+        .db
+        .write(move |conn| -> Result<Token, ServiceError> {
+            let session =
+                queue::lock_session(conn, &session_id)?.ok_or(ServiceError::NotFound("session"))?;
+            require_assigned_doctor(conn, &principal, &session.opd_id)?;
+            let opd =
+                opds::find(conn, &session.opd_id)?.ok_or(ServiceError::NotFound("session"))?;
+            if now < session.starts_at - Duration::minutes(EARLY_CALL_MINUTES) {
+                return Err(ServiceError::conflict(
+                    "session_not_started",
+                    "This session has not started yet.",
+                ));
+            }
+            if !queue::is_online(conn, &principal.user_id, &opd.id, since)? {
+                return Err(ServiceError::conflict(
+                    "doctor_offline",
+                    "Go online for this OPD before calling patients.",
+                ));
+            }
+            // Working the queue is a sign of life, as good as a heartbeat.
+            queue::heartbeat(conn, &principal.user_id, since, now)?;
+            expire_overdue_calls(conn, &session.id, &opd, now)?;
+            if queue::doctor_current_token(conn, &session.id, &principal.user_id)?.is_some() {
+                return Err(ServiceError::conflict(
+                    "consultation_in_progress",
+                    "Finish or mark no-show for your current patient first.",
+                ));
+            }
+            let session =
+                queue::find_session(conn, &session.id)?.ok_or(ServiceError::NotFound("session"))?;
+            let next = waiting_order(conn, &session, &opd)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| ServiceError::conflict("queue_empty", "Nobody is waiting."))?;
+            let mut token =
+                queue::find_token(conn, &next.id.0)?.ok_or(ServiceError::NotFound("token"))?;
+            token.status = TokenStatus::Called.as_str().into();
+            token.doctor_id = Some(principal.user_id.clone());
+            token.called_at = Some(now);
+            token.join_deadline = Some(now + Duration::seconds(opd.join_window_seconds.into()));
+            token.joined_at = None;
+            queue::save_token(conn, &token)?;
+            queue::record_event(conn, &token, "called", Some(&principal.user_id), now)?;
+            let after = lane_state(&session, &opd).after_call(next.priority);
+            queue::set_lane_state(conn, &session.id, after.regular_since_priority)?;
+            mark_near_turn(conn, &session.id, &opd, now)?;
+            Ok(token_to_api(&token))
+        })
+        .await?;
+    state.queue_changed(&token.session_id);
+    Ok(token)
+}
+
+/// Turns an overdue call into a no-show (or, if the OPD allows it once, back to the end of the
+/// queue). The caller holds the session lock.
+fn no_show(
+    conn: &mut DbConnection,
+    mut token: TokenRow,
+    opd: &OpdRow,
+    actor: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<TokenRow, ServiceError> {
+    queue::record_event(conn, &token, "no_show", actor, now)?;
+    if opd.requeue_no_show && token.requeues == 0 {
+        token.status = TokenStatus::Waiting.as_str().into();
+        token.queue_order = queue::next_queue_order(conn, &token.session_id)?;
+        token.requeues += 1;
+        token.doctor_id = None;
+        token.called_at = None;
+        token.join_deadline = None;
+        token.near_turn_at = None;
+        queue::save_token(conn, &token)?;
+        queue::record_event(conn, &token, "requeued", actor, now)?;
+    } else {
+        token.status = TokenStatus::NoShow.as_str().into();
+        token.no_show_at = Some(now);
+        queue::save_token(conn, &token)?;
+    }
+    Ok(token)
+}
+
+fn expire_overdue_calls(
+    conn: &mut DbConnection,
+    session_id: &str,
+    opd: &OpdRow,
+    now: NaiveDateTime,
+) -> Result<usize, ServiceError> {
+    let overdue: Vec<TokenRow> = queue::session_tokens(conn, session_id, &["called"])?
+        .into_iter()
+        .filter(|t| t.joined_at.is_none() && t.join_deadline.is_some_and(|d| d < now))
+        .collect();
+    let count = overdue.len();
+    for token in overdue {
+        no_show(conn, token, opd, None, now)?;
+    }
+    Ok(count)
+}
+
+/// A change of one token's state by its doctor (or, for `join`, its patient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// The patient joins the call within the join window.
+    Join,
+    Start,
+    Complete,
+    NoShow,
+}
+
+pub async fn transition(
+    state: &AppState,
+    principal: &Principal,
+    token_id: String,
+    step: Transition,
+) -> Result<Token, ServiceError> {
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    let since = state.presence_since();
+    let token = state
+        .db
+        .write(move |conn| -> Result<Token, ServiceError> {
+            let ctx = visible_context(conn, &principal, &token_id)?;
+            queue::lock_session(conn, &ctx.token.session_id)?;
+            if principal.role == Role::Doctor {
+                queue::heartbeat(conn, &principal.user_id, since, now)?;
+            }
+            let mut token =
+                queue::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("token"))?;
+            let by_its_doctor = principal.role == Role::Doctor
+                && token.doctor_id.as_deref() == Some(&principal.user_id);
+            let overdue = token.join_deadline.is_some_and(|d| d < now) && token.joined_at.is_none();
+            let wrong_state = |expected: &str| {
+                ServiceError::conflict(
+                    "wrong_token_state",
+                    format!("The token is {}, not {expected}.", token.status),
+                )
+            };
+            match step {
+                Transition::Join => {
+                    if !matches!(principal.role, Role::Patient | Role::Cho) {
+                        return Err(ServiceError::Forbidden);
+                    }
+                    if token.status != "called" {
+                        return Err(wrong_state("called"));
+                    }
+                    if overdue {
+                        return Err(ServiceError::conflict(
+                            "join_window_passed",
+                            "The time to join has passed.",
+                        ));
+                    }
+                    token.joined_at = Some(now);
+                    queue::save_token(conn, &token)?;
+                    queue::record_event(conn, &token, "joined", Some(&principal.user_id), now)?;
+                }
+                Transition::Start => {
+                    if !by_its_doctor {
+                        return Err(ServiceError::Forbidden);
+                    }
+                    if token.status != "called" {
+                        return Err(wrong_state("called"));
+                    }
+                    token.status = TokenStatus::InConsultation.as_str().into();
+                    token.started_at = Some(now);
+                    queue::save_token(conn, &token)?;
+                    queue::record_event(conn, &token, "started", Some(&principal.user_id), now)?;
+                }
+                Transition::Complete => {
+                    if !by_its_doctor {
+                        return Err(ServiceError::Forbidden);
+                    }
+                    if token.status != "in_consultation" {
+                        return Err(wrong_state("in consultation"));
+                    }
+                    token.status = TokenStatus::Completed.as_str().into();
+                    token.completed_at = Some(now);
+                    queue::save_token(conn, &token)?;
+                    queue::record_event(conn, &token, "completed", Some(&principal.user_id), now)?;
+                }
+                Transition::NoShow => {
+                    if !by_its_doctor {
+                        return Err(ServiceError::Forbidden);
+                    }
+                    if token.status != "called" || token.joined_at.is_some() {
+                        return Err(wrong_state("called and not joined"));
+                    }
+                    token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
+                }
+            }
+            Ok(token_to_api(&token))
+        })
+        .await?;
+    state.queue_changed(&token.session_id);
+    Ok(token)
+}
+
+/// One sweep: calls whose join window passed become no-shows (or are re-queued), and doctors
+/// whose heartbeat stopped are recorded offline from their last heartbeat plus the timeout.
+/// Returns how many of each.
+pub async fn sweep(state: &AppState) -> Result<(usize, usize), ServiceError> {
+    let now = state.clock.now_naive();
+    let timeout = Duration::seconds(state.settings.queue.presence_timeout_seconds.into());
+    let (expired, sessions) = state
+        .db
+        .write(move |conn| -> Result<(usize, Vec<String>), ServiceError> {
+            let mut sessions: Vec<String> = queue::expired_calls(conn, now)?
+                .into_iter()
+                .map(|t| t.session_id)
+                .collect();
+            sessions.sort();
+            sessions.dedup();
+            let mut expired = 0;
+            for session_id in &sessions {
+                let Some(session) = queue::lock_session(conn, session_id)? else {
+                    continue;
+                };
+                let Some(opd) = opds::find(conn, &session.opd_id)? else {
+                    continue;
+                };
+                expired += expire_overdue_calls(conn, session_id, &opd, now)?;
+                mark_near_turn(conn, session_id, &opd, now)?;
+            }
+            Ok((expired, sessions))
+        })
+        .await?;
+    for session_id in &sessions {
+        state.queue_changed(session_id);
+    }
+    let closed = state
+        .db
+        .write(move |conn| -> Result<usize, ServiceError> {
+            let stale = queue::stale_presence(conn, now - timeout)?;
+            for (id, last_heartbeat) in &stale {
+                queue::close_presence(conn, id, *last_heartbeat + timeout, "timeout")?;
+            }
+            Ok(stale.len())
+        })
+        .await?;
+    Ok((expired, closed))
+}

@@ -1,0 +1,13 @@
+DROP TABLE idempotency_keys;
+ALTER TABLE patients DROP COLUMN phone;
+ALTER TABLE patients DROP COLUMN registered_facility_id;
+DROP TABLE token_events;
+DROP TABLE tokens;
+DROP TABLE vitals;
+DROP TABLE doctor_presence;
+DROP TABLE opd_sessions;
+DROP TABLE opd_doctors;
+DROP TABLE opd_closures;
+DROP TABLE opd_schedule_slots;
+DROP TABLE opds;
+DROP TABLE programmes;

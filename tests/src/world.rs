@@ -1,0 +1,201 @@
+//! Helpers that build a queue world for tests: OPDs through the admin API, many patients at
+//! once, doctors online.
+
+use chrono::Duration;
+use sanjeevani_api::auth::hashing::hash_token;
+use sanjeevani_api::auth::token::{new_id, new_session_token};
+use sanjeevani_api::clock::Clock;
+use sanjeevani_api::error::ApiError;
+use sanjeevani_api::models::patients::{NewPatient, PatientFields};
+use sanjeevani_api::models::sessions::NewSession;
+use sanjeevani_api::models::users::NewUser;
+use serde_json::{json, Value};
+
+use crate::TestApp;
+
+/// The demo General Medicine OPD (Kolkata hub; Mon-Sat 09:00-13:00 and 14:00-16:00; capacity
+/// 100; priority lane k = 3; dr.sen and dr.roy).
+pub const DEMO_GM: &str = "00000000-0000-7000-8000-000000002001";
+pub const KOLKATA_HUB: &str = "00000000-0000-7000-8000-000000000101";
+pub const DR_SEN: &str = "00000000-0000-7000-8000-000000001001";
+
+/// The session of an OPD starting at an IST date-time (`2026-11-23T09:00`).
+pub fn session_of(opd_id: &str, starts_ist: &str) -> String {
+    format!("{opd_id}@{starts_ist}")
+}
+
+/// The morning session on the test clock's first day (Monday 23 Nov 2026, 09:00 IST).
+pub fn monday_morning(opd_id: &str) -> String {
+    session_of(opd_id, "2026-11-23T09:00")
+}
+
+/// A patient ready to book: their session token and their own patient id.
+#[derive(Debug, Clone)]
+pub struct QuickPatient {
+    pub token: String,
+    pub patient_id: String,
+    pub user_id: String,
+}
+
+impl TestApp {
+    /// Creates `count` patient accounts with a profile and a session each, straight in the
+    /// database (logging 200 people in by OTP would only slow the test that needs them).
+    pub async fn quick_patients(&self, count: usize, birth_year: i32) -> Vec<QuickPatient> {
+        let now = self.clock.now_naive();
+        let patients: Vec<QuickPatient> = (0..count)
+            .map(|_| QuickPatient {
+                token: new_session_token(),
+                patient_id: new_id(),
+                user_id: new_id(),
+            })
+            .collect();
+        let rows = patients.clone();
+        self.app_state
+            .db
+            .write(move |conn| -> Result<(), ApiError> {
+                for p in &rows {
+                    let phone = random_phone(&p.user_id);
+                    NewUser {
+                        id: &p.user_id,
+                        role: "patient",
+                        name: "Test Patient",
+                        phone: Some(&phone),
+                        email: None,
+                        username: None,
+                        password_hash: None,
+                        facility_id: None,
+                        state_code: None,
+                        registration_number: None,
+                        specialty: None,
+                        created_at: now,
+                        updated_at: now,
+                    }
+                    .insert(conn)?;
+                    NewPatient {
+                        id: &p.patient_id,
+                        account_id: Some(&p.user_id),
+                        registered_by: Some(&p.user_id),
+                        registered_facility_id: None,
+                        phone: None,
+                        created_at: now,
+                        fields: PatientFields {
+                            name: "Test Patient",
+                            sex: "female",
+                            birth_date: None,
+                            birth_year,
+                            preferred_language: "bn",
+                            abha_number: None,
+                            relation: "self",
+                            updated_at: now,
+                        },
+                    }
+                    .insert(conn)?;
+                    NewSession {
+                        id: &new_id(),
+                        user_id: &p.user_id,
+                        token_hash: &hash_token(&p.token),
+                        device_name: None,
+                        created_at: now,
+                        last_seen_at: now,
+                        expires_at: now + Duration::days(30),
+                    }
+                    .insert(conn)?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("patients created");
+        patients
+    }
+
+    /// Creates an OPD at the Kolkata hub through the admin API; `changes` override the
+    /// defaults (Mon-Sat 09:00-13:00, capacity 100, same-day booking, no priority lane).
+    pub async fn create_opd(&self, admin_token: &str, changes: Value) -> Value {
+        let mut body = json!({
+            "hub_id": KOLKATA_HUB,
+            "code": "TS",
+            "name": "Test OPD",
+            "specialty": "General Medicine",
+            "languages": ["bn", "en"],
+            "schedule": (1..=6).map(|d| json!({"weekday": d, "starts": "09:00", "ends": "13:00"})).collect::<Vec<_>>(),
+            "capacity_per_session": 100,
+            "booking_days_ahead": 0,
+            "priority_every": 0,
+            "doctor_ids": [DR_SEN],
+        });
+        for (key, value) in changes.as_object().expect("an object") {
+            body[key] = value.clone();
+        }
+        let created = self
+            .post("/api/v1/admin/opds", Some(admin_token), body)
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        created.body
+    }
+
+    /// Creates `count` doctors at the Kolkata hub; returns (user id, bearer token) pairs.
+    pub async fn doctors(&self, admin_token: &str, count: usize) -> Vec<(String, String)> {
+        let mut doctors = Vec::new();
+        for i in 0..count {
+            let username = format!("dr.test{i}");
+            let created = self
+                .post(
+                    "/api/v1/admin/staff",
+                    Some(admin_token),
+                    json!({"role": "doctor", "name": format!("Dr. Test {i}"), "username": username,
+                           "password": "a long enough password", "facility_id": KOLKATA_HUB,
+                           "registration_number": format!("WBMC-9{i:04}")}),
+                )
+                .await;
+            assert_eq!(created.status, 201, "{}", created.body);
+            let login = self.login_staff(&username, "a long enough password").await;
+            doctors.push((
+                created.body["id"].as_str().unwrap().to_owned(),
+                login.body["token"].as_str().unwrap().to_owned(),
+            ));
+        }
+        doctors
+    }
+
+    pub async fn go_online(&self, doctor_token: &str, opd_id: &str) {
+        let answer = self
+            .post(
+                "/api/v1/doctor/presence",
+                Some(doctor_token),
+                json!({"opd_id": opd_id, "online": true}),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+
+    pub async fn book(
+        &self,
+        patient_token: &str,
+        session_id: &str,
+        patient_id: &str,
+    ) -> crate::Answer {
+        self.post(
+            "/api/v1/tokens",
+            Some(patient_token),
+            json!({"session_id": session_id, "patient_id": patient_id}),
+        )
+        .await
+    }
+
+    pub async fn status_of(&self, patient_token: &str, token_id: &str) -> Value {
+        let answer = self
+            .get(
+                &format!("/api/v1/tokens/{token_id}/status"),
+                Some(patient_token),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.body
+    }
+}
+
+/// A mobile number from the random tail of a UUID v7.
+fn random_phone(uuid: &str) -> String {
+    let tail = u64::from_str_radix(&uuid.replace('-', "")[20..], 16).expect("hex");
+    format!("+917{:09}", tail % 1_000_000_000)
+}
