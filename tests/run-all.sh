@@ -3,7 +3,8 @@
 #   formatting, clippy with warnings as errors, and every test on SQLite and PostgreSQL.
 # It prepares what the tests need: a PostgreSQL server on 127.0.0.1:5432 (started, or installed
 # from Debian's packages if absent) and a Python venv with aiosmtpd (the real SMTP server the
-# email tests talk to). With CI=true a missing dependency fails the run instead of skipping.
+# email tests talk to), and what the bindings tests need (bindings/test.sh fetches the Kotlin
+# compiler and JNA). With CI=true a missing dependency fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,11 +51,10 @@ else
     export SANJEEVANI_SKIP_POSTGRES=1
 fi
 
-say "Python test tools (aiosmtpd)"
-if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-    rm -rf "$tools/venv"
-    python3 -m venv "$tools/venv"
-    "$tools/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd==1.4.*'
+say "Python test tools (aiosmtpd for the SMTP tests, pytest for the Python bindings)"
+if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import aiosmtpd, pytest' 2>/dev/null; then
+    [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd==1.4.*' pytest
 fi
 export SANJEEVANI_TEST_PYTHON="$PWD/$tools/venv/bin/python"
 
@@ -66,5 +66,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 say "cargo test (SQLite and PostgreSQL)"
 cargo test --workspace
+
+say "mobile-core through its generated Kotlin (JVM) and Python bindings"
+bash bindings/test.sh
 
 say "all checks passed"

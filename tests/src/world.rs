@@ -55,22 +55,8 @@ impl TestApp {
             .write(move |conn| -> Result<(), ApiError> {
                 for p in &rows {
                     let phone = random_phone(&p.user_id);
-                    NewUser {
-                        id: &p.user_id,
-                        role: "patient",
-                        name: "Test Patient",
-                        phone: Some(&phone),
-                        email: None,
-                        username: None,
-                        password_hash: None,
-                        facility_id: None,
-                        state_code: None,
-                        registration_number: None,
-                        specialty: None,
-                        created_at: now,
-                        updated_at: now,
-                    }
-                    .insert(conn)?;
+                    NewUser::patient(&p.user_id, "Test Patient", Some(&phone), None, now)
+                        .insert(conn)?;
                     NewPatient {
                         id: &p.patient_id,
                         account_id: Some(&p.user_id),

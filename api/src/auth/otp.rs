@@ -164,22 +164,7 @@ pub async fn verify_code(
                 Some(user) => user,
                 None => {
                     let id = new_id();
-                    NewUser {
-                        id: &id,
-                        role: "patient",
-                        name: "",
-                        phone,
-                        email,
-                        username: None,
-                        password_hash: None,
-                        facility_id: None,
-                        state_code: None,
-                        registration_number: None,
-                        specialty: None,
-                        created_at: now,
-                        updated_at: now,
-                    }
-                    .insert(conn)?;
+                    NewUser::patient(&id, "", phone, email, now).insert(conn)?;
                     users::find(conn, &id)?.ok_or(diesel::result::Error::NotFound)?
                 }
             };

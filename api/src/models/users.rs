@@ -43,7 +43,32 @@ pub struct NewUser<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-impl NewUser<'_> {
+impl<'a> NewUser<'a> {
+    /// A patient login account, identified by a phone number or an email address.
+    pub fn patient(
+        id: &'a str,
+        name: &'a str,
+        phone: Option<&'a str>,
+        email: Option<&'a str>,
+        now: NaiveDateTime,
+    ) -> Self {
+        NewUser {
+            id,
+            role: "patient",
+            name,
+            phone,
+            email,
+            username: None,
+            password_hash: None,
+            facility_id: None,
+            state_code: None,
+            registration_number: None,
+            specialty: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
         diesel::insert_into(users::table)
             .values(self)

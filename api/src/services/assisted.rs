@@ -57,21 +57,13 @@ pub async fn register(
                         Some(user) => user.id,
                         None => {
                             let id = new_id();
-                            NewUser {
-                                id: &id,
-                                role: "patient",
-                                name: profile.name.as_ref(),
-                                phone: Some(phone.as_ref()),
-                                email: None,
-                                username: None,
-                                password_hash: None,
-                                facility_id: None,
-                                state_code: None,
-                                registration_number: None,
-                                specialty: None,
-                                created_at: now,
-                                updated_at: now,
-                            }
+                            NewUser::patient(
+                                &id,
+                                profile.name.as_ref(),
+                                Some(phone.as_ref()),
+                                None,
+                                now,
+                            )
                             .insert(conn)?;
                             id
                         }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds mobile-core's cdylib and generates its Kotlin, Swift and Python bindings with the
+# workspace's own uniffi-bindgen (library mode: the interface is read from the built library,
+# so the bindings always match it). Output: bindings/generated/{kotlin,swift,python}/
+# (gitignored).
+#
+#   bash bindings/generate.sh            # debug build
+#   bash bindings/generate.sh --release  # release build
+#
+# Prints the path of the library it generated from as its last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile=debug
+cargo_flags=()
+if [ "${1:-}" = "--release" ]; then
+    profile=release
+    cargo_flags=(--release)
+fi
+
+# One cargo invocation for both, so they share one feature resolution and one build.
+cargo build "${cargo_flags[@]}" -p sanjeevani-mobile-core -p sanjeevani-uniffi-bindgen >&2
+
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+case "$(uname -s)" in
+    Darwin) library="$target_dir/$profile/libsanjeevani_mobile.dylib" ;;
+    *) library="$target_dir/$profile/libsanjeevani_mobile.so" ;;
+esac
+bindgen="$target_dir/$profile/uniffi-bindgen"
+
+out="bindings/generated"
+for language in kotlin swift python; do
+    # Only this script's folders: android/ and ios/ hold the platform builds' output.
+    rm -rf "${out:?}/$language"
+    # --no-format: ktlint and swift-format are not installed everywhere; formatting is cosmetic.
+    "$bindgen" generate --no-format --language "$language" --out-dir "$out/$language" "$library" >&2
+done
+echo "$library"

@@ -1,0 +1,454 @@
+//! The HTTP side: one blocking `ureq` agent with timeouts, JSON in and out, the server's error
+//! body parsed into [`Error::Api`], and retries with exponential backoff for the requests that
+//! are safe to repeat.
+//!
+//! What is safe to repeat: a GET, and a POST that carries an `Idempotency-Key` (the server then
+//! answers a replay with the first result). Nothing else is retried, because a request whose
+//! answer was lost may already have taken effect: repeating an OTP request would send a second
+//! SMS, repeating "add family member" would add the person twice. PUT is idempotent in HTTP's
+//! terms, but a replay could still overwrite an edit made on another device in between, so it
+//! is not retried either.
+
+use std::thread;
+use std::time::Duration;
+
+use sanjeevani_types::ErrorBody;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use ureq::http::{self, Method};
+use ureq::Agent;
+
+use crate::error::Error;
+
+/// Every endpoint lives under this prefix of the server's address.
+const API_PREFIX: &str = "/api/v1";
+
+/// Connecting on a weak rural mobile connection can take several seconds; more than this
+/// means the network is effectively down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest silence while waiting for (part of) an answer.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Upper bound for one attempt, so a trickling connection cannot hold a call forever.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often and how patiently safe requests are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first included.
+    pub attempts: u32,
+    /// The wait before the second attempt; it doubles before each further one.
+    pub first_delay: Duration,
+}
+
+impl RetryPolicy {
+    pub const DEFAULT: RetryPolicy = RetryPolicy {
+        attempts: 3,
+        first_delay: Duration::from_millis(300),
+    };
+
+    /// The wait after failed attempt number `attempt` (0-based).
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        self.first_delay
+            .saturating_mul(2u32.saturating_pow(attempt))
+    }
+}
+
+/// One request to the API.
+#[derive(Debug, Clone)]
+pub struct ApiRequest<'a> {
+    method: Method,
+    path: &'a str,
+    token: Option<&'a str>,
+    body: Option<Vec<u8>>,
+    idempotency_key: Option<String>,
+}
+
+impl<'a> ApiRequest<'a> {
+    pub fn get(path: &'a str) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    pub fn post(path: &'a str) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    pub fn put(path: &'a str) -> Self {
+        Self::new(Method::PUT, path)
+    }
+
+    fn new(method: Method, path: &'a str) -> Self {
+        Self {
+            method,
+            path,
+            token: None,
+            body: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Sends the session token as `Authorization: Bearer`.
+    pub fn bearer(mut self, token: &'a str) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    pub fn json<B: Serialize>(mut self, body: &B) -> Self {
+        // Serialising our own request types cannot fail: they hold only strings, numbers and
+        // dates.
+        self.body = Some(serde_json::to_vec(body).expect("request bodies serialise"));
+        self
+    }
+
+    /// Marks a POST as safe to repeat: the server answers a replay with the first result.
+    #[allow(dead_code)] // No endpoint in this slice takes one yet; bookings will.
+    pub fn idempotency_key(mut self, key: String) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    fn is_safe_to_repeat(&self) -> bool {
+        self.method == Method::GET
+            || (self.method == Method::POST && self.idempotency_key.is_some())
+    }
+}
+
+/// A successful answer's status and body text.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_str(&self.body).map_err(|e| Error::UnexpectedAnswer {
+            status: self.status,
+            details: format!("{e} in {}", excerpt(&self.body)),
+        })
+    }
+}
+
+/// The API at one server address.
+#[derive(Debug, Clone)]
+pub struct Api {
+    agent: Agent,
+    base_url: String,
+    retry: RetryPolicy,
+}
+
+impl Api {
+    /// `base_url` is the server's address, such as `https://sanjeevani.example.in`; the
+    /// `/api/v1` prefix is added here.
+    pub fn new(base_url: &str, retry: RetryPolicy) -> Result<Self, Error> {
+        let base_url = check_base_url(base_url)?;
+        let agent: Agent = Agent::config_builder()
+            // Error answers are read here, not turned into ureq errors, to parse their body.
+            .http_status_as_error(false)
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_per_read(Some(READ_TIMEOUT))
+            .timeout_per_call(Some(ATTEMPT_TIMEOUT))
+            .user_agent(concat!(
+                "sanjeevani-mobile-core/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .into();
+        Ok(Self {
+            agent,
+            base_url,
+            retry,
+        })
+    }
+
+    /// Sends a request, retrying it when safe, and returns a 2xx answer or the error.
+    pub fn send(&self, request: ApiRequest<'_>) -> Result<Answer, Error> {
+        let attempts = if request.is_safe_to_repeat() {
+            self.retry.attempts.max(1)
+        } else {
+            1
+        };
+        let mut attempt = 0;
+        loop {
+            match self.send_once(&request) {
+                Err(error) if attempt + 1 < attempts && is_transient(&error) => {
+                    thread::sleep(self.retry.delay_after(attempt));
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn send_once(&self, request: &ApiRequest<'_>) -> Result<Answer, Error> {
+        let mut builder = http::Request::builder()
+            .method(request.method.clone())
+            .uri(format!("{}{API_PREFIX}{}", self.base_url, request.path))
+            .header("accept", "application/json");
+        if let Some(token) = request.token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(key) = &request.idempotency_key {
+            builder = builder.header("idempotency-key", key.as_str());
+        }
+        let response = match &request.body {
+            Some(body) => self.agent.run(
+                builder
+                    .header("content-type", "application/json")
+                    .body(body.as_slice())
+                    .map_err(ureq::Error::from)?,
+            ),
+            None => self.agent.run(builder.body(()).map_err(ureq::Error::from)?),
+        };
+        let mut response = response?;
+        let status = response.status().as_u16();
+        let retry_after_seconds = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse().ok());
+        let body = response.body_mut().read_to_string()?;
+        if (200..300).contains(&status) {
+            return Ok(Answer { status, body });
+        }
+        match serde_json::from_str::<ErrorBody>(&body) {
+            Ok(body) => Err(Error::Api {
+                status,
+                body,
+                retry_after_seconds,
+            }),
+            Err(_) => Err(Error::UnexpectedAnswer {
+                status,
+                details: excerpt(&body),
+            }),
+        }
+    }
+}
+
+/// Failures that another attempt may cure: no answer at all, or a gateway or server that is
+/// briefly unavailable.
+fn is_transient(error: &Error) -> bool {
+    match error {
+        Error::Transport(ureq::Error::BadUri(_) | ureq::Error::Http(_)) => false,
+        Error::Transport(_) => true,
+        Error::Api { status, .. } | Error::UnexpectedAnswer { status, .. } => {
+            matches!(status, 502..=504)
+        }
+        _ => false,
+    }
+}
+
+/// The start of a body, for error details (a proxy's HTML page can be long).
+fn excerpt(body: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    let mut text: String = body.chars().take(MAX_CHARS).collect();
+    if body.chars().count() > MAX_CHARS {
+        text.push('…');
+    }
+    text
+}
+
+/// Checks the server address and removes a trailing slash. Plain `http://` is accepted only
+/// for this device and the Android emulator's alias of the development machine: anywhere else
+/// the session token would cross the network unencrypted.
+fn check_base_url(input: &str) -> Result<String, Error> {
+    let invalid = |message: &str| Error::InvalidInput {
+        field: "base_url",
+        code: "invalid_url",
+        message: message.into(),
+    };
+    let trimmed = input.trim().trim_end_matches('/');
+    let (scheme, rest) = trimmed
+        .split_once("://")
+        .ok_or_else(|| invalid("must start with https://"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() || trimmed.contains(['?', '#', ' ']) {
+        return Err(invalid(
+            "must be a server address such as https://example.in",
+        ));
+    }
+    let local =
+        host == "localhost" || host == "::1" || host.starts_with("127.") || host == "10.0.2.2";
+    match scheme {
+        "https" => Ok(trimmed.to_owned()),
+        "http" if local => Ok(trimmed.to_owned()),
+        "http" => Err(invalid("must use https:// (plain http only for localhost)")),
+        _ => Err(invalid("must start with https://")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    const NO_WAIT: RetryPolicy = RetryPolicy {
+        attempts: 3,
+        first_delay: Duration::from_millis(1),
+    };
+
+    /// A tiny HTTP server answering each connection with the next canned answer (the last one
+    /// repeats), counting the requests it saw.
+    fn canned_server(answers: Vec<String>) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut content_length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        content_length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; content_length];
+                let _ = reader.read_exact(&mut body);
+                let index = counter.fetch_add(1, Ordering::SeqCst);
+                let answer = &answers[index.min(answers.len() - 1)];
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        (address, seen)
+    }
+
+    fn http_answer(status_line: &str, content_type: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status_line}\r\ncontent-type: {content_type}\r\nconnection: close\r\n\
+             content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    fn unavailable() -> String {
+        http_answer(
+            "503 Service Unavailable",
+            "application/problem+json",
+            r#"{"code":"database_unavailable","message":"try again","status":503}"#,
+        )
+    }
+
+    fn ok() -> String {
+        http_answer("200 OK", "application/json", "[]")
+    }
+
+    #[test]
+    fn a_get_is_retried_after_a_brief_outage() {
+        let (address, seen) = canned_server(vec![unavailable(), unavailable(), ok()]);
+        let api = Api::new(&address, NO_WAIT).unwrap();
+        let answer = api.send(ApiRequest::get("/patients")).unwrap();
+        assert_eq!(answer.body, "[]");
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_get_gives_up_after_the_last_attempt() {
+        let (address, seen) = canned_server(vec![unavailable()]);
+        let api = Api::new(&address, NO_WAIT).unwrap();
+        let error = api.send(ApiRequest::get("/patients")).unwrap_err();
+        assert!(matches!(error, Error::Api { status: 503, .. }), "{error:?}");
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_post_without_idempotency_key_is_sent_once() {
+        let (address, seen) = canned_server(vec![unavailable(), ok()]);
+        let api = Api::new(&address, NO_WAIT).unwrap();
+        let error = api
+            .send(ApiRequest::post("/patients").json(&serde_json::json!({"name": "x"})))
+            .unwrap_err();
+        assert!(matches!(error, Error::Api { status: 503, .. }), "{error:?}");
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_post_with_idempotency_key_is_retried() {
+        let (address, seen) = canned_server(vec![unavailable(), ok()]);
+        let api = Api::new(&address, NO_WAIT).unwrap();
+        api.send(
+            ApiRequest::post("/bookings")
+                .json(&serde_json::json!({}))
+                .idempotency_key("k-1".into()),
+        )
+        .unwrap();
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn an_unreachable_server_is_a_transport_error_after_retries() {
+        // Bind then drop: the port is free, so connecting is refused at once.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let api = Api::new(&format!("http://127.0.0.1:{port}"), NO_WAIT).unwrap();
+        let error = api.send(ApiRequest::get("/auth/me")).unwrap_err();
+        assert!(matches!(error, Error::Transport(_)), "{error:?}");
+    }
+
+    #[test]
+    fn a_non_json_error_page_is_an_unexpected_answer() {
+        let (address, _) = canned_server(vec![http_answer(
+            "502 Bad Gateway",
+            "text/html",
+            "<h1>oops</h1>",
+        )]);
+        let api = Api::new(&address, NO_WAIT).unwrap();
+        let error = api.send(ApiRequest::get("/patients")).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnexpectedAnswer { status: 502, details } if details.contains("oops")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles() {
+        let policy = RetryPolicy::DEFAULT;
+        assert_eq!(policy.delay_after(0), Duration::from_millis(300));
+        assert_eq!(policy.delay_after(1), Duration::from_millis(600));
+        assert_eq!(policy.delay_after(2), Duration::from_millis(1200));
+    }
+
+    #[test]
+    fn plain_http_is_only_for_this_device_and_the_emulator_host() {
+        for ok in [
+            "https://sanjeevani.example.in",
+            "https://sanjeevani.example.in/",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://10.0.2.2:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            check_base_url("https://example.in/").unwrap(),
+            "https://example.in"
+        );
+        for bad in [
+            "",
+            "example.in",
+            "http://example.in",
+            "ftp://example.in",
+            "https://",
+            "https://example.in?x=1",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! # Sanjeevani mobile-core
+//!
+//! The shared core of the Sanjeevani Android and iOS patient apps: the API client, the
+//! on-device store and the rules both apps must agree on, written once in Rust and exported
+//! to Kotlin, Swift and Python with [uniffi](https://mozilla.github.io/uniffi-rs/)
+//! (proc-macros only, no UDL).
+//!
+//! ## What it does (first slice)
+//!
+//! One object, [`SanjeevaniClient`], created with the server's address and a directory
+//! private to the app:
+//!
+//! | call | server | stored on the device |
+//! | --- | --- | --- |
+//! | `request_otp_phone(phone)`, `request_otp_email(email)` | `POST /api/v1/auth/otp/request` | - |
+//! | `verify_otp_phone(phone, code, device_name)`, `verify_otp_email(..)` | `POST /api/v1/auth/otp/verify` | the session |
+//! | `is_logged_in()` | - | reads the session |
+//! | `current_user()` | `GET /api/v1/auth/me` | refreshes the user |
+//! | `logout()` | `POST /api/v1/auth/logout` | forgets session and family, even offline |
+//! | `family()` | `GET /api/v1/patients` | replaces the offline family copy |
+//! | `cached_family()` | - | reads the offline family copy |
+//! | `add_family_member(input)` | `POST /api/v1/patients` | adds to the copy |
+//! | `update_family_member(id, input)` | `PUT /api/v1/patients/{id}` | updates the copy |
+//!
+//! Phone numbers, email addresses and OTPs are checked on the phone with the API's own
+//! parsers (`sanjeevani_types::domain`) before any request. Request and response bodies are
+//! the API's own types from `sanjeevani-types`; the exported records in [`records`] wrap them.
+//!
+//! ```kotlin
+//! val client = SanjeevaniClient("https://sanjeevani.example.in", context.filesDir.path)
+//! withContext(Dispatchers.IO) {
+//!     client.requestOtpPhone("+919876543210")
+//!     client.verifyOtpPhone("+919876543210", code, "Redmi 12")
+//!     val family = client.family()
+//! }
+//! ```
+//!
+//! ## Design
+//!
+//! - **Synchronous.** Every call blocks; apps call from a background thread. No async runtime
+//!   inside, so nothing to start, stop or share with the app's own.
+//! - **Errors.** One public enum, [`MobileError`] (`MobileException` in Kotlin), whose variants
+//!   are what an app acts on: `Network`, `Unauthorized` (show login), `OtpRejected`,
+//!   `NotFound`, `Conflict`, `Validation` (with per-field problems), `RateLimited` (with
+//!   `Retry-After`), `Server` (with the request id to quote), `Storage`. Internally
+//!   [`error::Error`] keeps every cause; one `From` impl maps it. The server's
+//!   `application/problem+json` body (`sanjeevani_types::ErrorBody`) is parsed for every
+//!   non-2xx answer.
+//! - **Sessions.** The token never crosses the FFI: it lives in the store and is sent as
+//!   `Authorization: Bearer`. Any 401 other than a wrong OTP forgets the stored session (the
+//!   offline family copy stays readable) and answers `Unauthorized`. Expiry is left to the
+//!   server because phone clocks are often wrong. The token is kept in the app's private
+//!   directory in plain SQLite; sealing it with the Android Keystore / iOS Keychain is a later
+//!   slice.
+//! - **HTTP** ([`api`]): `ureq` 3 over rustls (no OpenSSL to cross-compile), connect timeout
+//!   15 s, read timeout 30 s, 60 s per attempt. GETs (and POSTs with an `Idempotency-Key`) are
+//!   retried on network failures and 502/503/504, 3 attempts with backoff 0.3 s, 0.6 s;
+//!   nothing else is retried, since a lost answer may hide a request that took effect.
+//! - **Storage** ([`store`]): SQLite (`rusqlite`, bundled, sharing the workspace's single
+//!   `libsqlite3-sys` with diesel) in `<data_dir>/sanjeevani-mobile.sqlite3`, WAL with
+//!   `synchronous=FULL`. The schema version is `PRAGMA user_version`; migrations in
+//!   `mobile-core/migrations/` apply in order at open, each in one transaction with its version
+//!   bump, and never drop user data. A file from a newer app version is refused, not touched.
+//!
+//! ## Building the bindings
+//!
+//! `bash bindings/generate.sh` builds the `cdylib` and writes Kotlin, Swift and Python into
+//! `bindings/generated/` with the workspace's own `uniffi-bindgen` (library mode). Kotlin
+//! package `org.sanjeevani.mobile`, Swift module `SanjeevaniMobile`, Python module
+//! `sanjeevani_mobile` (see `mobile-core/uniffi.toml`). `bash bindings/test.sh` runs the
+//! Kotlin (JVM) and Python tests against a real server; `bindings/android/build.sh` and
+//! `bindings/ios/build.sh` build the libraries for the apps (they need the Android NDK or
+//! Xcode).
+//!
+//! In Kotlin, the `message` fields of `MobileException` variants are named `reason`
+//! (`uniffi.toml` renames them), because `message` is already `Throwable.message`.
+
+pub mod api;
+pub mod client;
+pub mod error;
+pub mod records;
+pub mod store;
+
+pub use client::{Core, SanjeevaniClient};
+pub use error::{FieldProblem, MobileError};
+pub use records::{FamilyMember, FamilyMemberInput, Language, OtpSent, Role, Sex, SignedIn, User};
+
+uniffi::setup_scaffolding!();

@@ -1,0 +1,307 @@
+//! The records and enums the apps see. Each wraps one of the API's own types from
+//! `sanjeevani-types` (never a copy of it) and converts with `From`/`TryFrom`, in shapes that
+//! read well in Kotlin, Swift and Python: enums instead of strings, timestamps as
+//! `Instant`/`Date`/`datetime`, calendar dates as `YYYY-MM-DD` text.
+
+use std::time::SystemTime;
+
+use chrono::NaiveDate;
+use sanjeevani_types::auth::{Me, OtpRequested, SessionIssued};
+use sanjeevani_types::domain;
+use sanjeevani_types::patient::{Patient, PatientInput};
+
+use crate::error::Error;
+
+/// A code is on its way.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OtpSent {
+    /// `sms` or `email`.
+    pub channel: String,
+    /// How long the code stays valid.
+    pub expires_in_seconds: u32,
+    /// How long to wait before offering "send again".
+    pub resend_after_seconds: u32,
+}
+
+impl From<OtpRequested> for OtpSent {
+    fn from(answer: OtpRequested) -> Self {
+        Self {
+            channel: answer.channel,
+            expires_in_seconds: answer.expires_in_seconds,
+            resend_after_seconds: answer.resend_after_seconds,
+        }
+    }
+}
+
+/// What a signed-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Role {
+    Patient,
+    Doctor,
+    /// Community health officer at a spoke.
+    Cho,
+    Pharmacist,
+    Admin,
+}
+
+impl From<domain::Role> for Role {
+    fn from(role: domain::Role) -> Self {
+        match role {
+            domain::Role::Patient => Role::Patient,
+            domain::Role::Doctor => Role::Doctor,
+            domain::Role::Cho => Role::Cho,
+            domain::Role::Pharmacist => Role::Pharmacist,
+            domain::Role::Admin => Role::Admin,
+        }
+    }
+}
+
+/// The signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct User {
+    pub id: String,
+    pub role: Role,
+    /// Empty until the account holder's own profile is added.
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// Staff only.
+    pub username: Option<String>,
+    pub facility_id: Option<String>,
+    pub state_code: Option<String>,
+}
+
+impl From<Me> for User {
+    fn from(me: Me) -> Self {
+        Self {
+            id: me.id,
+            role: me.role.into(),
+            name: me.name,
+            phone: me.phone,
+            email: me.email,
+            username: me.username,
+            facility_id: me.facility_id,
+            state_code: me.state_code,
+        }
+    }
+}
+
+/// A successful login. The session token itself stays inside mobile-core's storage.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignedIn {
+    pub session_id: String,
+    pub expires_at: SystemTime,
+    pub user: User,
+}
+
+impl From<SessionIssued> for SignedIn {
+    fn from(issued: SessionIssued) -> Self {
+        Self {
+            session_id: issued.session_id,
+            expires_at: issued.expires_at.into(),
+            user: issued.user.into(),
+        }
+    }
+}
+
+/// Sex as recorded on a prescription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+}
+
+impl From<domain::Sex> for Sex {
+    fn from(sex: domain::Sex) -> Self {
+        match sex {
+            domain::Sex::Female => Sex::Female,
+            domain::Sex::Male => Sex::Male,
+            domain::Sex::Other => Sex::Other,
+        }
+    }
+}
+
+impl From<Sex> for domain::Sex {
+    fn from(sex: Sex) -> Self {
+        match sex {
+            Sex::Female => domain::Sex::Female,
+            Sex::Male => domain::Sex::Male,
+            Sex::Other => domain::Sex::Other,
+        }
+    }
+}
+
+/// The language a patient reads notifications and prescriptions in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Language {
+    English,
+    Hindi,
+    Bengali,
+}
+
+impl From<domain::Language> for Language {
+    fn from(language: domain::Language) -> Self {
+        match language {
+            domain::Language::En => Language::English,
+            domain::Language::Hi => Language::Hindi,
+            domain::Language::Bn => Language::Bengali,
+        }
+    }
+}
+
+impl From<Language> for domain::Language {
+    fn from(language: Language) -> Self {
+        match language {
+            Language::English => domain::Language::En,
+            Language::Hindi => domain::Language::Hi,
+            Language::Bengali => domain::Language::Bn,
+        }
+    }
+}
+
+/// A person under the signed-in account: the holder (`relation` = `self`) or a family member.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FamilyMember {
+    pub id: String,
+    pub name: String,
+    pub sex: Sex,
+    /// `YYYY-MM-DD`, when known.
+    pub birth_date: Option<String>,
+    pub birth_year: i32,
+    /// Age in whole years as the server computed it (for a cached copy: when it was fetched).
+    pub age_years: i32,
+    pub preferred_language: Language,
+    /// ABHA number, `12-3456-7890-1234`.
+    pub abha_number: Option<String>,
+    /// `self`, `mother`, `son`, ...
+    pub relation: String,
+    pub created_at: SystemTime,
+}
+
+impl From<Patient> for FamilyMember {
+    fn from(patient: Patient) -> Self {
+        Self {
+            id: patient.id,
+            name: patient.name,
+            sex: patient.sex.into(),
+            birth_date: patient
+                .birth_date
+                .map(|date| date.format(DATE_FORMAT).to_string()),
+            birth_year: patient.birth_year,
+            age_years: patient.age_years,
+            preferred_language: patient.preferred_language.into(),
+            abha_number: patient.abha_number,
+            relation: patient.relation,
+            created_at: patient.created_at.into(),
+        }
+    }
+}
+
+/// A person's details as entered on the form. Give `birth_date` or, when unknown, `birth_year`.
+/// The first person added to an account is its holder.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FamilyMemberInput {
+    pub name: String,
+    pub sex: Sex,
+    pub preferred_language: Language,
+    /// `YYYY-MM-DD`.
+    #[uniffi(default)]
+    pub birth_date: Option<String>,
+    #[uniffi(default)]
+    pub birth_year: Option<i32>,
+    /// 14 digits, plain or written 2-4-4-4.
+    #[uniffi(default)]
+    pub abha_number: Option<String>,
+    /// How this person relates to the account holder (`mother`, `son`, ...).
+    #[uniffi(default)]
+    pub relation: Option<String>,
+}
+
+const DATE_FORMAT: &str = "%Y-%m-%d";
+
+impl TryFrom<FamilyMemberInput> for PatientInput {
+    type Error = Error;
+
+    /// Only the date's text form is checked here; the server validates the profile (one set
+    /// of rules, kept in one place).
+    fn try_from(input: FamilyMemberInput) -> Result<Self, Error> {
+        let birth_date = input
+            .birth_date
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(|text| {
+                NaiveDate::parse_from_str(text, DATE_FORMAT).map_err(|_| Error::InvalidInput {
+                    field: "birth_date",
+                    code: "invalid_date",
+                    message: "must be a date written YYYY-MM-DD".into(),
+                })
+            })
+            .transpose()?;
+        Ok(PatientInput {
+            name: input.name,
+            sex: input.sex.into(),
+            birth_date,
+            birth_year: input.birth_year,
+            preferred_language: input.preferred_language.into(),
+            abha_number: input.abha_number,
+            relation: input.relation,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(birth_date: Option<&str>) -> FamilyMemberInput {
+        FamilyMemberInput {
+            name: "সুমিতা দাস".into(),
+            sex: Sex::Female,
+            preferred_language: Language::Bengali,
+            birth_date: birth_date.map(Into::into),
+            birth_year: None,
+            abha_number: None,
+            relation: Some("mother".into()),
+        }
+    }
+
+    #[test]
+    fn an_input_becomes_the_api_request_body() {
+        let body = PatientInput::try_from(input(Some("1961-03-14"))).unwrap();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({
+                "name": "সুমিতা দাস",
+                "sex": "female",
+                "birth_date": "1961-03-14",
+                "preferred_language": "bn",
+                "relation": "mother",
+            })
+        );
+    }
+
+    #[test]
+    fn a_badly_written_birth_date_is_refused_locally() {
+        for bad in ["14/03/1961", "1961-13-01", "yesterday"] {
+            let error = PatientInput::try_from(input(Some(bad))).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    Error::InvalidInput {
+                        field: "birth_date",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            PatientInput::try_from(input(Some("  ")))
+                .unwrap()
+                .birth_date,
+            None
+        );
+    }
+}

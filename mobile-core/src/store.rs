@@ -1,0 +1,444 @@
+//! The on-device database: the signed-in session and the offline copy of the family, in one
+//! SQLite file under the app's data directory.
+//!
+//! The schema version is SQLite's `PRAGMA user_version`. [`MIGRATIONS`] lists every schema
+//! change in order; opening the store applies the ones the file has not seen yet, each in the
+//! same transaction as the version bump, so an app upgrade never loses data and an interrupted
+//! upgrade is simply redone. Released migrations are never edited or removed. A file from a
+//! newer app (after a downgrade) is refused rather than touched.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sanjeevani_types::auth::{Me, SessionIssued};
+use sanjeevani_types::patient::Patient;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::Error;
+
+/// The file's name inside the app's data directory.
+pub const DATABASE_FILE: &str = "sanjeevani-mobile.sqlite3";
+
+/// Every schema change, oldest first. Entry N (1-based) brings the file to version N.
+pub const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_session_and_family.sql")];
+
+/// The session stored on this device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSession {
+    pub token: String,
+    pub session_id: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: Me,
+}
+
+/// The local database. One connection behind a mutex: the app calls from a few background
+/// threads at most, and every statement here is short.
+#[derive(Debug)]
+pub struct Store {
+    connection: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file in `data_dir` and brings its schema up to
+    /// date.
+    pub fn open(data_dir: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(data_dir)?;
+        Self::with_connection(Connection::open(data_dir.join(DATABASE_FILE))?)
+    }
+
+    /// A throw-away database, for tests.
+    pub fn open_in_memory() -> Result<Self, Error> {
+        Self::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(mut connection: Connection) -> Result<Self, Error> {
+        // Another client on the same file (a second app process, a widget) may hold the lock
+        // for a moment.
+        connection.busy_timeout(Duration::from_secs(5))?;
+        // WAL: readers do not block the writer. FULL: a saved session survives a power cut;
+        // the writes here are few, so the extra fsync costs nothing noticeable.
+        connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        migrate(&mut connection, MIGRATIONS)?;
+        Ok(Self {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn connection(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (statements are
+        // atomic and transactions roll back on drop), so the connection stays usable.
+        self.connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn session(&self) -> Result<Option<StoredSession>, Error> {
+        let row = self
+            .connection()
+            .query_row(
+                "SELECT token, session_id, expires_at, user_json FROM session WHERE id = 1",
+                [],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((token, session_id, expires_at, user_json)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(StoredSession {
+            token,
+            session_id,
+            expires_at: DateTime::parse_from_rfc3339(&expires_at)
+                .map_err(|e| Error::CorruptLocalData(format!("session expiry: {e}")))?
+                .with_timezone(&Utc),
+            user: from_json(&user_json)?,
+        }))
+    }
+
+    /// Keeps a new session. The offline family copy of any other account is dropped: it is
+    /// not the new user's to read.
+    pub fn save_session(&self, issued: &SessionIssued) -> Result<(), Error> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction.execute(
+            "INSERT INTO session (id, token, session_id, expires_at, user_json, saved_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET token = excluded.token,
+                 session_id = excluded.session_id, expires_at = excluded.expires_at,
+                 user_json = excluded.user_json, saved_at = excluded.saved_at",
+            params![
+                issued.token,
+                issued.session_id,
+                issued.expires_at.to_rfc3339(),
+                to_json(&issued.user),
+                now(),
+            ],
+        )?;
+        transaction.execute(
+            "DELETE FROM family_member WHERE account_id <> ?1",
+            params![issued.user.id],
+        )?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Refreshes the stored user (the name changes once the holder's profile is added).
+    pub fn update_user(&self, user: &Me) -> Result<(), Error> {
+        self.connection().execute(
+            "UPDATE session SET user_json = ?1 WHERE id = 1",
+            params![to_json(user)],
+        )?;
+        Ok(())
+    }
+
+    /// Logout: forgets the session and the account's offline data.
+    pub fn forget_account(&self) -> Result<(), Error> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction()?;
+        transaction.execute("DELETE FROM session", [])?;
+        transaction.execute("DELETE FROM family_member", [])?;
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Forgets the session the server refused, unless a newer login replaced it meanwhile.
+    /// The offline family copy stays: it is still this user's, readable until they log in
+    /// again.
+    pub fn forget_session_with_token(&self, token: &str) -> Result<(), Error> {
+        self.connection()
+            .execute("DELETE FROM session WHERE token = ?1", params![token])?;
+        Ok(())
+    }
+
+    /// Replaces the offline family copy with the list the server just returned.
+    pub fn replace_family(&self, account_id: &str, family: &[Patient]) -> Result<(), Error> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction.execute("DELETE FROM family_member", [])?;
+        let fetched_at = now();
+        for (position, patient) in family.iter().enumerate() {
+            transaction.execute(
+                "INSERT INTO family_member (id, account_id, position, patient_json, fetched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    patient.id,
+                    account_id,
+                    i64::try_from(position).unwrap_or(i64::MAX),
+                    to_json(patient),
+                    fetched_at,
+                ],
+            )?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Adds or updates one person in the offline copy; a new person goes last, as the server
+    /// lists them.
+    pub fn save_family_member(&self, account_id: &str, patient: &Patient) -> Result<(), Error> {
+        self.connection().execute(
+            "INSERT INTO family_member (id, account_id, position, patient_json, fetched_at)
+             VALUES (?1, ?2, (SELECT COALESCE(MAX(position) + 1, 0) FROM family_member), ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET patient_json = excluded.patient_json,
+                 fetched_at = excluded.fetched_at",
+            params![patient.id, account_id, to_json(patient), now()],
+        )?;
+        Ok(())
+    }
+
+    /// The offline family copy, in the server's order.
+    pub fn family(&self) -> Result<Vec<Patient>, Error> {
+        let connection = self.connection();
+        let mut statement =
+            connection.prepare("SELECT patient_json FROM family_member ORDER BY position, id")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        rows.map(|json| from_json(&json?)).collect()
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64, Error> {
+        Ok(schema_version(&self.connection())?)
+    }
+}
+
+fn schema_version(connection: &Connection) -> rusqlite::Result<i64> {
+    connection.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Applies the migrations the file has not seen, in order, each with its version bump in one
+/// transaction.
+pub fn migrate(connection: &mut Connection, migrations: &[&str]) -> Result<(), Error> {
+    let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
+    // IMMEDIATE: two processes opening an old file at once must not both upgrade it.
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = schema_version(&transaction)?;
+    if found > known {
+        return Err(Error::DatabaseTooNew { found, known });
+    }
+    for (version, sql) in (1..)
+        .zip(migrations)
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        transaction.execute_batch(sql)?;
+        transaction.pragma_update(None, "user_version", version)?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339()
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // The stored types hold only strings, numbers and dates: serialising cannot fail.
+    serde_json::to_string(value).expect("stored values serialise")
+}
+
+fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
+    serde_json::from_str(json).map_err(|e| Error::CorruptLocalData(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use sanjeevani_types::domain::{Language, Role, Sex};
+
+    use super::*;
+
+    fn me(id: &str) -> Me {
+        Me {
+            id: id.into(),
+            role: Role::Patient,
+            name: String::new(),
+            phone: Some("+919876543210".into()),
+            email: None,
+            username: None,
+            facility_id: None,
+            state_code: None,
+        }
+    }
+
+    fn issued(token: &str, user_id: &str) -> SessionIssued {
+        SessionIssued {
+            token: token.into(),
+            session_id: format!("s-{token}"),
+            expires_at: Utc.with_ymd_and_hms(2026, 12, 23, 3, 30, 0).unwrap(),
+            user: me(user_id),
+        }
+    }
+
+    fn patient(id: &str, name: &str) -> Patient {
+        Patient {
+            id: id.into(),
+            name: name.into(),
+            sex: Sex::Female,
+            birth_date: None,
+            birth_year: 1990,
+            age_years: 36,
+            preferred_language: Language::Bn,
+            abha_number: None,
+            relation: "self".into(),
+            created_at: Utc.with_ymd_and_hms(2026, 11, 23, 3, 30, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_new_store_is_at_the_latest_schema_version() {
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(store.session().unwrap(), None);
+        assert!(store.family().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_session_is_saved_read_and_forgotten() {
+        let store = Store::open_in_memory().unwrap();
+        store.save_session(&issued("t1", "u1")).unwrap();
+        let session = store.session().unwrap().expect("stored");
+        assert_eq!(session.token, "t1");
+        assert_eq!(session.user.id, "u1");
+        assert_eq!(session.expires_at, issued("t1", "u1").expires_at);
+
+        store.forget_session_with_token("another").unwrap();
+        assert!(store.session().unwrap().is_some(), "only the refused token");
+        store.forget_session_with_token("t1").unwrap();
+        assert_eq!(store.session().unwrap(), None);
+    }
+
+    #[test]
+    fn the_family_copy_keeps_the_server_order_and_updates_in_place() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .replace_family("u1", &[patient("p1", "Asha"), patient("p2", "সুমিতা দাস")])
+            .unwrap();
+        store
+            .save_family_member("u1", &patient("p3", "राम"))
+            .unwrap();
+        store
+            .save_family_member("u1", &patient("p1", "Asha Devi"))
+            .unwrap();
+        let names: Vec<String> = store
+            .family()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["Asha Devi", "সুমিতা দাস", "राम"]);
+    }
+
+    #[test]
+    fn another_accounts_login_drops_the_previous_family_but_the_same_account_keeps_it() {
+        let store = Store::open_in_memory().unwrap();
+        store.save_session(&issued("t1", "u1")).unwrap();
+        store
+            .replace_family("u1", &[patient("p1", "Asha")])
+            .unwrap();
+        store.save_session(&issued("t2", "u1")).unwrap();
+        assert_eq!(store.family().unwrap().len(), 1);
+        store.save_session(&issued("t3", "u2")).unwrap();
+        assert!(store.family().unwrap().is_empty());
+    }
+
+    #[test]
+    fn logout_forgets_session_and_family() {
+        let store = Store::open_in_memory().unwrap();
+        store.save_session(&issued("t1", "u1")).unwrap();
+        store
+            .replace_family("u1", &[patient("p1", "Asha")])
+            .unwrap();
+        store.forget_account().unwrap();
+        assert_eq!(store.session().unwrap(), None);
+        assert!(store.family().unwrap().is_empty());
+    }
+
+    #[test]
+    fn data_survives_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.save_session(&issued("t1", "u1")).unwrap();
+            store
+                .replace_family("u1", &[patient("p1", "সুমিতা দাস")])
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.session().unwrap().unwrap().token, "t1");
+        assert_eq!(store.family().unwrap()[0].name, "সুমিতা দাস");
+    }
+
+    #[test]
+    fn an_upgrade_applies_only_the_new_migrations_and_keeps_user_data() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        let v1 = ["CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"];
+        migrate(&mut connection, &v1).unwrap();
+        connection
+            .execute("INSERT INTO note (text) VALUES ('kept')", [])
+            .unwrap();
+
+        // The next app version adds a column; the first migration must not run again (it
+        // would fail: the table exists).
+        let v2 = [
+            v1[0],
+            "ALTER TABLE note ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;",
+        ];
+        migrate(&mut connection, &v2).unwrap();
+        assert_eq!(schema_version(&connection).unwrap(), 2);
+        let (text, pinned): (String, i64) = connection
+            .query_row("SELECT text, pinned FROM note", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((text.as_str(), pinned), ("kept", 0));
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_file_at_its_previous_version() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        migrate(
+            &mut connection,
+            &["CREATE TABLE note (id INTEGER PRIMARY KEY);"],
+        )
+        .unwrap();
+        let broken = [
+            "CREATE TABLE note (id INTEGER PRIMARY KEY);",
+            "CREATE TABLE other (id INTEGER); SELECT * FROM missing_table;",
+        ];
+        assert!(migrate(&mut connection, &broken).is_err());
+        assert_eq!(schema_version(&connection).unwrap(), 1);
+        let other_exists: i64 = connection
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'other'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(other_exists, 0, "the half-done migration was rolled back");
+    }
+
+    #[test]
+    fn a_file_from_a_newer_app_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let connection = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+            connection.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let error = Store::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(error, Error::DatabaseTooNew { found: 99, .. }),
+            "{error:?}"
+        );
+    }
+}
