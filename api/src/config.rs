@@ -48,6 +48,7 @@ pub struct Settings {
     pub otp: OtpSettings,
     pub sessions: SessionSettings,
     pub queue: QueueSettings,
+    pub notifications: NotificationSettings,
     /// SMS gateway for OTPs to phone numbers.
     pub sms: Option<SmsGatewaySettings>,
     /// SMTP server for OTPs to email addresses.
@@ -66,6 +67,7 @@ impl Default for Settings {
             otp: OtpSettings::default(),
             sessions: SessionSettings::default(),
             queue: QueueSettings::default(),
+            notifications: NotificationSettings::default(),
             sms: None,
             email: None,
         }
@@ -137,6 +139,39 @@ impl Default for QueueSettings {
             presence_timeout_seconds: 90,
             sweep_interval_ms: 1000,
             stream_poll_ms: 1000,
+        }
+    }
+}
+
+/// The notification outbox's delivery worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationSettings {
+    /// Run the delivery worker in this process. Off only for a process that must not send
+    /// (and in tests that stop delivery on purpose); the messages wait in the outbox.
+    pub worker: bool,
+    /// How often the worker looks for due messages when nothing woke it.
+    pub poll_interval_ms: u64,
+    /// Attempts before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubled after each further failure...
+    pub backoff_base_ms: u64,
+    /// ...up to this.
+    pub backoff_cap_ms: u64,
+    /// How long a claimed message is reserved for the worker that claimed it. A worker that
+    /// dies holding it releases it when the lease ends; then another sends it.
+    pub lease_seconds: u64,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            poll_interval_ms: 1000,
+            max_attempts: 6,
+            backoff_base_ms: 2_000,
+            backoff_cap_ms: 300_000,
+            lease_seconds: 60,
         }
     }
 }
@@ -274,6 +309,11 @@ impl Settings {
                     "production mode needs a real OTP channel: configure [sms] or [email]".into(),
                 ));
             }
+        }
+        if self.notifications.max_attempts == 0 || self.notifications.lease_seconds == 0 {
+            return Err(ConfigError::Invalid(
+                "notifications.max_attempts and notifications.lease_seconds must be > 0".into(),
+            ));
         }
         if self.otp.ttl_seconds == 0 || self.otp.max_attempts == 0 {
             return Err(ConfigError::Invalid(

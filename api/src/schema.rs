@@ -36,6 +36,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        optional_messages -> Bool,
     }
 }
 
@@ -252,6 +253,32 @@ diesel::table! {
 }
 
 diesel::joinable!(facilities -> states (state_code));
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        template -> Text,
+        channel -> Text,
+        destination -> Text,
+        language -> Text,
+        essential -> Bool,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+        patient_id -> Nullable<Text>,
+        facility_id -> Nullable<Text>,
+        state_code -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(opds -> facilities (hub_id));
 diesel::joinable!(opd_schedule_slots -> opds (opd_id));
 diesel::joinable!(opd_sessions -> opds (opd_id));
@@ -278,5 +305,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tokens,
     token_events,
     doctor_presence,
+    notifications,
     idempotency_keys,
 );

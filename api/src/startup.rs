@@ -67,12 +67,16 @@ impl Application {
             clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             settings: Arc::new(settings),
             messenger,
+            outbox: crate::notify::outbox::Outbox::new(),
             signals: tokio::sync::broadcast::channel(1024).0,
         };
         if state.settings.mode == Mode::Demo {
             demo::seed(&state).await?;
         }
         spawn_sweeper(state.clone());
+        if state.settings.notifications.worker {
+            crate::notify::outbox::spawn_worker(state.clone());
+        }
 
         let listener = TcpListener::bind(&state.settings.listen)?;
         let port = listener.local_addr()?.port();

@@ -1,5 +1,5 @@
-//! What every request handler shares: the database, the clock, settings, the messenger, and
-//! the in-process queue signals that wake live streams.
+//! What every request handler shares: the database, the clock, settings, the messenger, the
+//! notification outbox's handles, and the in-process queue signals that wake live streams.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::notify::outbox::Outbox;
 use crate::notify::Messenger;
 
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub settings: Arc<Settings>,
     pub messenger: Messenger,
+    /// Wakes the notification worker and reports its attempts.
+    pub outbox: Outbox,
     /// Ids of sessions (or `opd:<id>`) whose queue just changed in this process. Streams also
     /// poll the database, so changes made by other API processes reach them too.
     pub signals: broadcast::Sender<String>,

@@ -6,6 +6,7 @@ mod auth_staff;
 mod channels;
 mod health;
 mod migrations;
+mod notifications;
 mod patients;
 mod production;
 mod queue;

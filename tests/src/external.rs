@@ -1,6 +1,7 @@
 //! Real external parts the tests talk to: an SMTP server (Python's aiosmtpd, installed by the
 //! test command) and a local HTTP server standing in for an SMS gateway.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -118,6 +119,10 @@ pub struct GatewayRequest {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When it arrived, to check the time between retries.
+    pub at: std::time::Instant,
+    /// The status it was answered with.
+    pub answered: u16,
 }
 
 impl GatewayRequest {
@@ -129,25 +134,53 @@ impl GatewayRequest {
     }
 }
 
-/// A real HTTP server that records requests and answers with a chosen status.
+/// The statuses the sink answers with: the scripted ones in order, then the default.
+#[derive(Default)]
+struct Script {
+    next: VecDeque<u16>,
+    default: u16,
+}
+
+/// A real HTTP server that records requests and answers with a chosen (or scripted) status.
 pub struct HttpSink {
     pub url: String,
     requests: Arc<Mutex<Vec<GatewayRequest>>>,
+    script: Arc<Mutex<Script>>,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl HttpSink {
+    /// Answers every request with `status`.
     pub async fn start(status: u16) -> Self {
+        Self::scripted(&[], status).await
+    }
+
+    /// Answers the first requests with `first` in order, then every further one with `then`.
+    pub async fn scripted(first: &[u16], then: u16) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(Script {
+            next: first.iter().copied().collect(),
+            default: then,
+        }));
+        let answers = script.clone();
         let store = requests.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let server = HttpServer::new(move || {
             let store = store.clone();
+            let answers = answers.clone();
             App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
                 let store = store.clone();
+                let answers = answers.clone();
                 async move {
+                    let status = {
+                        let mut script = answers.lock().expect("lock");
+                        let default = script.default;
+                        script.next.pop_front().unwrap_or(default)
+                    };
                     store.lock().expect("lock").push(GatewayRequest {
+                        at: std::time::Instant::now(),
+                        answered: status,
                         method: req.method().to_string(),
                         path: req.path().to_owned(),
                         headers: req
@@ -173,12 +206,32 @@ impl HttpSink {
         Self {
             url: format!("http://127.0.0.1:{port}/sms/send"),
             requests,
+            script,
             handle,
         }
     }
 
     pub fn requests(&self) -> Vec<GatewayRequest> {
         self.requests.lock().expect("lock").clone()
+    }
+
+    /// From now on answer every request with `status`.
+    pub fn answer_with(&self, status: u16) {
+        let mut script = self.script.lock().expect("lock");
+        script.next.clear();
+        script.default = status;
+    }
+
+    /// Waits (up to 10 s) until `count` requests have arrived and returns them.
+    pub async fn wait_for(&self, count: usize) -> Vec<GatewayRequest> {
+        for _ in 0..200 {
+            let requests = self.requests();
+            if requests.len() >= count {
+                return requests;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} requests, got {}", self.requests().len());
     }
 }
 

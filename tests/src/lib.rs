@@ -150,6 +150,12 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.otp.max_per_client_per_hour = 10_000;
     settings.queue.sweep_interval_ms = 100;
     settings.queue.stream_poll_ms = 100;
+    // A fast outbox: tests wait for real retries.
+    settings.notifications.poll_interval_ms = 50;
+    settings.notifications.backoff_base_ms = 100;
+    settings.notifications.backoff_cap_ms = 400;
+    settings.notifications.max_attempts = 4;
+    settings.notifications.lease_seconds = 5;
     settings
 }
 

@@ -6,6 +6,8 @@ PASSWORD, AUTH PLAIN/LOGIN is required (allowed without TLS: loopback tests only
 Prints "ready" on stdout once listening.
 """
 
+import email
+import email.policy
 import json
 import os
 import sys
@@ -29,9 +31,20 @@ class Store:
         base = os.path.join(self.directory, str(n))
         with open(base + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content or envelope.content)
+        raw = envelope.original_content or envelope.content
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        # Decoded for the tests' assertions (encoded words, quoted-printable, base64).
+        text = parsed.get_body(preferencelist=("plain",))
+        html = parsed.get_body(preferencelist=("html",))
         with open(base + ".json", "w") as f:
             json.dump({"from": envelope.mail_from, "to": envelope.rcpt_tos,
-                       "authenticated": session.authenticated}, f)
+                       "authenticated": session.authenticated,
+                       "subject": str(parsed.get("Subject", "")),
+                       "message_id": str(parsed.get("Message-ID", "")),
+                       "list_unsubscribe": parsed.get("List-Unsubscribe"),
+                       "text": text.get_content() if text is not None else None,
+                       "html": html.get_content() if html is not None else None}, f,
+                      ensure_ascii=False)
         os.rename(base + ".eml.tmp", base + ".eml")
         return "250 Message accepted for delivery"
 

@@ -5,6 +5,15 @@
 //! concurrent guesses cannot exceed it); a new code retires the old one; a resend cooldown and
 //! hourly limits per number/address and per client address. A wrong, expired, used, locked or
 //! unknown code, and a number that never asked for one, all get [`AuthError::OtpRejected`].
+//!
+//! The code's message is written to the notification outbox in the same transaction as the
+//! challenge (in the account holder's language if the account exists, else English), already
+//! leased to this process, which sends it right after the commit: the code goes out as promptly
+//! as before, and if the process dies first, the lease runs out and another worker sends it.
+//! A failed delivery is no longer a 503: the worker retries it with backoff until the code
+//! expires, and the answer stays 202 ("the code is on its way"). Because the code now counts
+//! from the moment it is issued, a second request within the cooldown is refused as for any
+//! other code.
 
 use chrono::{Duration, NaiveDateTime};
 use sanjeevani_types::auth::{OtpRequested, SessionIssued};
@@ -15,8 +24,10 @@ use super::token::{new_id, new_otp_code};
 use super::{AuthError, LoginIdentifier};
 use crate::db::StoreError;
 use crate::models::otp::{self, NewOtpChallenge};
+use crate::models::patients;
 use crate::models::users::{self, NewUser};
-use crate::notify::Message;
+use crate::notify::i18n::Language;
+use crate::notify::outbox::{self, NewMessage};
 use crate::state::AppState;
 
 /// Sends a new code to the number or address. The same answer whether or not an account
@@ -39,11 +50,14 @@ pub async fn request_code(
 
     let now = state.clock.now_naive();
     let key = identifier.key().to_owned();
-    let challenge_id = new_id();
-    let id = challenge_id.clone();
-    state
+    let id = new_id();
+    let minutes = settings.ttl_seconds.div_ceil(60);
+    let to = destination.clone();
+    let worker = state.outbox.worker_id().to_owned();
+    let lease = Duration::seconds(state.settings.notifications.lease_seconds as i64);
+    let message_id = state
         .db
-        .write(move |conn| -> Result<(), AuthError> {
+        .write(move |conn| -> Result<String, AuthError> {
             let hour_ago = now - Duration::hours(1);
             let to_identifier = otp::sent_to_identifier_since(conn, &key, hour_ago)?;
             if let Some(last) = to_identifier.first() {
@@ -78,31 +92,33 @@ pub async fn request_code(
                 attempts: 0,
             }
             .insert(conn)?;
-            Ok(())
+            let language = account_language(conn, &to)?;
+            let message_id = outbox::enqueue_claimed(
+                conn,
+                &NewMessage {
+                    template: "otp",
+                    language,
+                    args: &[("code", code), ("minutes", minutes.to_string())],
+                    to: &to,
+                    patient_id: None,
+                    facility_id: None,
+                    // The wall clock, like all outbox scheduling: a code not sent within its
+                    // life is not worth sending.
+                    expires_at: Some(
+                        outbox::wall_now() + Duration::seconds(settings.ttl_seconds.into()),
+                    ),
+                },
+                &worker,
+                lease,
+            )?;
+            Ok(message_id)
         })
         .await?;
-
-    let minutes = settings.ttl_seconds.div_ceil(60);
-    let message = Message {
-        to: destination.clone(),
-        subject: "Your Sanjeevani login code".into(),
-        // One GSM-7 segment: short and ASCII.
-        text: format!(
-            "{code} is your Sanjeevani login code. Valid {minutes} min. Never share it; staff will never ask for it."
-        ),
-        html: None,
-    };
-    if let Err(error) = state.messenger.send(message).await {
-        tracing::warn!(to = %destination.masked(), %error, "OTP delivery failed");
-        // A code nobody received must not count against the person's limits.
-        let id = challenge_id.clone();
-        state
-            .db
-            .write(move |conn| otp::delete(conn, &id).map_err(AuthError::from))
-            .await?;
-        return Err(AuthError::DeliveryFailed);
+    // Committed: the message is safe in the outbox whatever happens to this send.
+    if let Err(error) = outbox::deliver_claimed(state, message_id).await {
+        tracing::warn!(%error, "recording an OTP delivery failed; the worker will retry");
     }
-    tracing::info!(to = %destination.masked(), channel = destination.channel_name(), "OTP sent");
+    tracing::info!(to = %destination.masked(), channel = destination.channel_name(), "OTP queued");
     Ok(OtpRequested {
         channel: destination.channel_name().into(),
         expires_in_seconds: settings.ttl_seconds,
@@ -174,6 +190,28 @@ pub async fn verify_code(
             open_session(conn, &user, device_name.as_deref(), now, ttl)
         })
         .await
+}
+
+/// The language of the account behind a login (its own patient profile, else its first), or
+/// English for a number that has no account yet.
+fn account_language(
+    conn: &mut crate::db::DbConnection,
+    to: &crate::notify::Destination,
+) -> diesel::QueryResult<Language> {
+    let (phone, email) = match to {
+        crate::notify::Destination::Phone(phone) => (Some(phone.as_ref()), None),
+        crate::notify::Destination::Email(email) => (None, Some(email.as_ref())),
+    };
+    let Some(user) = users::find_patient_by_login(conn, phone, email)? else {
+        return Ok(Language::En);
+    };
+    let family = patients::list_for_account(conn, &user.id)?;
+    Ok(family
+        .iter()
+        .find(|p| p.relation == "self")
+        .or(family.first())
+        .map(|p| Language::parse(&p.preferred_language))
+        .unwrap_or(Language::En))
 }
 
 fn seconds_until(now: NaiveDateTime, then: NaiveDateTime) -> u64 {

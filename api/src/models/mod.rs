@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod facilities;
 pub mod idempotency;
+pub mod notifications;
 pub mod opds;
 pub mod otp;
 pub mod patients;

@@ -1,9 +1,12 @@
 //! Email over SMTP with lettre: STARTTLS, implicit TLS or plain (local relay/test only),
-//! optional authentication, text and HTML parts.
+//! optional authentication, text and HTML parts. The outbox message's id becomes the
+//! `Message-ID` (so a resend after a crash is recognisably the same mail), lettre adds `Date`,
+//! and non-essential mail carries `List-Unsubscribe`.
 
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
@@ -57,11 +60,20 @@ impl EmailSender {
             .as_ref()
             .parse()
             .map_err(|_| failed("bad recipient".into()))?;
-        let builder = lettre::Message::builder()
+        let domain = self.from.email.domain().to_owned();
+        let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&message.subject)
-            .message_id(None);
+            .message_id(Some(format!("<{}@{domain}>", message.id)));
+        if !message.essential {
+            // Where a patient turns these off: replying "unsubscribe" to the sender, or the
+            // app's notification settings (the account's `optional_messages`).
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<mailto:{}?subject=unsubscribe>", self.from.email),
+            ));
+        }
         let email = match &message.html {
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(
                 message.text.clone(),

@@ -1,8 +1,11 @@
 //! Delivery of messages to people: SMS through an HTTP gateway, email over SMTP, the console
 //! (dev/demo only), or an in-process capture (tests only; refused in production mode).
-//! OTPs use this now; the notification outbox will use the same channels.
+//! Messages are written to the [`outbox`] in the transaction that causes them and sent by its
+//! worker through these channels, in the patient's language ([`i18n`]).
 
 mod email;
+pub mod i18n;
+pub mod outbox;
 mod sms;
 
 use std::sync::{Arc, Mutex};
@@ -10,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use sanjeevani_types::domain::{EmailAddress, PhoneNumber};
 
 pub use email::EmailSender;
-pub use sms::SmsGateway;
+pub use sms::{segments, SmsEncoding, SmsGateway};
 
 use crate::config::Settings;
 
@@ -39,8 +42,12 @@ impl Destination {
 }
 
 /// One message. `text` is the plain text (the SMS body); `html` is an optional email part.
+/// `id` is the outbox row's id: the per-message key channels use to drop duplicates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    pub id: String,
+    /// OTPs and safety messages; others may be turned off and carry `List-Unsubscribe`.
+    pub essential: bool,
     pub to: Destination,
     pub subject: String,
     pub text: String,
@@ -130,7 +137,9 @@ impl Messenger {
             return Ok(());
         }
         match (&message.to, &self.sms, &self.email) {
-            (Destination::Phone(phone), Some(sms), _) => sms.send(phone, &message.text).await,
+            (Destination::Phone(phone), Some(sms), _) => {
+                sms.send(phone, &message.text, &message.id).await
+            }
             (Destination::Email(_), _, Some(email)) => email.send(&message).await,
             _ if self.console => {
                 // Dev and demo only (production refuses to start with the console on). This is

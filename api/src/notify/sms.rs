@@ -1,4 +1,5 @@
-//! SMS through a configurable HTTP gateway (URL, method, auth header, body template).
+//! SMS through a configurable HTTP gateway (URL, method, auth header, body template), and the
+//! SMS length rules: encoding (GSM-7 or UCS-2) and the number of segments a text costs.
 
 use std::time::Duration;
 
@@ -55,8 +56,9 @@ impl SmsGateway {
         })
     }
 
-    /// The request body: the template with `{to}` and `{message}` escaped for the content type.
-    pub fn render_body(&self, to: &PhoneNumber, text: &str) -> String {
+    /// The request body: the template with `{to}`, `{message}` and `{id}` (the message's own
+    /// id, for gateways that take a client reference) escaped for the content type.
+    pub fn render_body(&self, to: &PhoneNumber, text: &str, id: &str) -> String {
         let escape = |value: &str| -> String {
             if self.content_type.contains("json") {
                 serde_json::to_string(value).expect("a string serialises")
@@ -66,10 +68,13 @@ impl SmsGateway {
         };
         self.template
             .replace("{to}", &escape(to.as_ref()))
+            .replace("{id}", &escape(id))
             .replace("{message}", &escape(text))
     }
 
-    pub async fn send(&self, to: &PhoneNumber, text: &str) -> Result<(), DeliveryError> {
+    /// Sends one SMS. `id` goes out as the `Idempotency-Key` header (and `{id}` in the body), so
+    /// a gateway that deduplicates drops a resend after a crash between sending and recording.
+    pub async fn send(&self, to: &PhoneNumber, text: &str, id: &str) -> Result<(), DeliveryError> {
         let failed = |reason: String| DeliveryError::Failed {
             channel: "sms",
             reason,
@@ -78,7 +83,8 @@ impl SmsGateway {
             .client
             .request(self.method.clone(), &self.url)
             .header(CONTENT_TYPE, &self.content_type)
-            .body(self.render_body(to, text));
+            .header("idempotency-key", id)
+            .body(self.render_body(to, text, id));
         if let Some((name, value)) = &self.auth {
             request = request.header(name.clone(), value.clone());
         }
@@ -92,6 +98,48 @@ impl SmsGateway {
             Err(failed(format!("gateway answered {}", response.status())))
         }
     }
+}
+
+/// How an SMS text is encoded on the air.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsEncoding {
+    /// The GSM 03.38 7-bit alphabet: 160 characters in one SMS, 153 per part when split.
+    Gsm7,
+    /// Anything else (Hindi, Bengali...): 70 UTF-16 units in one SMS, 67 per part when split.
+    Ucs2,
+}
+
+/// The GSM 03.38 basic character set (one septet each).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+/// The extension table: two septets each (escape + character).
+const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{000C}";
+
+/// The encoding a text needs and how many SMS segments it costs.
+pub fn segments(text: &str) -> (SmsEncoding, usize) {
+    let mut septets = 0usize;
+    let mut gsm = true;
+    for c in text.chars() {
+        if GSM7_BASIC.contains(c) {
+            septets += 1;
+        } else if GSM7_EXTENDED.contains(c) {
+            septets += 2;
+        } else {
+            gsm = false;
+            break;
+        }
+    }
+    if gsm {
+        let parts = if septets <= 160 {
+            1
+        } else {
+            septets.div_ceil(153)
+        };
+        return (SmsEncoding::Gsm7, parts.max(1));
+    }
+    let units = text.encode_utf16().count();
+    let parts = if units <= 70 { 1 } else { units.div_ceil(67) };
+    (SmsEncoding::Ucs2, parts.max(1))
 }
 
 /// `application/x-www-form-urlencoded` escaping.
@@ -129,7 +177,7 @@ mod tests {
     fn json_template_escapes_quotes_and_keeps_unicode() {
         let sms = gateway("application/json", r#"{"to": {to}, "text": {message}}"#);
         let to = PhoneNumber::parse("9876543210").unwrap();
-        let body = sms.render_body(&to, "कोड \"123\"");
+        let body = sms.render_body(&to, "कोड \"123\"", "m1");
         let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(parsed["to"], "+919876543210");
         assert_eq!(parsed["text"], "कोड \"123\"");
@@ -140,9 +188,47 @@ mod tests {
         let sms = gateway("application/x-www-form-urlencoded", "to={to}&msg={message}");
         let to = PhoneNumber::parse("9876543210").unwrap();
         assert_eq!(
-            sms.render_body(&to, "a b&c"),
+            sms.render_body(&to, "a b&c", "m1"),
             "to=%2B919876543210&msg=a+b%26c"
         );
+    }
+
+    #[test]
+    fn segments_follow_gsm7_and_ucs2_limits() {
+        assert_eq!(segments(&"a".repeat(160)), (SmsEncoding::Gsm7, 1));
+        assert_eq!(segments(&"a".repeat(161)), (SmsEncoding::Gsm7, 2));
+        assert_eq!(segments(&"a".repeat(306)), (SmsEncoding::Gsm7, 2));
+        assert_eq!(segments(&"a".repeat(307)), (SmsEncoding::Gsm7, 3));
+        // Extension characters take two septets.
+        assert_eq!(segments(&"€".repeat(80)), (SmsEncoding::Gsm7, 1));
+        assert_eq!(segments(&"€".repeat(81)), (SmsEncoding::Gsm7, 2));
+        assert_eq!(segments(&"क".repeat(70)), (SmsEncoding::Ucs2, 1));
+        assert_eq!(segments(&"ক".repeat(71)), (SmsEncoding::Ucs2, 2));
+        assert_eq!(segments(&"ক".repeat(134)), (SmsEncoding::Ucs2, 2));
+        assert_eq!(segments(&"ক".repeat(135)), (SmsEncoding::Ucs2, 3));
+        assert_eq!(segments("A code: 123456"), (SmsEncoding::Gsm7, 1));
+    }
+
+    #[test]
+    fn otp_messages_fit_one_segment_in_every_language() {
+        use crate::notify::i18n::{render, Language};
+        for language in Language::ALL {
+            let rendered = render(
+                language,
+                "otp",
+                &[("code", "123456".into()), ("minutes", "10".into())],
+            )
+            .unwrap();
+            let (encoding, parts) = segments(&rendered.text);
+            assert_eq!(
+                parts,
+                1,
+                "{} OTP: {:?} {}",
+                language.code(),
+                encoding,
+                rendered.text
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, assisted, auth, doctor, health, opds, patients, sessions, tokens};
+use super::{
+    admin, assisted, auth, doctor, health, notifications, opds, patients, sessions, tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +38,10 @@ use super::{admin, assisted, auth, doctor, health, opds, patients, sessions, tok
         admin::create_staff,
         admin::disable_staff,
         admin::enable_staff,
+        notifications::dead_letters,
+        notifications::retry,
+        notifications::preferences,
+        notifications::set_preferences,
         opds::list_bookable,
         opds::create_facility,
         opds::admin_list,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod docs;
 pub mod doctor;
 pub mod health;
+pub mod notifications;
 pub mod opds;
 pub mod patients;
 pub mod sessions;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(auth::configure)
             .configure(patients::configure)
             .configure(admin::configure)
+            .configure(notifications::configure)
             .configure(opds::configure)
             .configure(tokens::configure)
             .configure(doctor::configure)

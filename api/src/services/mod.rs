@@ -4,6 +4,7 @@
 pub mod assisted;
 pub mod facilities;
 pub mod idempotency;
+pub mod notifications;
 pub mod opds;
 pub mod patients;
 pub mod queue;

@@ -21,6 +21,8 @@ use crate::models::facilities;
 use crate::models::opds::{self, OpdRow};
 use crate::models::patients::{self, PatientRow};
 use crate::models::queue::{self, SessionRow, TokenRow};
+use crate::notify::i18n::{format_time_ist, Language};
+use crate::notify::outbox;
 use crate::queue::estimate::{expected_wait_seconds, typical_consultation_seconds};
 use crate::queue::schedule::{self, NotBookable};
 use crate::state::AppState;
@@ -133,6 +135,7 @@ async fn book_token(
     idempotency: Option<IdempotentRequest>,
 ) -> Result<(Token, bool), ServiceError> {
     let now = state.clock.now();
+    let since = state.presence_since();
     let result = state
         .db
         .write(move |conn| -> Result<(Token, bool), ServiceError> {
@@ -143,7 +146,7 @@ async fn book_token(
                     return Ok((token, true));
                 }
             }
-            let token = book_in_transaction(conn, &booker, &request, now)?;
+            let token = book_in_transaction(conn, &booker, &request, now, since)?;
             if let Some(idem) = &idempotency {
                 idempotency::finish(conn, idem, &token)?;
             }
@@ -161,6 +164,7 @@ fn book_in_transaction(
     booker: &Booker,
     request: &BookingRequest,
     now: DateTime<Utc>,
+    presence_since: NaiveDateTime,
 ) -> Result<Token, ServiceError> {
     let (opd_id, starts_ist) =
         schedule::parse_session_id(&request.session_id).ok_or(ServiceError::NotFound("session"))?;
@@ -288,8 +292,62 @@ fn book_in_transaction(
         Some(&booker.principal.user_id),
         now.naive_utc(),
     )?;
+    notify_booked(conn, &row, &opd, now, presence_since)?;
     mark_near_turn(conn, &request.session_id, &opd, now.naive_utc())?;
     Ok(token_to_api(&row))
+}
+
+/// Writes a message about a token to its patient's outbox, in this transaction.
+fn notify_token(
+    conn: &mut DbConnection,
+    token: &TokenRow,
+    opd: &OpdRow,
+    template: &str,
+    extra: &[(&str, String)],
+) -> diesel::QueryResult<()> {
+    let mut args = vec![("token", token.display.clone()), ("opd", opd.name.clone())];
+    args.extend(extra.iter().cloned());
+    outbox::notify_patient(conn, &token.patient_id, Some(&opd.hub_id), template, &args)?;
+    Ok(())
+}
+
+/// The booking confirmation with the expected time: the session's start (or now, if it has
+/// begun) plus the expected wait for the patient's position.
+fn notify_booked(
+    conn: &mut DbConnection,
+    token: &TokenRow,
+    opd: &OpdRow,
+    now: DateTime<Utc>,
+    presence_since: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let session =
+        queue::find_session(conn, &token.session_id)?.ok_or(ServiceError::NotFound("session"))?;
+    let figures = figures(conn, &session, opd, presence_since)?;
+    let ahead = figures
+        .order
+        .iter()
+        .position(|(id, _)| *id == token.id)
+        .unwrap_or(figures.order.len());
+    // With no doctor online yet, assume one: the estimate is a promise of order, not of time.
+    let wait = expected_wait_seconds(
+        ahead,
+        figures.doctors_online.max(1) as usize,
+        figures.typical_seconds,
+    )
+    .unwrap_or(0);
+    let from = utc(session.starts_at).max(now);
+    let expected = from + Duration::seconds(wait);
+    let language = patients::find(conn, &token.patient_id)?
+        .map(|p| Language::parse(&p.preferred_language))
+        .unwrap_or(Language::En);
+    notify_token(
+        conn,
+        token,
+        opd,
+        "token-booked",
+        &[("time", format_time_ist(expected, language))],
+    )?;
+    Ok(())
 }
 
 /// Context a token's access rules need.
@@ -414,6 +472,7 @@ pub async fn cancel(
             queue::save_token(conn, &token)?;
             queue::release_place(conn, &token.session_id)?;
             queue::record_event(conn, &token, "cancelled", Some(&principal.user_id), now)?;
+            notify_token(conn, &token, &ctx.opd, "cancelled", &[])?;
             mark_near_turn(conn, &token.session_id, &ctx.opd, now)?;
             Ok(token_to_api(&token))
         })
@@ -609,6 +668,7 @@ fn mark_near_turn(
             token.near_turn_at = Some(now);
             queue::save_token(conn, &token)?;
             queue::record_event(conn, &token, "near_turn", None, now)?;
+            notify_token(conn, &token, opd, "turn-near", &[])?;
         }
     }
     Ok(())
@@ -780,6 +840,14 @@ pub async fn call_next(
             token.joined_at = None;
             queue::save_token(conn, &token)?;
             queue::record_event(conn, &token, "called", Some(&principal.user_id), now)?;
+            let minutes = (opd.join_window_seconds.max(60) as u32).div_ceil(60);
+            notify_token(
+                conn,
+                &token,
+                &opd,
+                "called",
+                &[("minutes", minutes.to_string())],
+            )?;
             let after = lane_state(&session, &opd).after_call(next.priority);
             queue::set_lane_state(conn, &session.id, after.regular_since_priority)?;
             mark_near_turn(conn, &session.id, &opd, now)?;
@@ -810,10 +878,12 @@ fn no_show(
         token.near_turn_at = None;
         queue::save_token(conn, &token)?;
         queue::record_event(conn, &token, "requeued", actor, now)?;
+        notify_token(conn, &token, opd, "no-show", &[("requeued", "yes".into())])?;
     } else {
         token.status = TokenStatus::NoShow.as_str().into();
         token.no_show_at = Some(now);
         queue::save_token(conn, &token)?;
+        notify_token(conn, &token, opd, "no-show", &[("requeued", "no".into())])?;
     }
     Ok(token)
 }

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod facility;
 pub mod health;
+pub mod notification;
 pub mod opd;
 pub mod patient;
 pub mod queue;

@@ -1,0 +1,215 @@
+//! The notification outbox table: rows written with the change that causes them, claimed by a
+//! delivery worker under a lease, then marked sent, retried later, or dead.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::schema::{notifications, users};
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const DEAD: &str = "dead";
+pub const EXPIRED: &str = "expired";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notifications)]
+pub struct NotificationRow {
+    pub id: String,
+    pub template: String,
+    pub channel: String,
+    pub destination: String,
+    pub language: String,
+    pub essential: bool,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub patient_id: Option<String>,
+    pub facility_id: Option<String>,
+    pub state_code: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &NotificationRow) -> QueryResult<()> {
+    diesel::insert_into(notifications::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<NotificationRow>> {
+    notifications::table
+        .find(id)
+        .select(NotificationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Ids of pending messages that are due and not leased by a live worker, oldest first.
+pub fn due(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
+    notifications::table
+        .filter(notifications::status.eq(PENDING))
+        .filter(notifications::next_attempt_at.le(now))
+        .filter(
+            notifications::lease_until
+                .is_null()
+                .or(notifications::lease_until.lt(now)),
+        )
+        // Ids are UUIDv7 (time-ordered): messages written together go out in order.
+        .order((notifications::next_attempt_at, notifications::id))
+        .limit(limit)
+        .select(notifications::id)
+        .load(conn)
+}
+
+/// Takes the lease on one message. The condition is re-checked by the UPDATE itself, so of two
+/// workers (in any number of processes) racing for a row exactly one sees a row changed.
+pub fn claim(
+    conn: &mut DbConnection,
+    id: &str,
+    worker: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::status.eq(PENDING))
+            .filter(
+                notifications::lease_until
+                    .is_null()
+                    .or(notifications::lease_until.lt(now)),
+            ),
+    )
+    .set((
+        notifications::claimed_by.eq(worker),
+        notifications::lease_until.eq(lease_until),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Pending messages whose validity ended (OTPs after the code's life) are not sent at all, and
+/// their text (the code) is wiped.
+pub fn expire_stale(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::status.eq(PENDING))
+            .filter(notifications::expires_at.lt(now)),
+    )
+    .set((
+        notifications::status.eq(EXPIRED),
+        notifications::lease_until.eq(None::<NaiveDateTime>),
+        notifications::body_text.eq(""),
+        notifications::body_html.eq(None::<String>),
+    ))
+    .execute(conn)
+}
+
+/// Records the outcome of an attempt by the worker holding the lease (a worker whose lease was
+/// taken over changes nothing). `status` is `sent`, `pending` (retry at `next_attempt_at`) or
+/// `dead`.
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    conn: &mut DbConnection,
+    id: &str,
+    worker: &str,
+    status: &str,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    last_error: Option<&str>,
+    sent_at: Option<NaiveDateTime>,
+) -> QueryResult<bool> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::claimed_by.eq(worker)),
+    )
+    .set((
+        notifications::status.eq(status),
+        notifications::attempts.eq(attempts),
+        notifications::next_attempt_at.eq(next_attempt_at),
+        notifications::last_error.eq(last_error),
+        notifications::sent_at.eq(sent_at),
+        notifications::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// A login code is kept only until it is sent or given up: then its text is wiped.
+pub fn wipe_text(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    diesel::update(notifications::table.find(id))
+        .set((
+            notifications::body_text.eq(""),
+            notifications::body_html.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// Messages in one status, newest first; `state_code`/`facility_id` narrow to an admin's scope.
+pub fn list(
+    conn: &mut DbConnection,
+    status: &str,
+    state_code: Option<&str>,
+    facility_id: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<NotificationRow>> {
+    let mut query = notifications::table
+        .filter(notifications::status.eq(status))
+        .select(NotificationRow::as_select())
+        .order(notifications::created_at.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(state) = state_code {
+        query = query.filter(notifications::state_code.eq(state));
+    }
+    if let Some(facility) = facility_id {
+        query = query.filter(notifications::facility_id.eq(facility));
+    }
+    query.load(conn)
+}
+
+/// An administrator sends a dead message again: a fresh set of attempts, due now.
+pub fn revive(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::status.eq(DEAD)),
+    )
+    .set((
+        notifications::status.eq(PENDING),
+        notifications::attempts.eq(0),
+        notifications::next_attempt_at.eq(now),
+        notifications::claimed_by.eq(None::<String>),
+        notifications::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Whether an account receives non-essential messages.
+pub fn optional_messages(conn: &mut DbConnection, user_id: &str) -> QueryResult<bool> {
+    users::table
+        .find(user_id)
+        .select(users::optional_messages)
+        .first(conn)
+}
+
+pub fn set_optional_messages(
+    conn: &mut DbConnection,
+    user_id: &str,
+    on: bool,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set(users::optional_messages.eq(on))
+        .execute(conn)
+}

@@ -1,0 +1,407 @@
+//! The transactional outbox: [`enqueue`] (and [`notify_patient`]) write a rendered message in the
+//! caller's transaction, so it exists exactly when the change that causes it commits; the
+//! [`Outbox`] worker sends it through the [`Messenger`](super::Messenger).
+//!
+//! Delivery is at-least-once with a per-message key: a worker claims a row with a lease (an
+//! `UPDATE ... WHERE lease_until IS NULL OR lease_until < now` whose row count says who won,
+//! portable across both backends; on SQLite it goes through the single writer), sends, and
+//! records the outcome. Failures are retried with exponential backoff up to
+//! `notifications.max_attempts`, then the row is dead-lettered for an administrator. A process
+//! that dies between sending and recording leaves a lease that runs out, and the message is sent
+//! again under the same id (the SMS `Idempotency-Key` and the email `Message-ID`), so a channel
+//! that deduplicates drops the copy. A process that dies before sending loses nothing.
+//!
+//! Scheduling uses the wall clock, not the application's clock: retries and leases are about
+//! real time against real gateways.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::QueryResult;
+use sanjeevani_types::domain::{EmailAddress, PhoneNumber};
+use tokio::sync::{broadcast, Notify};
+
+use super::i18n::{self, Language};
+use super::{Destination, Message};
+use crate::auth::token::new_id;
+use crate::config::NotificationSettings;
+use crate::db::DbConnection;
+use crate::models::notifications::{self as rows, NotificationRow};
+use crate::models::{facilities, patients, users};
+use crate::state::AppState;
+
+/// Templates that are always sent, whatever the account's preference: OTPs and messages about
+/// the patient's place in the queue that they must not miss.
+pub const ESSENTIAL: [&str; 4] = ["otp", "called", "no-show", "cancelled"];
+
+pub fn is_essential(template: &str) -> bool {
+    ESSENTIAL.contains(&template)
+}
+
+/// What to write to the outbox.
+pub struct NewMessage<'a> {
+    pub template: &'a str,
+    pub language: Language,
+    pub args: &'a [(&'a str, String)],
+    pub to: &'a Destination,
+    pub patient_id: Option<&'a str>,
+    /// The facility concerned (an OPD's hub, a pharmacy): scopes what administrators see.
+    pub facility_id: Option<&'a str>,
+    /// After this the message is not worth sending (an OTP after its code expired).
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// The wall clock the outbox schedules by.
+pub fn wall_now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// Renders `message` and writes it to the outbox in the caller's transaction. Returns its id.
+pub fn enqueue(conn: &mut DbConnection, message: &NewMessage<'_>) -> QueryResult<String> {
+    let rendered = i18n::render(message.language, message.template, message.args)
+        .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
+    let state_code = match message.facility_id {
+        Some(id) => facilities::find(conn, id)?.map(|f| f.state_code),
+        None => None,
+    };
+    let (channel, destination) = match message.to {
+        Destination::Phone(phone) => ("sms", phone.as_ref().to_owned()),
+        Destination::Email(email) => ("email", email.as_ref().to_owned()),
+    };
+    // Login codes stay a single plain-text part: the shortest mail that shows the code.
+    let html = (channel == "email" && message.template != "otp").then(|| html_of(&rendered.text));
+    let now = wall_now();
+    let id = new_id();
+    rows::insert(
+        conn,
+        &NotificationRow {
+            id: id.clone(),
+            template: message.template.to_owned(),
+            channel: channel.to_owned(),
+            destination,
+            language: message.language.code().to_owned(),
+            essential: is_essential(message.template),
+            subject: rendered.subject,
+            body_text: rendered.text,
+            body_html: html,
+            patient_id: message.patient_id.map(str::to_owned),
+            facility_id: message.facility_id.map(str::to_owned),
+            state_code,
+            status: rows::PENDING.to_owned(),
+            attempts: 0,
+            next_attempt_at: now,
+            claimed_by: None,
+            lease_until: None,
+            last_error: None,
+            expires_at: message.expires_at,
+            created_at: now,
+            sent_at: None,
+        },
+    )?;
+    Ok(id)
+}
+
+/// Like [`enqueue`], with the lease already taken by `worker` (this process): used for OTPs,
+/// which the requesting process then sends at once with [`deliver_claimed`] instead of waiting
+/// for a worker. No other worker can take it meanwhile; if this process dies, the lease runs
+/// out and any worker sends it.
+pub fn enqueue_claimed(
+    conn: &mut DbConnection,
+    message: &NewMessage<'_>,
+    worker: &str,
+    lease: chrono::Duration,
+) -> QueryResult<String> {
+    let id = enqueue(conn, message)?;
+    let now = wall_now();
+    rows::claim(conn, &id, worker, now, now + lease)?;
+    Ok(id)
+}
+
+/// Sends a message this process enqueued with [`enqueue_claimed`], now. A failure leaves it to
+/// the worker's retries.
+pub async fn deliver_claimed(state: &AppState, id: String) -> Result<(), crate::db::StoreError> {
+    let worker = state.outbox.worker_id.to_string();
+    let row = state
+        .db
+        .read(
+            move |conn| -> Result<Option<NotificationRow>, crate::db::StoreError> {
+                Ok(rows::find(conn, &id)?.filter(|row| {
+                    row.status == rows::PENDING
+                        && row.claimed_by.as_deref() == Some(worker.as_str())
+                }))
+            },
+        )
+        .await?;
+    match row {
+        Some(row) => deliver_one(state, row).await,
+        None => Ok(()),
+    }
+}
+
+/// Writes a message to a patient, in their language, to their account's phone or email (or the
+/// phone a CHO recorded for a patient without an account). Non-essential messages are skipped
+/// for accounts that turned them off; a patient with no way to reach them gets nothing.
+/// Returns the message id if one was written. The one call a use case adds inside its
+/// transaction, e.g. for a prescription:
+/// `notify_patient(conn, &patient_id, Some(&facility_id), "prescription-issued", &[("code", code)])?;`
+pub fn notify_patient(
+    conn: &mut DbConnection,
+    patient_id: &str,
+    facility_id: Option<&str>,
+    template: &str,
+    args: &[(&str, String)],
+) -> QueryResult<Option<String>> {
+    let Some(patient) = patients::find(conn, patient_id)? else {
+        return Ok(None);
+    };
+    let mut to = None;
+    if let Some(account) = &patient.account_id {
+        if let Some(user) = users::find(conn, account)? {
+            if !is_essential(template) && !rows::optional_messages(conn, &user.id)? {
+                return Ok(None);
+            }
+            to = destination_of(user.phone.as_deref(), user.email.as_deref());
+        }
+    }
+    let Some(to) = to.or_else(|| destination_of(patient.phone.as_deref(), None)) else {
+        return Ok(None);
+    };
+    let language = Language::parse(&patient.preferred_language);
+    enqueue(
+        conn,
+        &NewMessage {
+            template,
+            language,
+            args,
+            to: &to,
+            patient_id: Some(patient_id),
+            facility_id,
+            expires_at: None,
+        },
+    )
+    .map(Some)
+}
+
+fn destination_of(phone: Option<&str>, email: Option<&str>) -> Option<Destination> {
+    if let Some(phone) = phone.and_then(|p| PhoneNumber::parse(p).ok()) {
+        return Some(Destination::Phone(phone));
+    }
+    email
+        .and_then(|e| EmailAddress::parse(e).ok())
+        .map(Destination::Email)
+}
+
+/// The HTML part of an email: the same short text, escaped.
+fn html_of(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    format!("<!DOCTYPE html><html><body><p style=\"font-size:16px\">{escaped}</p></body></html>")
+}
+
+/// The wait before attempt `failures + 1`: `base * 2^(failures-1)`, at most `cap`.
+pub fn backoff(settings: &NotificationSettings, failures: u32) -> Duration {
+    let factor = 1u64 << failures.saturating_sub(1).min(30);
+    Duration::from_millis(
+        settings
+            .backoff_base_ms
+            .saturating_mul(factor)
+            .min(settings.backoff_cap_ms),
+    )
+}
+
+/// The worker's handles, shared through [`AppState`].
+#[derive(Clone)]
+pub struct Outbox {
+    wake: Arc<Notify>,
+    attempted: broadcast::Sender<String>,
+    worker_id: Arc<str>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Self {
+            wake: Arc::new(Notify::new()),
+            attempted: broadcast::channel(256).0,
+            worker_id: new_id().into(),
+        }
+    }
+
+    /// Tells this process's worker to look now (after committing a message that should not
+    /// wait for the next poll, such as an OTP).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Ids of messages as this process finishes an attempt on them (tests watch this).
+    pub fn attempts(&self) -> broadcast::Receiver<String> {
+        self.attempted.subscribe()
+    }
+
+    /// This process's worker identity, written as `claimed_by`.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+}
+
+/// Starts the delivery worker for as long as the process lives.
+pub fn spawn_worker(state: AppState) {
+    let poll = Duration::from_millis(state.settings.notifications.poll_interval_ms.max(10));
+    tokio::spawn(async move {
+        loop {
+            match deliver_due(&state).await {
+                // More may be due: go on at once.
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "notification delivery round failed"),
+            }
+            tokio::select! {
+                _ = state.outbox.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    });
+}
+
+/// One round: claim what is due, send it, record each outcome. Returns how many were tried.
+pub async fn deliver_due(state: &AppState) -> Result<usize, crate::db::StoreError> {
+    let worker = state.outbox.worker_id.to_string();
+    let lease = chrono::Duration::seconds(state.settings.notifications.lease_seconds as i64);
+    let claimed = state
+        .db
+        .write(
+            move |conn| -> Result<Vec<NotificationRow>, crate::db::StoreError> {
+                let now = wall_now();
+                rows::expire_stale(conn, now)?;
+                let mut claimed = Vec::new();
+                // A small batch: each is sent well within its lease even when a channel is slow.
+                for id in rows::due(conn, now, 8)? {
+                    if rows::claim(conn, &id, &worker, now, now + lease)? {
+                        if let Some(row) = rows::find(conn, &id)? {
+                            claimed.push(row);
+                        }
+                    }
+                }
+                Ok(claimed)
+            },
+        )
+        .await?;
+    let count = claimed.len();
+    for row in claimed {
+        deliver_one(state, row).await?;
+    }
+    Ok(count)
+}
+
+async fn deliver_one(state: &AppState, row: NotificationRow) -> Result<(), crate::db::StoreError> {
+    let settings = &state.settings.notifications;
+    let to = match row.channel.as_str() {
+        "sms" => PhoneNumber::parse(&row.destination)
+            .ok()
+            .map(Destination::Phone),
+        _ => EmailAddress::parse(&row.destination)
+            .ok()
+            .map(Destination::Email),
+    };
+    let result = match to {
+        Some(to) => {
+            state
+                .messenger
+                .send(Message {
+                    id: row.id.clone(),
+                    essential: row.essential,
+                    to,
+                    subject: row.subject.clone(),
+                    text: row.body_text.clone(),
+                    html: row.body_html.clone(),
+                })
+                .await
+        }
+        None => Err(super::DeliveryError::Failed {
+            channel: "outbox",
+            reason: "unreadable destination".into(),
+        }),
+    };
+    let attempts = row.attempts + 1;
+    let now = wall_now();
+    let (status, next, error, sent_at) = match &result {
+        Ok(()) => (rows::SENT, now, None, Some(now)),
+        Err(error) if attempts as u32 >= settings.max_attempts => {
+            (rows::DEAD, now, Some(error.to_string()), None)
+        }
+        Err(error) => {
+            let wait = backoff(settings, attempts as u32);
+            let next = now + chrono::Duration::milliseconds(wait.as_millis() as i64);
+            (rows::PENDING, next, Some(error.to_string()), None)
+        }
+    };
+    // Logs name the message id, template and channel only: never the text (codes, health).
+    match &result {
+        Ok(()) => {
+            tracing::info!(id = %row.id, template = %row.template, channel = %row.channel, attempts, "notification sent")
+        }
+        Err(error) => {
+            tracing::warn!(id = %row.id, template = %row.template, channel = %row.channel, attempts, status, %error, "notification attempt failed")
+        }
+    }
+    let worker = state.outbox.worker_id.to_string();
+    let id = row.id.clone();
+    let status = status.to_owned();
+    let is_otp = row.template == "otp";
+    state
+        .db
+        .write(move |conn| -> Result<(), crate::db::StoreError> {
+            let finished = rows::finish(
+                conn,
+                &id,
+                &worker,
+                &status,
+                attempts,
+                next,
+                error.as_deref(),
+                sent_at,
+            )?;
+            if finished && is_otp && status != rows::PENDING {
+                rows::wipe_text(conn, &id)?;
+            }
+            Ok(())
+        })
+        .await?;
+    let _ = state.outbox.attempted.send(row.id);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let settings = NotificationSettings {
+            backoff_base_ms: 100,
+            backoff_cap_ms: 1000,
+            ..NotificationSettings::default()
+        };
+        let waits: Vec<u128> = (1..=6).map(|n| backoff(&settings, n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+    }
+
+    #[test]
+    fn otps_and_safety_messages_are_essential() {
+        for template in ["otp", "called", "no-show", "cancelled"] {
+            assert!(is_essential(template));
+        }
+        for template in ["token-booked", "turn-near", "prescription-issued"] {
+            assert!(!is_essential(template));
+        }
+    }
+}

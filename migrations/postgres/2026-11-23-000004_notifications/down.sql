@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN optional_messages;
+DROP TABLE notifications;

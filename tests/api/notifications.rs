@@ -1,0 +1,401 @@
+//! Notifications: written with the change that causes them, sent by the worker through real
+//! channels (SMTP, an HTTP SMS gateway) in the patient's language, retried with backoff,
+//! dead-lettered for an administrator, never lost by a restart and never sent twice by two
+//! processes.
+
+use std::time::Duration as StdDuration;
+
+use diesel::prelude::*;
+use sanjeevani_api::config::{SmsGatewaySettings, SmtpSettings, SmtpTls};
+use sanjeevani_api::error::ApiError;
+use sanjeevani_api::notify::outbox::wall_now;
+use sanjeevani_api::schema::notifications;
+use sanjeevani_tests::external::{HttpSink, SmtpSink};
+use sanjeevani_tests::world::{monday_morning, DEMO_GM};
+use sanjeevani_tests::{
+    both_backends, spawn_app, spawn_app_uncaptured, spawn_app_with, spawn_on, Backend, TestApp,
+};
+use serde_json::{json, Value};
+
+both_backends!(
+    otp_and_turn_near_mail_arrive_at_the_smtp_server_in_the_patients_language,
+    a_message_written_before_the_worker_ran_is_sent_once_after_a_restart,
+    a_gateway_failing_three_times_then_succeeding_delivers_once_with_backoff,
+    after_the_retry_limit_a_message_is_dead_and_an_admin_retry_sends_it,
+    a_patient_who_opts_out_still_gets_otps_and_safety_messages,
+    two_processes_share_the_outbox_without_sending_twice,
+);
+
+const PHONE: &str = "+919876543210";
+
+fn gateway(url: String) -> SmsGatewaySettings {
+    SmsGatewaySettings {
+        url,
+        method: "POST".into(),
+        auth_header: None,
+        content_type: "application/json".into(),
+        body_template: r#"{"to": {to}, "text": {message}, "ref": {id}}"#.into(),
+        timeout_seconds: 5,
+    }
+}
+
+fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|p| p.len() == 6)
+        .expect("a code")
+        .to_owned()
+}
+
+/// (template, status, attempts) of every outbox row, oldest first.
+async fn outbox(app: &TestApp) -> Vec<(String, String, i32)> {
+    app.app_state
+        .db
+        .read(|conn| {
+            notifications::table
+                .order((notifications::created_at, notifications::id))
+                .select((
+                    notifications::template,
+                    notifications::status,
+                    notifications::attempts,
+                ))
+                .load::<(String, String, i32)>(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+        .unwrap()
+}
+
+/// Waits (up to 10 s) until no message is pending.
+async fn settled(app: &TestApp) -> Vec<(String, String, i32)> {
+    for _ in 0..200 {
+        let rows = outbox(app).await;
+        if rows.iter().all(|(_, status, _)| status != "pending") {
+            return rows;
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    panic!("messages still pending: {:?}", outbox(app).await);
+}
+
+async fn book_demo(app: &TestApp, token: &str, patient_id: &str) -> Value {
+    let booked = app.book(token, &monday_morning(DEMO_GM), patient_id).await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    booked.body
+}
+
+async fn otp_and_turn_near_mail_arrive_at_the_smtp_server_in_the_patients_language(
+    backend: Backend,
+) {
+    let smtp = SmtpSink::start(Some(("sanjeevani", "smtp-secret"))).await;
+    let port = smtp.port;
+    let app = spawn_app_uncaptured(backend, |settings| {
+        settings.email = Some(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            tls: SmtpTls::None,
+            username: Some("sanjeevani".into()),
+            password: Some("smtp-secret".into()),
+            from: "Sanjeevani <no-reply@sanjeevani.test>".into(),
+            timeout_seconds: 10,
+        });
+    })
+    .await;
+    let email = "sumita@example.org";
+    let requested = app
+        .post("/api/v1/auth/otp/request", None, json!({ "email": email }))
+        .await;
+    assert_eq!(requested.status, 202, "{}", requested.body);
+    // Sent before the answer: the request delivers its own code at once.
+    let otp = smtp.wait_for(1).await.remove(0).envelope;
+    assert_eq!(otp["to"], json!([email]));
+    assert_eq!(otp["authenticated"], true);
+    assert_eq!(
+        otp["subject"], "Your Sanjeevani login code",
+        "unknown account: English"
+    );
+    assert!(otp["message_id"]
+        .as_str()
+        .unwrap()
+        .ends_with("@sanjeevani.test>"));
+    assert!(otp["list_unsubscribe"].is_null(), "an OTP is essential");
+    let code = code_in(otp["text"].as_str().unwrap());
+    let verified = app
+        .post(
+            "/api/v1/auth/otp/verify",
+            None,
+            json!({ "email": email, "code": code }),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    let token = verified.body["token"].as_str().unwrap().to_owned();
+    let profile = app
+        .post(
+            "/api/v1/patients",
+            Some(&token),
+            json!({"name": "সুমিতা দাস", "sex": "female", "birth_year": 1990, "preferred_language": "bn"}),
+        )
+        .await;
+    assert_eq!(profile.status, 201, "{}", profile.body);
+    book_demo(&app, &token, profile.body["id"].as_str().unwrap()).await;
+
+    let mails = smtp.wait_for(3).await;
+    let find = |subject: &str| {
+        mails
+            .iter()
+            .map(|m| &m.envelope)
+            .find(|m| m["subject"] == subject)
+            .unwrap_or_else(|| panic!("no mail {subject:?} in {mails:?}"))
+            .clone()
+    };
+    let near = find("আপনার পালা কাছে");
+    let text = near["text"].as_str().unwrap();
+    assert!(
+        text.contains("সঞ্জীবনী: আপনার পালা কাছে (টোকেন GM-001"),
+        "{text}"
+    );
+    assert!(!text.contains("{$") && !text.contains('\u{2068}'), "{text}");
+    assert!(near["html"].as_str().unwrap().contains("GM-001"));
+    assert!(near["list_unsubscribe"]
+        .as_str()
+        .unwrap()
+        .contains("mailto:no-reply@sanjeevani.test"));
+    let booked = find("টোকেন GM-001 বুক হয়েছে");
+    let text = booked["text"].as_str().unwrap();
+    // The expected time in IST, with the Bengali month's name.
+    assert!(text.contains("23 নভেম্বর 2026"), "{text}");
+
+    // The account now has a profile in Bengali: its next code comes in Bengali too.
+    app.advance(chrono::Duration::seconds(31));
+    let again = app
+        .post("/api/v1/auth/otp/request", None, json!({ "email": email }))
+        .await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    let mails = smtp.wait_for(4).await;
+    assert_eq!(mails[3].envelope["subject"], "আপনার সঞ্জীবনী লগইন কোড");
+}
+
+async fn a_message_written_before_the_worker_ran_is_sent_once_after_a_restart(backend: Backend) {
+    let first = spawn_app_with(backend, |settings| settings.notifications.worker = false).await;
+    let (token, patient) = first.patient_with_profile(PHONE, "Sumita").await;
+    book_demo(&first, &token, &patient).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert_eq!(first.capture.all().len(), 1, "only the OTP went out");
+    let waiting = outbox(&first).await;
+    assert_eq!(
+        waiting
+            .iter()
+            .filter(|(_, status, _)| status == "pending")
+            .count(),
+        2,
+        "{waiting:?}"
+    );
+    // One of them was being sent by a process that died holding its lease.
+    let lease_ran_out = wall_now() - chrono::Duration::seconds(1);
+    first
+        .app_state
+        .db
+        .write(move |conn| -> Result<usize, ApiError> {
+            Ok(
+                diesel::update(
+                    notifications::table.filter(notifications::template.eq("turn-near")),
+                )
+                .set((
+                    notifications::claimed_by.eq("a-process-that-crashed"),
+                    notifications::lease_until.eq(lease_ran_out),
+                ))
+                .execute(conn)?,
+            )
+        })
+        .await
+        .unwrap();
+    let database = first.database();
+    drop(first);
+
+    let second = spawn_on(database, true, |_| {}).await;
+    let rows = settled(&second).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let sent = second.capture.all();
+    assert_eq!(sent.len(), 2, "each message once: {sent:?}");
+    assert_ne!(sent[0].id, sent[1].id);
+    assert!(sent
+        .iter()
+        .any(|m| m.text.contains("টোকেন GM-001 বুক হয়েছে")));
+    assert!(sent.iter().any(|m| m.text.contains("আপনার পালা কাছে")));
+    assert!(
+        rows.iter().all(|(_, status, _)| status == "sent"),
+        "{rows:?}"
+    );
+}
+
+async fn a_gateway_failing_three_times_then_succeeding_delivers_once_with_backoff(
+    backend: Backend,
+) {
+    let sink = HttpSink::scripted(&[500, 500, 500], 200).await;
+    let url = sink.url.clone();
+    let app = spawn_app_uncaptured(backend, |settings| settings.sms = Some(gateway(url))).await;
+    assert_eq!(app.request_otp(PHONE).await.status, 202);
+    let requests = sink.wait_for(4).await;
+    let rows = settled(&app).await;
+    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    let requests_after = sink.requests();
+    assert_eq!(requests_after.len(), 4, "delivered once, then no more");
+    assert_eq!(
+        requests.iter().map(|r| r.answered).collect::<Vec<_>>(),
+        [500, 500, 500, 200]
+    );
+    // The same message every time, under one key the gateway can deduplicate by.
+    let key = requests[0].header("idempotency-key").unwrap().to_owned();
+    assert!(requests
+        .iter()
+        .all(|r| r.header("idempotency-key") == Some(key.as_str()) && r.body == requests[0].body));
+    let body: Value = serde_json::from_str(&requests[0].body).unwrap();
+    assert_eq!(body["ref"], key);
+    // Exponential backoff: 100, 200, 400 ms (test settings).
+    let gaps: Vec<u128> = requests
+        .windows(2)
+        .map(|w| (w[1].at - w[0].at).as_millis())
+        .collect();
+    assert!(
+        gaps[0] >= 90 && gaps[1] >= 180 && gaps[2] >= 360,
+        "{gaps:?}"
+    );
+    assert_eq!(rows, [("otp".to_owned(), "sent".to_owned(), 4)]);
+    let code = code_in(body["text"].as_str().unwrap());
+    assert_eq!(app.verify_otp(PHONE, &code).await.status, 200);
+}
+
+async fn after_the_retry_limit_a_message_is_dead_and_an_admin_retry_sends_it(backend: Backend) {
+    let sink = HttpSink::start(200).await;
+    let url = sink.url.clone();
+    let app = spawn_app_uncaptured(backend, |settings| settings.sms = Some(gateway(url))).await;
+    assert_eq!(app.request_otp(PHONE).await.status, 202);
+    let body: Value = serde_json::from_str(&sink.requests()[0].body).unwrap();
+    let verified = app
+        .verify_otp(PHONE, &code_in(body["text"].as_str().unwrap()))
+        .await;
+    let token = verified.body["token"].as_str().unwrap().to_owned();
+    let profile = app
+        .post(
+            "/api/v1/patients",
+            Some(&token),
+            json!({"name": "Sunita Devi", "sex": "female", "birth_year": 1980, "preferred_language": "hi"}),
+        )
+        .await;
+    assert_eq!(profile.status, 201, "{}", profile.body);
+
+    sink.answer_with(500);
+    book_demo(&app, &token, profile.body["id"].as_str().unwrap()).await;
+    let rows = settled(&app).await;
+    let dead: Vec<_> = rows.iter().filter(|(_, s, _)| s == "dead").collect();
+    assert_eq!(dead.len(), 2, "{rows:?}");
+    assert!(dead.iter().all(|(_, _, attempts)| *attempts == 4));
+    assert_eq!(sink.requests().len(), 1 + 2 * 4);
+
+    let admin = app.staff_token("admin.wb").await;
+    let listed = app
+        .get("/api/v1/admin/notifications/dead", Some(&admin))
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let listed = listed.body.as_array().unwrap().clone();
+    assert_eq!(listed.len(), 2);
+    for entry in &listed {
+        assert_eq!(entry["status"], "dead");
+        assert_eq!(entry["language"], "hi");
+        assert!(
+            !entry["to"].as_str().unwrap().contains("9876543210"),
+            "masked"
+        );
+        assert!(entry.get("text").is_none());
+    }
+    // Patients do not see the outbox.
+    app.get("/api/v1/admin/notifications/dead", Some(&token))
+        .await
+        .assert_error(403, "forbidden");
+
+    sink.answer_with(200);
+    let id = listed[0]["id"].as_str().unwrap();
+    let retried = app
+        .post(
+            &format!("/api/v1/admin/notifications/{id}/retry"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(retried.status, 202, "{}", retried.body);
+    let requests = sink.wait_for(10).await;
+    settled(&app).await;
+    let last: Value = serde_json::from_str(&requests[9].body).unwrap();
+    assert!(last["text"].as_str().unwrap().starts_with("संजीवनी:"));
+    let listed = app
+        .get("/api/v1/admin/notifications/dead", Some(&admin))
+        .await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    app.post(
+        &format!("/api/v1/admin/notifications/{id}/retry"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .assert_error(409, "not_dead");
+}
+
+async fn a_patient_who_opts_out_still_gets_otps_and_safety_messages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (token, patient) = app.patient_with_profile(PHONE, "Sumita").await;
+    let prefs = app
+        .get("/api/v1/me/notification-preferences", Some(&token))
+        .await;
+    assert_eq!(prefs.body, json!({"optional_messages": true}));
+    let changed = app
+        .put(
+            "/api/v1/me/notification-preferences",
+            Some(&token),
+            json!({"optional_messages": false}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let booked = book_demo(&app, &token, &patient).await;
+    let cancelled = app
+        .post(
+            &format!("/api/v1/tokens/{}/cancel", booked["id"].as_str().unwrap()),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let rows = settled(&app).await;
+    let templates: Vec<&str> = rows.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(templates, ["otp", "cancelled"]);
+    let sent = app.capture.all();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[1].text,
+        "সঞ্জীবনী: General Medicine OPD-এর টোকেন GM-001 বাতিল হয়েছে।"
+    );
+}
+
+async fn two_processes_share_the_outbox_without_sending_twice(backend: Backend) {
+    let first = spawn_app(backend).await;
+    let second = spawn_on(first.database(), true, |_| {}).await;
+    let patients = first.quick_patients(30, 1990).await;
+    for (i, p) in patients.iter().enumerate() {
+        let app = if i % 2 == 0 { &first } else { &second };
+        book_demo(app, &p.token, &p.patient_id).await;
+    }
+    let rows = settled(&first).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let mut ids: Vec<String> = first
+        .capture
+        .all()
+        .into_iter()
+        .chain(second.capture.all())
+        .map(|m| m.id)
+        .collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "a message was sent twice");
+    // 30 confirmations and 3 near-turn messages, every one sent exactly once.
+    assert_eq!(total, 33);
+    assert!(rows.iter().all(|(_, status, _)| status == "sent"));
+}
