@@ -113,6 +113,7 @@ diesel::table! {
         advice -> Text,
         follow_up_on -> Nullable<Date>,
         referral_opd_id -> Nullable<Text>,
+        referral_token_id -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }

@@ -21,6 +21,7 @@ both_backends!(
     five_medicines_fit_one_qr_code_rendered_as_svg_and_png,
     a_partly_dispensed_prescription_stays_with_its_pharmacy_until_released,
     prescription_input_is_validated,
+    a_referral_books_a_linked_token_at_the_other_opd,
 );
 
 async fn verify_payload(app: &TestApp, pharmacist: &str, payload: &str) -> Value {
@@ -606,4 +607,64 @@ async fn prescription_input_is_validated(backend: Backend) {
     app.post(&url, Some(&roy), json!({"items": medicines(1, 1)}))
         .await
         .assert_error(404, "not_found");
+}
+
+async fn a_referral_books_a_linked_token_at_the_other_opd(backend: Backend) {
+    use sanjeevani_tests::world::{monday_morning, DEMO_GM};
+    let app = spawn_app(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patient = app.quick_patients(1, 2019).await.remove(0);
+    app.book(&patient.token, &session, &patient.patient_id)
+        .await;
+    let doctor = app.staff_token("dr.sen").await;
+    app.go_online(&doctor, DEMO_GM).await;
+    let called = app
+        .post(
+            &format!("/api/v1/opd-sessions/{session}/call-next"),
+            Some(&doctor),
+            json!({}),
+        )
+        .await;
+    let token_id = called.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/tokens/{token_id}/start"),
+        Some(&doctor),
+        json!({}),
+    )
+    .await;
+    let paediatrics = "00000000-0000-7000-8000-000000002002";
+    let record = app
+        .post(
+            &format!("/api/v1/tokens/{token_id}/consultation"),
+            Some(&doctor),
+            json!({"chief_complaint": "Recurrent fever", "referral_opd_id": paediatrics}),
+        )
+        .await;
+    assert_eq!(record.status, 201, "{}", record.body);
+    let referral = record.body["referral_token_id"]
+        .as_str()
+        .expect("a linked token");
+    let tokens = app.get("/api/v1/tokens", Some(&patient.token)).await;
+    let linked = tokens
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == referral)
+        .unwrap();
+    assert_eq!(linked["opd_id"], paediatrics);
+    assert_eq!(
+        linked["session_id"],
+        format!("{paediatrics}@2026-11-23T10:00"),
+        "the next session open for booking"
+    );
+    assert_eq!(linked["display"], "PD-001");
+    let bad = app
+        .post(
+            &format!("/api/v1/tokens/{token_id}/consultation"),
+            Some(&doctor),
+            json!({"chief_complaint": "x", "icd10_code": "nonsense"}),
+        )
+        .await;
+    bad.assert_error(422, "validation_failed");
 }

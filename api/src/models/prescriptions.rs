@@ -26,6 +26,7 @@ pub struct ConsultationRow {
     pub advice: String,
     pub follow_up_on: Option<NaiveDate>,
     pub referral_opd_id: Option<String>,
+    pub referral_token_id: Option<String>,
     pub created_at: NaiveDateTime,
 }
 

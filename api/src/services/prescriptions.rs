@@ -16,6 +16,7 @@ use sanjeevani_types::prescription::{
     PharmacyView, Prescription, PrescriptionInput, PrescriptionStatus, Verification,
     VerificationStatus, VerifyRequest,
 };
+use sanjeevani_types::queue::BookingChannel;
 use sanjeevani_types::rx::{self, Claims, Jwk, Jwks, SignedItem, VerifyError};
 
 use super::patients::age_on;
@@ -172,6 +173,7 @@ fn to_consultation(row: ConsultationRow) -> Consultation {
             follow_up_on: row.follow_up_on,
             referral_opd_id: row.referral_opd_id,
         },
+        referral_token_id: row.referral_token_id,
         created_at: utc(row.created_at),
     }
 }
@@ -226,9 +228,11 @@ pub async fn record_consultation(
         );
     }
     fields.finish(|| ())?;
+    let principal_for_signal = principal.clone();
     let principal = principal.clone();
-    let now = state.clock.now_naive();
-    state
+    let clock_now = state.clock.now();
+    let now = clock_now.naive_utc();
+    let consultation = state
         .db
         .write(move |conn| -> Result<Consultation, ServiceError> {
             let token = queue::find_token(conn, &token_id)?
@@ -257,16 +261,33 @@ pub async fn record_consultation(
                     .into());
                 }
             }
-            if let Some(referral) = &record.referral_opd_id {
-                if opds::find(conn, referral)?.is_none_or(|o| !o.active) {
-                    return Err(ValidationError::single(
-                        "referral_opd_id",
-                        "unknown_opd",
-                        "no such OPD",
-                    )
-                    .into());
+            let referral_token_id = match &record.referral_opd_id {
+                Some(referral) => {
+                    if opds::find(conn, referral)?.is_none_or(|o| !o.active) {
+                        return Err(ValidationError::single(
+                            "referral_opd_id",
+                            "unknown_opd",
+                            "no such OPD",
+                        )
+                        .into());
+                    }
+                    let channel = if token.channel == "assisted" {
+                        BookingChannel::Assisted
+                    } else {
+                        BookingChannel::App
+                    };
+                    let referred = super::queue::book_referral(
+                        conn,
+                        &principal,
+                        &token.patient_id,
+                        referral,
+                        channel,
+                        clock_now,
+                    )?;
+                    Some(referred.id)
                 }
-            }
+                None => None,
+            };
             let row = ConsultationRow {
                 id: new_id(),
                 token_id: token.id.clone(),
@@ -283,6 +304,7 @@ pub async fn record_consultation(
                 advice: record.advice,
                 follow_up_on: record.follow_up_on,
                 referral_opd_id: record.referral_opd_id,
+                referral_token_id,
                 created_at: now,
             };
             rx_db::insert_consultation(conn, &row)?;
@@ -297,7 +319,16 @@ pub async fn record_consultation(
             )?;
             Ok(to_consultation(row))
         })
-        .await
+        .await?;
+    if let Some(token_id) = &consultation.referral_token_id {
+        // Wake the referral session's live boards too.
+        if let Ok(token) =
+            super::queue::get_token(state, &principal_for_signal, token_id.clone()).await
+        {
+            state.queue_changed(&token.session_id);
+        }
+    }
+    Ok(consultation)
 }
 
 /// A consultation record: the patient's family, or the doctor who wrote it (audited).

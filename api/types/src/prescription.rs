@@ -26,7 +26,7 @@ pub struct ConsultationInput {
     pub advice: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_up_on: Option<NaiveDate>,
-    /// Refer to another OPD (its id).
+    /// Refer to another OPD (its id): the patient gets a token at its next bookable session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referral_opd_id: Option<String>,
 }
@@ -41,6 +41,9 @@ pub struct Consultation {
     pub opd_id: String,
     #[serde(flatten)]
     pub record: ConsultationInput,
+    /// The token booked at the referral OPD's next session, linked to this consultation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral_token_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -17,6 +17,7 @@ CREATE TABLE consultations (
     advice TEXT NOT NULL,
     follow_up_on DATE,
     referral_opd_id TEXT REFERENCES opds (id),
+    referral_token_id TEXT REFERENCES tokens (id),
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX consultations_by_patient ON consultations (patient_id, created_at);
