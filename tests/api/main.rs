@@ -8,6 +8,7 @@ mod health;
 mod migrations;
 mod notifications;
 mod patients;
+mod prescriptions;
 mod production;
 mod queue;
 mod sessions;

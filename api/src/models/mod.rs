@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod opds;
 pub mod otp;
 pub mod patients;
+pub mod prescriptions;
 pub mod queue;
 pub mod sessions;
 pub mod users;

@@ -7,7 +7,7 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, assisted, auth, doctor, health, notifications, opds, patients, sessions, tokens,
+    admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions, sessions, tokens,
 };
 
 #[derive(OpenApi)]
@@ -42,6 +42,7 @@ use super::{
         notifications::retry,
         notifications::preferences,
         notifications::set_preferences,
+        admin::audit,
         opds::list_bookable,
         opds::create_facility,
         opds::admin_list,
@@ -67,6 +68,19 @@ use super::{
         assisted::list,
         assisted::vitals,
         assisted::book,
+        prescriptions::record,
+        prescriptions::get_consultation,
+        prescriptions::issue,
+        prescriptions::mine,
+        prescriptions::get_one,
+        prescriptions::qr_svg,
+        prescriptions::qr_png,
+        prescriptions::cancel,
+        prescriptions::verify,
+        prescriptions::dispense,
+        prescriptions::release,
+        prescriptions::rotate_key,
+        prescriptions::jwks,
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth)

@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod notifications;
 pub mod opds;
 pub mod patients;
+pub mod prescriptions;
 pub mod queue;
 pub mod staff;
 

@@ -12,7 +12,9 @@ pub mod health;
 pub mod notification;
 pub mod opd;
 pub mod patient;
+pub mod prescription;
 pub mod queue;
+pub mod rx;
 pub mod staff;
 
 pub use error::{ErrorBody, FieldError};
