@@ -7,7 +7,8 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions, sessions, tokens,
+    admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions, sessions,
+    tokens,
 };
 
 #[derive(OpenApi)]

@@ -232,6 +232,8 @@ pub async fn record_consultation(
     let principal = principal.clone();
     let clock_now = state.clock.now();
     let now = clock_now.naive_utc();
+    let presence_since =
+        now - Duration::seconds(state.settings.queue.presence_timeout_seconds.into());
     let consultation = state
         .db
         .write(move |conn| -> Result<Consultation, ServiceError> {
@@ -283,6 +285,7 @@ pub async fn record_consultation(
                         referral,
                         channel,
                         clock_now,
+                        presence_since,
                     )?;
                     Some(referred.id)
                 }
@@ -654,6 +657,13 @@ pub async fn issue(
                 })
                 .collect();
             rx_db::insert_prescription(conn, &row, &items)?;
+            crate::notify::outbox::notify_patient(
+                conn,
+                &patient.id,
+                Some(&hub.id),
+                "prescription-issued",
+                &[("code", row.code.clone())],
+            )?;
             audit::record_from(
                 conn,
                 now.naive_utc(),
@@ -802,6 +812,18 @@ pub async fn cancel(
             to_prescription(conn, loaded, now)
         })
         .await
+}
+
+/// A time as the patient reads it, in their language and IST.
+fn ist_time_for(
+    conn: &mut DbConnection,
+    patient_id: &str,
+    at: NaiveDateTime,
+) -> Result<String, ServiceError> {
+    let language = patients::find(conn, patient_id)?
+        .map(|p| crate::notify::i18n::Language::parse(&p.preferred_language))
+        .unwrap_or(crate::notify::i18n::Language::En);
+    Ok(crate::notify::i18n::format_time_ist(utc(at), language))
 }
 
 // ---- pharmacy ------------------------------------------------------------------------------
@@ -1044,6 +1066,14 @@ pub async fn dispense(
             }
             let items = rx_db::items(conn, &loaded.row.id)?;
             let complete = items.iter().all(|i| i.dispensed_quantity == i.quantity);
+            let when = ist_time_for(conn, &loaded.row.patient_id, now)?;
+            crate::notify::outbox::notify_patient(
+                conn,
+                &loaded.row.patient_id,
+                Some(&pharmacy),
+                "prescription-dispensed",
+                &[("code", loaded.row.code.clone()), ("time", when)],
+            )?;
             if complete {
                 rx_db::set_dispenser(conn, &loaded.row.id, Some(&pharmacy), Some(now))?;
             } else {

@@ -94,6 +94,7 @@ pub fn book_referral(
     opd_id: &str,
     channel: BookingChannel,
     now: DateTime<Utc>,
+    presence_since: NaiveDateTime,
 ) -> Result<Token, ServiceError> {
     let opd = opds::find(conn, opd_id)?
         .filter(|o| o.active)
@@ -120,7 +121,9 @@ pub fn book_referral(
             channel,
         };
         // A full session (or one the patient already holds) is skipped for the next one.
-        match conn.transaction(|conn| book_in_transaction(conn, &booker, &request, now)) {
+        match conn
+            .transaction(|conn| book_in_transaction(conn, &booker, &request, now, presence_since))
+        {
             Ok(token) => return Ok(token),
             Err(error @ ServiceError::Conflict { .. }) => last_error = error,
             Err(other) => return Err(other),
