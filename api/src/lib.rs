@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod models;
 pub mod notify;
+pub mod qr;
 pub mod queue;
 pub mod routes;
 pub mod schema;

@@ -92,6 +92,92 @@ diesel::table! {
         action -> Text,
         subject_id -> Nullable<Text>,
         detail -> Text,
+        client_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    consultations (id) {
+        id -> Text,
+        token_id -> Text,
+        patient_id -> Text,
+        doctor_id -> Text,
+        opd_id -> Text,
+        chief_complaint -> Text,
+        history -> Text,
+        examination -> Text,
+        vitals_id -> Nullable<Text>,
+        provisional_diagnosis -> Text,
+        icd10_code -> Nullable<Text>,
+        investigations -> Text,
+        advice -> Text,
+        follow_up_on -> Nullable<Date>,
+        referral_opd_id -> Nullable<Text>,
+        referral_token_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        public_key -> Text,
+        private_key -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    prescriptions (id) {
+        id -> Text,
+        code -> Text,
+        consultation_id -> Text,
+        patient_id -> Text,
+        doctor_id -> Text,
+        opd_id -> Text,
+        hub_id -> Text,
+        issued_at -> Timestamp,
+        valid_until -> Timestamp,
+        kid -> Text,
+        signed_payload -> Text,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+        dispensing_pharmacy_id -> Nullable<Text>,
+        fully_dispensed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    prescription_items (id) {
+        id -> Text,
+        prescription_id -> Text,
+        position -> Integer,
+        medicine -> Text,
+        form -> Text,
+        strength -> Text,
+        dose -> Text,
+        frequency -> Text,
+        timing -> Text,
+        route -> Text,
+        duration_days -> Integer,
+        quantity -> Integer,
+        instructions -> Text,
+        dispensed_quantity -> Integer,
+    }
+}
+
+diesel::table! {
+    dispensations (id) {
+        id -> Text,
+        prescription_id -> Text,
+        item_id -> Text,
+        pharmacy_id -> Text,
+        pharmacist_id -> Text,
+        quantity -> Integer,
+        dispensed_at -> Timestamp,
     }
 }
 
@@ -279,4 +365,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     token_events,
     doctor_presence,
     idempotency_keys,
+    consultations,
+    signing_keys,
+    prescriptions,
+    prescription_items,
+    dispensations,
 );

@@ -7,6 +7,7 @@ mod channels;
 mod health;
 mod migrations;
 mod patients;
+mod prescriptions;
 mod production;
 mod queue;
 mod sessions;

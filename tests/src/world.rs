@@ -185,3 +185,118 @@ fn random_phone(uuid: &str) -> String {
     let tail = u64::from_str_radix(&uuid.replace('-', "")[20..], 16).expect("hex");
     format!("+917{:09}", tail % 1_000_000_000)
 }
+
+/// A prescription issued in the demo world: dr.sen saw a patient in the GM OPD.
+pub struct Issued {
+    pub patient_token: String,
+    pub patient_id: String,
+    pub doctor_token: String,
+    pub consultation_id: String,
+    pub prescription: Value,
+}
+
+/// `count` medicine lines, each with `quantity` units.
+pub fn medicines(count: usize, quantity: i32) -> Value {
+    let names = [
+        "Amlodipine",
+        "Metformin",
+        "Paracetamol",
+        "Atorvastatin",
+        "Pantoprazole",
+        "Cetirizine",
+    ];
+    Value::Array(
+        (0..count)
+            .map(|i| {
+                json!({"medicine": names[i % names.len()], "form": "tablet", "strength": "500 mg",
+                       "dose": "1 tablet", "frequency": "twice daily", "timing": "after_food", "route": "oral",
+                       "duration_days": 15, "quantity": quantity, "instructions": "খাবারের পরে খাবেন"})
+            })
+            .collect(),
+    )
+}
+
+impl TestApp {
+    /// Books, calls, starts and records a consultation, then issues a prescription.
+    pub async fn issue_prescription(&self, items: Value) -> Issued {
+        let session = monday_morning(DEMO_GM);
+        let patient = self.quick_patients(1, 1958).await.remove(0);
+        let booked = self
+            .book(&patient.token, &session, &patient.patient_id)
+            .await;
+        assert_eq!(booked.status, 201, "{}", booked.body);
+        let doctor = self.staff_token("dr.sen").await;
+        self.go_online(&doctor, DEMO_GM).await;
+        let called = self
+            .post(
+                &format!("/api/v1/opd-sessions/{session}/call-next"),
+                Some(&doctor),
+                json!({}),
+            )
+            .await;
+        assert_eq!(called.status, 200, "{}", called.body);
+        let token_id = called.body["id"].as_str().unwrap().to_owned();
+        self.post(
+            &format!("/api/v1/tokens/{token_id}/start"),
+            Some(&doctor),
+            json!({}),
+        )
+        .await;
+        let record = self
+            .post(
+                &format!("/api/v1/tokens/{token_id}/consultation"),
+                Some(&doctor),
+                json!({"chief_complaint": "Headache and dizziness for 3 days", "history": "Known hypertensive",
+                       "examination": "BP 160/100", "provisional_diagnosis": "Essential hypertension",
+                       "icd10_code": "I10", "advice": "Low salt diet", "follow_up_on": "2026-12-07"}),
+            )
+            .await;
+        assert_eq!(record.status, 201, "{}", record.body);
+        let consultation_id = record.body["id"].as_str().unwrap().to_owned();
+        let issued = self
+            .post(
+                &format!("/api/v1/consultations/{consultation_id}/prescriptions"),
+                Some(&doctor),
+                json!({"items": items}),
+            )
+            .await;
+        assert_eq!(issued.status, 201, "{}", issued.body);
+        self.post(
+            &format!("/api/v1/tokens/{token_id}/complete"),
+            Some(&doctor),
+            json!({}),
+        )
+        .await;
+        Issued {
+            patient_token: patient.token,
+            patient_id: patient.patient_id,
+            doctor_token: doctor,
+            consultation_id,
+            prescription: issued.body,
+        }
+    }
+
+    /// Creates `count` pharmacists at the demo pharmacy; returns their bearer tokens.
+    pub async fn pharmacists(&self, count: usize) -> Vec<String> {
+        let admin = self.staff_token("admin.wb").await;
+        let mut tokens = Vec::new();
+        for i in 0..count {
+            let username = format!("pharmacist.t{i}");
+            let created = self
+                .post(
+                    "/api/v1/admin/staff",
+                    Some(&admin),
+                    json!({"role": "pharmacist", "name": format!("Pharmacist {i}"), "username": username,
+                           "password": "a long enough password", "facility_id": DEMO_PHARMACY}),
+                )
+                .await;
+            assert_eq!(created.status, 201, "{}", created.body);
+            let login = self.login_staff(&username, "a long enough password").await;
+            tokens.push(login.body["token"].as_str().unwrap().to_owned());
+        }
+        tokens
+    }
+}
+
+/// The demo pharmacy on College Street, Kolkata.
+pub const DEMO_PHARMACY: &str = "00000000-0000-7000-8000-000000000301";

@@ -16,6 +16,19 @@ pub fn record(
     subject_id: Option<&str>,
     detail: &str,
 ) -> QueryResult<()> {
+    record_from(conn, at, actor_id, action, subject_id, detail, None)
+}
+
+/// Like [`record`], with the client address the action came from.
+pub fn record_from(
+    conn: &mut DbConnection,
+    at: NaiveDateTime,
+    actor_id: Option<&str>,
+    action: &str,
+    subject_id: Option<&str>,
+    detail: &str,
+    client_ip: Option<&str>,
+) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::id.eq(new_id()),
@@ -24,7 +37,46 @@ pub fn record(
             audit_events::action.eq(action),
             audit_events::subject_id.eq(subject_id),
             audit_events::detail.eq(detail),
+            audit_events::client_ip.eq(client_ip),
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// One audit event with its actor's name and place, for administrators.
+#[derive(Debug, Clone, Queryable)]
+pub struct AuditEntry {
+    pub at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub subject_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub actor_name: Option<String>,
+    pub actor_facility_id: Option<String>,
+    pub actor_state_code: Option<String>,
+}
+
+/// The newest events since `since`, with their actors.
+pub fn recent(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<AuditEntry>> {
+    use crate::schema::users;
+    audit_events::table
+        .left_join(users::table.on(audit_events::actor_id.eq(users::id.nullable())))
+        .filter(audit_events::at.ge(since))
+        .order(audit_events::at.desc())
+        .limit(limit)
+        .select((
+            audit_events::at,
+            audit_events::actor_id,
+            audit_events::action,
+            audit_events::subject_id,
+            audit_events::client_ip,
+            users::name.nullable(),
+            users::facility_id.nullable().assume_not_null().nullable(),
+            users::state_code.nullable().assume_not_null().nullable(),
+        ))
+        .load(conn)
 }

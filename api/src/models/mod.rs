@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod opds;
 pub mod otp;
 pub mod patients;
+pub mod prescriptions;
 pub mod queue;
 pub mod sessions;
 pub mod users;

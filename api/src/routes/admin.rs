@@ -15,7 +15,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_staff)
         .service(create_staff)
         .service(disable_staff)
-        .service(enable_staff);
+        .service(enable_staff)
+        .service(audit);
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// How many days back (1-90, default 7).
+    pub days: Option<i64>,
+}
+
+/// The audit trail of staff actions within the administrator's scope, newest first.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = Vec<sanjeevani_types::staff::AuditEvent>), (status = 403, body = ErrorBody)))]
+#[get("/admin/audit")]
+pub async fn audit(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(facilities::audit_trail(&state, &principal, query.days.unwrap_or(7)).await?))
 }
 
 /// Facilities within the administrator's scope.

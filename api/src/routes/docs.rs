@@ -6,7 +6,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, assisted, auth, doctor, health, opds, patients, sessions, tokens};
+use super::{
+    admin, assisted, auth, doctor, health, opds, patients, prescriptions, sessions, tokens,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +38,7 @@ use super::{admin, assisted, auth, doctor, health, opds, patients, sessions, tok
         admin::create_staff,
         admin::disable_staff,
         admin::enable_staff,
+        admin::audit,
         opds::list_bookable,
         opds::create_facility,
         opds::admin_list,
@@ -61,6 +64,19 @@ use super::{admin, assisted, auth, doctor, health, opds, patients, sessions, tok
         assisted::list,
         assisted::vitals,
         assisted::book,
+        prescriptions::record,
+        prescriptions::get_consultation,
+        prescriptions::issue,
+        prescriptions::mine,
+        prescriptions::get_one,
+        prescriptions::qr_svg,
+        prescriptions::qr_png,
+        prescriptions::cancel,
+        prescriptions::verify,
+        prescriptions::dispense,
+        prescriptions::release,
+        prescriptions::rotate_key,
+        prescriptions::jwks,
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth)

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod health;
 pub mod opds;
 pub mod patients;
+pub mod prescriptions;
 pub mod sessions;
 pub mod tokens;
 
@@ -57,6 +58,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tokens::configure)
             .configure(doctor::configure)
             .configure(sessions::configure)
-            .configure(assisted::configure),
+            .configure(assisted::configure)
+            .configure(prescriptions::configure),
     );
+    // The signing keys live where verifiers expect them, outside the versioned API.
+    cfg.service(prescriptions::jwks);
 }

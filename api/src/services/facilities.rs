@@ -104,3 +104,34 @@ pub async fn create(
         .await?;
     Ok(to_api(row))
 }
+
+/// The audit trail as an administrator may see it: actions by staff within their scope.
+pub async fn audit_trail(
+    state: &AppState,
+    principal: &Principal,
+    days: i64,
+) -> Result<Vec<sanjeevani_types::staff::AuditEvent>, ServiceError> {
+    let scope = principal.admin_scope()?;
+    let since = state.clock.now_naive() - chrono::Duration::days(days.clamp(1, 90));
+    let rows = state
+        .db
+        .read(move |conn| audit::recent(conn, since, 5000).map_err(ServiceError::from))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| match &scope {
+            AdminScope::National => true,
+            AdminScope::State(code) => row.actor_state_code.as_deref() == Some(code),
+            AdminScope::Facility(id) => row.actor_facility_id.as_deref() == Some(id),
+        })
+        .take(1000)
+        .map(|row| sanjeevani_types::staff::AuditEvent {
+            at: crate::auth::login::utc(row.at),
+            actor_id: row.actor_id,
+            actor_name: row.actor_name,
+            action: row.action,
+            subject_id: row.subject_id,
+            client_ip: row.client_ip,
+        })
+        .collect())
+}

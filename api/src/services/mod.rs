@@ -6,6 +6,7 @@ pub mod facilities;
 pub mod idempotency;
 pub mod opds;
 pub mod patients;
+pub mod prescriptions;
 pub mod queue;
 pub mod staff;
 

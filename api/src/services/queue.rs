@@ -3,6 +3,7 @@
 //! states. The ordering rule is [`crate::queue::ordering`].
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::Connection;
 use sanjeevani_types::domain::{Role, Sex};
 use sanjeevani_types::queue::{
     AssistedBooking, BookToken, BookingChannel, Presence, PresenceUpdate, PriorityReason,
@@ -69,13 +70,61 @@ struct Booker {
 }
 
 impl Booker {
-    /// A patient books for their own family; a CHO for patients registered at their spoke.
+    /// A patient books for their own family; a CHO for patients registered at their spoke; a
+    /// doctor refers the patient they are seeing (checked by the caller).
     fn may_book_for(&self, patient: &PatientRow) -> bool {
-        match self.channel {
-            BookingChannel::App => self.principal.may_view_patient(patient),
-            BookingChannel::Assisted => self.principal.is_cho_of(patient),
+        match (self.principal.role, self.channel) {
+            (Role::Doctor, _) => true,
+            (_, BookingChannel::App) => self.principal.may_view_patient(patient),
+            (_, BookingChannel::Assisted) => self.principal.is_cho_of(patient),
         }
     }
+}
+
+/// A doctor's referral: books the patient a token at the next bookable session of another OPD,
+/// inside the caller's transaction. The caller has checked that the doctor is seeing this
+/// patient. The token keeps the channel of the original booking (the patient or the spoke
+/// follows it up the same way) and records the doctor as who booked it.
+pub fn book_referral(
+    conn: &mut DbConnection,
+    doctor: &Principal,
+    patient_id: &str,
+    opd_id: &str,
+    channel: BookingChannel,
+    now: DateTime<Utc>,
+) -> Result<Token, ServiceError> {
+    let opd = opds::find(conn, opd_id)?
+        .filter(|o| o.active)
+        .ok_or(ServiceError::NotFound("OPD"))?;
+    let ids = [opd.id.clone()];
+    let calendar = calendar_of(
+        &opd,
+        &opds::slots(conn, &ids)?,
+        &opds::closures(conn, &ids, schedule::today_ist(now))?,
+    );
+    let mut last_error = ServiceError::conflict(
+        "no_session_open",
+        "The referral OPD has no session open for booking.",
+    );
+    for session in calendar.bookable(now) {
+        let request = BookingRequest {
+            session_id: schedule::session_id(&opd.id, session.starts_ist),
+            patient_id: patient_id.to_owned(),
+            priority_reason: None,
+            vitals_id: None,
+        };
+        let booker = Booker {
+            principal: doctor.clone(),
+            channel,
+        };
+        // A full session (or one the patient already holds) is skipped for the next one.
+        match conn.transaction(|conn| book_in_transaction(conn, &booker, &request, now)) {
+            Ok(token) => return Ok(token),
+            Err(error @ ServiceError::Conflict { .. }) => last_error = error,
+            Err(other) => return Err(other),
+        }
+    }
+    Err(last_error)
 }
 
 struct BookingRequest {
@@ -258,9 +307,10 @@ fn book_in_transaction(
             BookingChannel::App => "app".into(),
             BookingChannel::Assisted => "assisted".into(),
         },
-        spoke_id: match booker.channel {
-            BookingChannel::Assisted => booker.principal.facility_id.clone(),
-            BookingChannel::App => None,
+        spoke_id: match (booker.channel, booker.principal.role) {
+            (BookingChannel::Assisted, Role::Cho) => booker.principal.facility_id.clone(),
+            (BookingChannel::Assisted, _) => patient.registered_facility_id.clone(),
+            (BookingChannel::App, _) => None,
         },
         number,
         display: format!("{}-{number:03}", opd.code),

@@ -11,7 +11,9 @@ pub mod facility;
 pub mod health;
 pub mod opd;
 pub mod patient;
+pub mod prescription;
 pub mod queue;
+pub mod rx;
 pub mod staff;
 
 pub use error::{ErrorBody, FieldError};

@@ -51,3 +51,21 @@ pub struct Staff {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
+
+/// One entry of the audit trail: who did what to which record, when and from where. It holds
+/// no clinical details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
+    /// e.g. `prescription.read`, `prescription.dispensed`, `staff.created`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+}

@@ -1,0 +1,670 @@
+//! Consultation records, signed e-prescriptions, verification and dispensing, on both backends.
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use diesel::prelude::*;
+use futures_util::future::join_all;
+use sanjeevani_api::clock::Clock;
+use sanjeevani_api::error::ApiError;
+use sanjeevani_api::schema::audit_events;
+use sanjeevani_tests::world::medicines;
+use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
+use serde_json::{json, Value};
+
+both_backends!(
+    a_prescription_goes_from_doctor_to_patient_to_pharmacy,
+    twenty_pharmacists_at_once_never_dispense_beyond_the_quantity,
+    verification_tells_each_problem_apart,
+    a_rotated_key_leaves_old_prescriptions_verifiable,
+    records_and_prescriptions_are_seen_only_by_whom_they_concern,
+    five_medicines_fit_one_qr_code_rendered_as_svg_and_png,
+    a_partly_dispensed_prescription_stays_with_its_pharmacy_until_released,
+    prescription_input_is_validated,
+    a_referral_books_a_linked_token_at_the_other_opd,
+);
+
+async fn verify_payload(app: &TestApp, pharmacist: &str, payload: &str) -> Value {
+    let answer = app
+        .post(
+            "/api/v1/pharmacy/verify",
+            Some(pharmacist),
+            json!({"payload": payload}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body
+}
+
+async fn dispense(
+    app: &TestApp,
+    pharmacist: &str,
+    code: &str,
+    lines: Value,
+) -> sanjeevani_tests::Answer {
+    app.post(
+        &format!("/api/v1/pharmacy/prescriptions/{code}/dispense"),
+        Some(pharmacist),
+        json!({"items": lines}),
+    )
+    .await
+}
+
+fn item_id(prescription: &Value, index: usize) -> String {
+    prescription["items"][index]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn a_prescription_goes_from_doctor_to_patient_to_pharmacy(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(2, 20)).await;
+    let rx = &issued.prescription;
+    let code = rx["code"].as_str().unwrap();
+    assert_eq!(rx["status"], "issued");
+    assert_eq!(rx["doctor_registration"], "WBMC-61234");
+    assert_eq!(rx["patient_age_years"], 68);
+    assert!(rx["qr_text"].as_str().unwrap().starts_with("sjv:/"));
+    // The patient fetches it, signed for offline use.
+    let mine = app
+        .get("/api/v1/prescriptions", Some(&issued.patient_token))
+        .await;
+    assert_eq!(mine.body[0]["code"], code);
+    let payload = mine.body[0]["signed_payload"].as_str().unwrap();
+    let jwks = app.get("/.well-known/jwks.json", None).await;
+    let keys: Vec<sanjeevani_types::rx::Jwk> =
+        serde_json::from_value(jwks.body["keys"].clone()).unwrap();
+    let now = app.clock.now().timestamp();
+    let claims = sanjeevani_types::rx::verify(payload, &keys, now)
+        .expect("verifies offline with the published key");
+    assert_eq!(claims.rx.len(), 2);
+    assert_eq!(claims.rx[0].instructions, "খাবারের পরে খাবেন");
+
+    // The pharmacist scans the QR, sees what dispensing needs, and dispenses partly, then fully.
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    let verified = verify_payload(&app, &pharmacist, rx["qr_text"].as_str().unwrap()).await;
+    assert_eq!(verified["status"], "valid");
+    let view = &verified["prescription"];
+    assert_eq!(view["items"][0]["remaining"], 20);
+    assert!(
+        view.get("provisional_diagnosis").is_none() && !view.to_string().contains("hypertension")
+    );
+    let first = dispense(&app, &pharmacist, code, json!([{"item_id": item_id(rx, 0), "quantity": 20}, {"item_id": item_id(rx, 1), "quantity": 5}])).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["items"][1]["remaining"], 15);
+    let by_code = app
+        .post(
+            "/api/v1/pharmacy/verify",
+            Some(&pharmacist),
+            json!({"code": code.to_lowercase()}),
+        )
+        .await;
+    assert_eq!(by_code.body["status"], "partly_dispensed");
+    let rest = dispense(
+        &app,
+        &pharmacist,
+        code,
+        json!([{"item_id": item_id(rx, 1), "quantity": 15}]),
+    )
+    .await;
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    // A second dispense is refused.
+    dispense(
+        &app,
+        &pharmacist,
+        code,
+        json!([{"item_id": item_id(rx, 1), "quantity": 1}]),
+    )
+    .await
+    .assert_error(409, "already_dispensed");
+    assert_eq!(
+        verify_payload(&app, &pharmacist, rx["signed_payload"].as_str().unwrap()).await["status"],
+        "already_dispensed"
+    );
+    // The patient sees where and when each item was dispensed.
+    let id = rx["id"].as_str().unwrap();
+    let seen = app
+        .get(
+            &format!("/api/v1/prescriptions/{id}"),
+            Some(&issued.patient_token),
+        )
+        .await;
+    assert_eq!(seen.body["status"], "dispensed");
+    let second_item = &seen.body["items"][1];
+    assert_eq!(second_item["dispensations"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        second_item["dispensations"][0]["pharmacy_name"],
+        "Fair Price Medicine Shop, College Street"
+    );
+    // The issuing doctor cannot cancel what was dispensed.
+    app.post(
+        &format!("/api/v1/prescriptions/{id}/cancel"),
+        Some(&issued.doctor_token),
+        json!({"reason": "x"}),
+    )
+    .await
+    .assert_error(409, "already_dispensed");
+    // Every staff read and dispense is in the audit trail, with no clinical detail.
+    let actions = app
+        .app_state
+        .db
+        .read(|conn| {
+            audit_events::table
+                .select((audit_events::action, audit_events::detail))
+                .load::<(String, String)>(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+        .unwrap();
+    let kinds: HashSet<&str> = actions.iter().map(|(a, _)| a.as_str()).collect();
+    for kind in [
+        "consultation.recorded",
+        "prescription.issued",
+        "prescription.verified",
+        "prescription.dispensed",
+    ] {
+        assert!(kinds.contains(kind), "{kind} audited");
+    }
+    assert!(actions
+        .iter()
+        .all(|(_, detail)| !detail.contains("hypertension")));
+}
+
+async fn twenty_pharmacists_at_once_never_dispense_beyond_the_quantity(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 30)).await;
+    let code = issued.prescription["code"].as_str().unwrap().to_owned();
+    let item = item_id(&issued.prescription, 0);
+    let pharmacists = app.pharmacists(20).await;
+    let attempts = join_all(
+        pharmacists
+            .iter()
+            .map(|p| dispense(&app, p, &code, json!([{"item_id": item, "quantity": 5}]))),
+    )
+    .await;
+    let succeeded = attempts.iter().filter(|a| a.status == 200).count();
+    assert_eq!(succeeded, 6, "30 units in fives: exactly six dispenses");
+    for refused in attempts.iter().filter(|a| a.status != 200) {
+        let code = refused.body["code"].as_str().unwrap();
+        assert!(
+            ["exceeds_prescribed_quantity", "already_dispensed"].contains(&code),
+            "{}",
+            refused.body
+        );
+    }
+    let id = issued.prescription["id"].as_str().unwrap();
+    let after = app
+        .get(
+            &format!("/api/v1/prescriptions/{id}"),
+            Some(&issued.patient_token),
+        )
+        .await;
+    assert_eq!(after.body["items"][0]["dispensed_quantity"], 30);
+    let total: i64 = after.body["items"][0]["dispensations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["quantity"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 30);
+}
+
+async fn verification_tells_each_problem_apart(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 10)).await;
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    let payload = issued.prescription["signed_payload"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // One changed byte in the payload.
+    let mut bytes = payload.clone().into_bytes();
+    let at = payload.find('.').unwrap() + 10;
+    bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+    let altered = String::from_utf8(bytes).unwrap();
+    assert_eq!(
+        verify_payload(&app, &pharmacist, &altered).await["status"],
+        "tampered"
+    );
+    // Signed by a key the service never published.
+    let claims = sanjeevani_types::rx::verify(&payload, &app_keys(&app).await, 0).unwrap();
+    let forged =
+        sanjeevani_types::rx::sign(&claims, &ed25519_dalek::SigningKey::from_bytes(&[9; 32]));
+    let unknown = verify_payload(&app, &pharmacist, &forged).await;
+    assert_eq!(unknown["status"], "unknown_key");
+    assert!(unknown.get("prescription").is_none());
+    // A wrong check character is caught before any lookup.
+    let code = issued.prescription["code"].as_str().unwrap();
+    let last = code.chars().last().unwrap();
+    let typo = format!(
+        "{}{}",
+        &code[..code.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    app.post(
+        "/api/v1/pharmacy/verify",
+        Some(&pharmacist),
+        json!({"code": typo}),
+    )
+    .await
+    .assert_error(422, "validation_failed");
+    // Cancelled by its doctor.
+    let other = app.issue_prescription(medicines(1, 10)).await;
+    let other_id = other.prescription["id"].as_str().unwrap();
+    let cancelled = app
+        .post(
+            &format!("/api/v1/prescriptions/{other_id}/cancel"),
+            Some(&other.doctor_token),
+            json!({"reason": "Wrong patient"}),
+        )
+        .await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(
+        verify_payload(
+            &app,
+            &pharmacist,
+            other.prescription["qr_text"].as_str().unwrap()
+        )
+        .await["status"],
+        "cancelled"
+    );
+    dispense(
+        &app,
+        &pharmacist,
+        other.prescription["code"].as_str().unwrap(),
+        json!([{"item_id": item_id(&other.prescription, 0), "quantity": 1}]),
+    )
+    .await
+    .assert_error(409, "prescription_cancelled");
+    // Expired after its 30 days.
+    app.advance(Duration::days(31));
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    assert_eq!(
+        verify_payload(&app, &pharmacist, &payload).await["status"],
+        "expired"
+    );
+    let by_code = app
+        .post(
+            "/api/v1/pharmacy/verify",
+            Some(&pharmacist),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(by_code.body["status"], "expired");
+}
+
+async fn app_keys(app: &TestApp) -> Vec<sanjeevani_types::rx::Jwk> {
+    let jwks = app.get("/.well-known/jwks.json", None).await;
+    serde_json::from_value(jwks.body["keys"].clone()).unwrap()
+}
+
+async fn a_rotated_key_leaves_old_prescriptions_verifiable(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let old = app.issue_prescription(medicines(1, 10)).await;
+    let national = national_admin(&app).await;
+    app.post(
+        "/api/v1/admin/signing-keys/rotate",
+        Some(&app.staff_token("admin.wb").await),
+        json!({}),
+    )
+    .await
+    .assert_error(403, "forbidden");
+    let rotated = app
+        .post(
+            "/api/v1/admin/signing-keys/rotate",
+            Some(&national),
+            json!({}),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let new = app.issue_prescription(medicines(1, 10)).await;
+    let keys = app_keys(&app).await;
+    assert_eq!(keys.len(), 2);
+    let now = app.clock.now().timestamp();
+    let header = |p: &Value| -> Value {
+        use base64::Engine;
+        let jws = p["signed_payload"].as_str().unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jws.split('.').next().unwrap())
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    assert_eq!(header(&new.prescription)["kid"], rotated.body["kid"]);
+    assert_ne!(header(&old.prescription)["kid"], rotated.body["kid"]);
+    for p in [&old.prescription, &new.prescription] {
+        assert!(
+            sanjeevani_types::rx::verify(p["signed_payload"].as_str().unwrap(), &keys, now).is_ok()
+        );
+    }
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    assert_eq!(
+        verify_payload(
+            &app,
+            &pharmacist,
+            old.prescription["qr_text"].as_str().unwrap()
+        )
+        .await["status"],
+        "valid"
+    );
+}
+
+/// A national administrator, added straight to the database (the demo has a state one).
+async fn national_admin(app: &TestApp) -> String {
+    use sanjeevani_api::clock::Clock;
+    use sanjeevani_api::models::users::NewUser;
+    let now = app.clock.now_naive();
+    let hash = sanjeevani_api::auth::hashing::hash_password("a long enough password");
+    app.app_state
+        .db
+        .write(move |conn| -> Result<(), ApiError> {
+            let mut admin = NewUser::patient(
+                "00000000-0000-7000-8000-00000000aaaa",
+                "National Admin",
+                None,
+                None,
+                now,
+            );
+            admin.role = "admin";
+            admin.username = Some("admin.in");
+            admin.password_hash = Some(&hash);
+            admin.insert(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    app.login_staff("admin.in", "a long enough password")
+        .await
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn records_and_prescriptions_are_seen_only_by_whom_they_concern(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 10)).await;
+    let id = issued.prescription["id"].as_str().unwrap();
+    let consultation = format!("/api/v1/consultations/{}", issued.consultation_id);
+    // The patient's family sees both.
+    assert_eq!(
+        app.get(&consultation, Some(&issued.patient_token))
+            .await
+            .status,
+        200
+    );
+    // Another family sees neither.
+    let stranger = app.quick_patients(1, 1990).await.remove(0);
+    app.get(
+        &format!("/api/v1/prescriptions/{id}"),
+        Some(&stranger.token),
+    )
+    .await
+    .assert_error(404, "not_found");
+    app.get(&consultation, Some(&stranger.token))
+        .await
+        .assert_error(404, "not_found");
+    assert_eq!(
+        app.get("/api/v1/prescriptions", Some(&stranger.token))
+            .await
+            .body,
+        json!([])
+    );
+    // A pharmacist cannot read the consultation notes or the full record.
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    app.get(&consultation, Some(&pharmacist))
+        .await
+        .assert_error(404, "not_found");
+    app.get(&format!("/api/v1/prescriptions/{id}"), Some(&pharmacist))
+        .await
+        .assert_error(404, "not_found");
+    // Another doctor can neither read nor cancel it.
+    let roy = app.staff_token("dr.roy").await;
+    app.get(&consultation, Some(&roy))
+        .await
+        .assert_error(404, "not_found");
+    app.post(
+        &format!("/api/v1/prescriptions/{id}/cancel"),
+        Some(&roy),
+        json!({"reason": "mine now"}),
+    )
+    .await
+    .assert_error(403, "forbidden");
+    // Patients do not verify or dispense.
+    app.post(
+        "/api/v1/pharmacy/verify",
+        Some(&issued.patient_token),
+        json!({"code": issued.prescription["code"]}),
+    )
+    .await
+    .assert_error(403, "forbidden");
+    // The doctor who wrote it reads it (audited).
+    assert_eq!(
+        app.get(&consultation, Some(&issued.doctor_token))
+            .await
+            .body["icd10_code"],
+        "I10"
+    );
+}
+
+async fn five_medicines_fit_one_qr_code_rendered_as_svg_and_png(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(5, 30)).await;
+    let qr_text = issued.prescription["qr_text"].as_str().unwrap();
+    let version =
+        sanjeevani_api::qr::version(qr_text).expect("fits one QR code at medium error correction");
+    assert!(version <= 40);
+    println!(
+        "5-item prescription: {} QR characters, version {version} at level M",
+        qr_text.len()
+    );
+    let id = issued.prescription["id"].as_str().unwrap();
+    let svg = app
+        .client
+        .get(format!("{}/api/v1/prescriptions/{id}/qr.svg", app.address))
+        .bearer_auth(&issued.patient_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().contains("<svg"));
+    let png = app
+        .client
+        .get(format!("{}/api/v1/prescriptions/{id}/qr.png", app.address))
+        .bearer_auth(&issued.patient_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(&png.bytes().await.unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+async fn a_partly_dispensed_prescription_stays_with_its_pharmacy_until_released(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 10)).await;
+    let code = issued.prescription["code"].as_str().unwrap();
+    let item = item_id(&issued.prescription, 0);
+    let college = app.staff_token("pharmacist.college").await;
+    // A second pharmacy, with its own pharmacist.
+    let admin = app.staff_token("admin.wb").await;
+    let shop = app
+        .post("/api/v1/admin/facilities", Some(&admin),
+              json!({"state_code": "WB", "district": "Howrah", "kind": "pharmacy", "name": "Jan Aushadhi Kendra, Howrah", "address": "Howrah 711101"}))
+        .await;
+    assert_eq!(shop.status, 201, "{}", shop.body);
+    let created = app
+        .post("/api/v1/admin/staff", Some(&admin),
+              json!({"role": "pharmacist", "name": "Howrah Pharmacist", "username": "pharmacist.howrah",
+                     "password": "a long enough password", "facility_id": shop.body["id"]}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let howrah = app
+        .login_staff("pharmacist.howrah", "a long enough password")
+        .await
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    assert_eq!(
+        dispense(
+            &app,
+            &college,
+            code,
+            json!([{"item_id": item, "quantity": 4}])
+        )
+        .await
+        .status,
+        200
+    );
+    let elsewhere = app
+        .post(
+            "/api/v1/pharmacy/verify",
+            Some(&howrah),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(elsewhere.body["status"], "with_another_pharmacy");
+    dispense(
+        &app,
+        &howrah,
+        code,
+        json!([{"item_id": item, "quantity": 1}]),
+    )
+    .await
+    .assert_error(409, "with_another_pharmacy");
+    app.post(
+        &format!("/api/v1/pharmacy/prescriptions/{code}/release"),
+        Some(&howrah),
+        json!({}),
+    )
+    .await
+    .assert_error(409, "not_with_this_pharmacy");
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/pharmacy/prescriptions/{code}/release"),
+            Some(&college),
+            json!({})
+        )
+        .await
+        .status,
+        200
+    );
+    let finished = dispense(
+        &app,
+        &howrah,
+        code,
+        json!([{"item_id": item, "quantity": 6}]),
+    )
+    .await;
+    assert_eq!(finished.status, 200, "{}", finished.body);
+    assert_eq!(finished.body["items"][0]["remaining"], 0);
+    // Over-dispensing is refused and changes nothing.
+    let again = app.issue_prescription(medicines(2, 3)).await;
+    let c2 = again.prescription["code"].as_str().unwrap();
+    dispense(&app, &college, c2, json!([{"item_id": item_id(&again.prescription, 0), "quantity": 1}, {"item_id": item_id(&again.prescription, 1), "quantity": 4}]))
+        .await
+        .assert_error(409, "exceeds_prescribed_quantity");
+    let check = app
+        .post(
+            "/api/v1/pharmacy/verify",
+            Some(&college),
+            json!({"code": c2}),
+        )
+        .await;
+    assert_eq!(
+        check.body["status"], "valid",
+        "the first line was rolled back too"
+    );
+}
+
+async fn prescription_input_is_validated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 1)).await;
+    let url = format!(
+        "/api/v1/consultations/{}/prescriptions",
+        issued.consultation_id
+    );
+    let bad = app
+        .post(&url, Some(&issued.doctor_token), json!({"items": [{"medicine": "", "form": "tablet", "strength": "5 mg", "dose": "1",
+              "frequency": "daily", "timing": "sometimes", "route": "oral", "duration_days": 0, "quantity": -2}]}))
+        .await;
+    let error = bad.assert_error(422, "validation_failed");
+    let fields: HashSet<&str> = error.fields.iter().map(|f| f.field.as_str()).collect();
+    for field in [
+        "items[0].medicine",
+        "items[0].timing",
+        "items[0].duration_days",
+        "items[0].quantity",
+    ] {
+        assert!(fields.contains(field), "{field} in {fields:?}");
+    }
+    app.post(&url, Some(&issued.doctor_token), json!({"items": []}))
+        .await
+        .assert_error(422, "validation_failed");
+    // Another doctor cannot prescribe on this consultation.
+    let roy = app.staff_token("dr.roy").await;
+    app.post(&url, Some(&roy), json!({"items": medicines(1, 1)}))
+        .await
+        .assert_error(404, "not_found");
+}
+
+async fn a_referral_books_a_linked_token_at_the_other_opd(backend: Backend) {
+    use sanjeevani_tests::world::{monday_morning, DEMO_GM};
+    let app = spawn_app(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patient = app.quick_patients(1, 2019).await.remove(0);
+    app.book(&patient.token, &session, &patient.patient_id)
+        .await;
+    let doctor = app.staff_token("dr.sen").await;
+    app.go_online(&doctor, DEMO_GM).await;
+    let called = app
+        .post(
+            &format!("/api/v1/opd-sessions/{session}/call-next"),
+            Some(&doctor),
+            json!({}),
+        )
+        .await;
+    let token_id = called.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/tokens/{token_id}/start"),
+        Some(&doctor),
+        json!({}),
+    )
+    .await;
+    let paediatrics = "00000000-0000-7000-8000-000000002002";
+    let record = app
+        .post(
+            &format!("/api/v1/tokens/{token_id}/consultation"),
+            Some(&doctor),
+            json!({"chief_complaint": "Recurrent fever", "referral_opd_id": paediatrics}),
+        )
+        .await;
+    assert_eq!(record.status, 201, "{}", record.body);
+    let referral = record.body["referral_token_id"]
+        .as_str()
+        .expect("a linked token");
+    let tokens = app.get("/api/v1/tokens", Some(&patient.token)).await;
+    let linked = tokens
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == referral)
+        .unwrap();
+    assert_eq!(linked["opd_id"], paediatrics);
+    assert_eq!(
+        linked["session_id"],
+        format!("{paediatrics}@2026-11-23T10:00"),
+        "the next session open for booking"
+    );
+    assert_eq!(linked["display"], "PD-001");
+    let bad = app
+        .post(
+            &format!("/api/v1/tokens/{token_id}/consultation"),
+            Some(&doctor),
+            json!({"chief_complaint": "x", "icd10_code": "nonsense"}),
+        )
+        .await;
+    bad.assert_error(422, "validation_failed");
+}
