@@ -61,6 +61,7 @@ pub struct ApiRequest<'a> {
     token: Option<&'a str>,
     body: Option<Vec<u8>>,
     idempotency_key: Option<String>,
+    if_none_match: Option<&'a str>,
 }
 
 impl<'a> ApiRequest<'a> {
@@ -83,6 +84,7 @@ impl<'a> ApiRequest<'a> {
             token: None,
             body: None,
             idempotency_key: None,
+            if_none_match: None,
         }
     }
 
@@ -100,9 +102,14 @@ impl<'a> ApiRequest<'a> {
     }
 
     /// Marks a POST as safe to repeat: the server answers a replay with the first result.
-    #[allow(dead_code)] // No endpoint in this slice takes one yet; bookings will.
     pub fn idempotency_key(mut self, key: String) -> Self {
         self.idempotency_key = Some(key);
+        self
+    }
+
+    /// A conditional GET: an unchanged resource answers 304 with no body.
+    pub fn if_none_match(mut self, etag: Option<&'a str>) -> Self {
+        self.if_none_match = etag;
         self
     }
 
@@ -112,11 +119,21 @@ impl<'a> ApiRequest<'a> {
     }
 }
 
-/// A successful answer's status and body text.
+/// A successful answer's status and body text (empty for 304 Not Modified), with the headers
+/// mobile-core acts on.
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub body: String,
+    pub etag: Option<String>,
+    /// `Idempotent-Replayed: true`: the server answered a repeated booking with the first one.
+    pub replayed: bool,
+}
+
+impl Answer {
+    pub fn not_modified(&self) -> bool {
+        self.status == 304
+    }
 }
 
 impl Answer {
@@ -160,6 +177,14 @@ impl Api {
         })
     }
 
+    /// The same server with another retry policy (the queue watcher keeps its own backoff).
+    pub fn with_retry(&self, retry: RetryPolicy) -> Self {
+        Self {
+            retry,
+            ..self.clone()
+        }
+    }
+
     /// Sends a request, retrying it when safe, and returns a 2xx answer or the error.
     pub fn send(&self, request: ApiRequest<'_>) -> Result<Answer, Error> {
         let attempts = if request.is_safe_to_repeat() {
@@ -190,6 +215,9 @@ impl Api {
         if let Some(key) = &request.idempotency_key {
             builder = builder.header("idempotency-key", key.as_str());
         }
+        if let Some(etag) = request.if_none_match {
+            builder = builder.header("if-none-match", etag);
+        }
         let response = match &request.body {
             Some(body) => self.agent.run(
                 builder
@@ -201,14 +229,24 @@ impl Api {
         };
         let mut response = response?;
         let status = response.status().as_u16();
-        let retry_after_seconds = response
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse().ok());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(|value| value.trim().to_owned())
+        };
+        let retry_after_seconds = header("retry-after").and_then(|value| value.parse().ok());
+        let etag = header("etag");
+        let replayed = header("idempotent-replayed").is_some_and(|value| value == "true");
         let body = response.body_mut().read_to_string()?;
-        if (200..300).contains(&status) {
-            return Ok(Answer { status, body });
+        if (200..300).contains(&status) || (status == 304 && request.if_none_match.is_some()) {
+            return Ok(Answer {
+                status,
+                body,
+                etag,
+                replayed,
+            });
         }
         match serde_json::from_str::<ErrorBody>(&body) {
             Ok(body) => Err(Error::Api {

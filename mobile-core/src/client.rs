@@ -9,14 +9,26 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sanjeevani_types::auth::{Me, OtpRequest, OtpRequested, OtpVerify, SessionIssued};
+use sanjeevani_types::auth::{
+    Me, OtpRequest, OtpRequested, OtpVerify, PasswordLogin, SessionIssued,
+};
 use sanjeevani_types::domain::{EmailAddress, OtpCode, PhoneNumber};
+use sanjeevani_types::opd::OpdListing;
 use sanjeevani_types::patient::{Patient, PatientInput};
+use sanjeevani_types::queue::{
+    BookToken, Presence, PresenceUpdate, QueueEntry, QueueStatus, Token,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::api::{Api, ApiRequest, RetryPolicy};
 use crate::error::{Error, MobileError};
-use crate::records::{FamilyMember, FamilyMemberInput, OtpSent, SignedIn, User};
-use crate::store::{Store, StoredSession};
+use crate::queue::{QueueListener, QueueWatch, WatchTiming};
+use crate::records::{
+    BookedToken, DoctorPresence, FamilyMember, FamilyMemberInput, Opd, OtpSent, PriorityReason,
+    QueueUpdate, SignedIn, User, WaitingPatient,
+};
+use crate::store::{PendingBooking, Store, StoredSession};
 
 /// Who is logging in: a parsed phone number or email address.
 enum LoginIdentifier {
@@ -205,14 +217,7 @@ impl Core {
         input: FamilyMemberInput,
     ) -> Result<FamilyMember, Error> {
         let body = PatientInput::try_from(input)?;
-        // The id goes into the URL path: refuse anything that could change the path.
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(Error::InvalidInput {
-                field: "id",
-                code: "invalid_id",
-                message: "is not a family member's id".into(),
-            });
-        }
+        check_path_id("id", id, "is not a family member's id", &[])?;
         let path = format!("/patients/{id}");
         self.save_patient(ApiRequest::put(&path), &body)
     }
@@ -235,11 +240,286 @@ impl Core {
     }
 }
 
+impl Core {
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Staff (doctors, CHOs, pharmacists, administrators) log in with username and password.
+    pub fn login_staff(
+        &self,
+        username: &str,
+        password: &str,
+        device_name: Option<String>,
+    ) -> Result<SignedIn, Error> {
+        let body = PasswordLogin {
+            username: username.trim().to_owned(),
+            password: password.to_owned(),
+            device_name,
+        };
+        let issued: SessionIssued = self
+            .api
+            .send(ApiRequest::post("/auth/login").json(&body))?
+            .json()?;
+        self.store.save_session(&issued)?;
+        Ok(issued.into())
+    }
+
+    /// A GET with the session, its JSON answer read as `T`.
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        self.with_session(|session| {
+            self.api
+                .send(ApiRequest::get(path).bearer(&session.token))?
+                .json()
+        })
+    }
+
+    /// A POST with the session and an optional JSON body, its answer read as `T`.
+    fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, Error> {
+        self.with_session(|session| {
+            let mut request = ApiRequest::post(path).bearer(&session.token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            self.api.send(request)?.json()
+        })
+    }
+
+    /// OPDs the patient can book now, each with its bookable sessions.
+    pub fn list_opds(&self) -> Result<Vec<Opd>, Error> {
+        let listings: Vec<OpdListing> = self.get("/opds")?;
+        Ok(listings.into_iter().map(Opd::from).collect())
+    }
+
+    /// Books a token, safely repeatable: the `Idempotency-Key` is stored on the phone before
+    /// the request goes out, and reused by any later attempt for the same person and session
+    /// (this call again, or [`Core::retry_pending_bookings`] after the app restarts), so a lost
+    /// answer never books a second token. A repeated attempt sends the first attempt's request
+    /// (its priority reason included): the server answers it with the first result.
+    pub fn book_token(
+        &self,
+        session_id: &str,
+        patient_id: &str,
+        priority_reason: Option<PriorityReason>,
+    ) -> Result<BookedToken, Error> {
+        check_session_id(session_id)?;
+        check_path_id("patient_id", patient_id, "is not a family member's id", &[])?;
+        let session = self.store.session()?.ok_or(Error::NotLoggedIn)?;
+        let pending = self.store.pending_booking_for(
+            &session.user.id,
+            session_id,
+            patient_id,
+            priority_reason.map(Into::into),
+            &uuid::Uuid::new_v4().to_string(),
+        )?;
+        self.send_booking(&pending)
+    }
+
+    /// Sends a pending booking; forgets it once the server has answered either way.
+    fn send_booking(&self, pending: &PendingBooking) -> Result<BookedToken, Error> {
+        let body = BookToken {
+            session_id: pending.session_id.clone(),
+            patient_id: pending.patient_id.clone(),
+            priority_reason: pending.priority_reason,
+        };
+        let result = self.with_session(|session| {
+            self.api
+                .send(
+                    ApiRequest::post("/tokens")
+                        .bearer(&session.token)
+                        .json(&body)
+                        .idempotency_key(pending.idempotency_key.clone()),
+                )?
+                .json::<Token>()
+        });
+        match &result {
+            Ok(_) => self
+                .store
+                .forget_pending_booking(&pending.idempotency_key)?,
+            Err(error) if error.is_definite_refusal() => self
+                .store
+                .forget_pending_booking(&pending.idempotency_key)?,
+            // No answer, or a server failure: the booking may or may not exist, so the key is
+            // kept for the next attempt.
+            Err(_) => {}
+        }
+        result.map(BookedToken::from)
+    }
+
+    /// Sends again every booking whose answer never arrived (call at app start and when the
+    /// network returns). Returns the tokens now confirmed; bookings the server refused are
+    /// dropped (`my_tokens()` shows what exists). Stops at the first network failure, leaving
+    /// the rest pending.
+    pub fn retry_pending_bookings(&self) -> Result<Vec<BookedToken>, Error> {
+        let mut booked = Vec::new();
+        for pending in self.store.pending_bookings()? {
+            match self.send_booking(&pending) {
+                Ok(token) => booked.push(token),
+                Err(error) if error.is_definite_refusal() && !error.is_session_rejected() => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(booked)
+    }
+
+    /// How many bookings are waiting for the server's answer.
+    pub fn pending_booking_count(&self) -> Result<u32, Error> {
+        Ok(u32::try_from(self.store.pending_bookings()?.len()).unwrap_or(u32::MAX))
+    }
+
+    /// The family's tokens, newest first.
+    pub fn my_tokens(&self) -> Result<Vec<BookedToken>, Error> {
+        let tokens: Vec<Token> = self.get("/tokens")?;
+        Ok(tokens.into_iter().map(BookedToken::from).collect())
+    }
+
+    pub fn token(&self, token_id: &str) -> Result<BookedToken, Error> {
+        check_token_id(token_id)?;
+        Ok(self.get::<Token>(&format!("/tokens/{token_id}"))?.into())
+    }
+
+    pub fn cancel_token(&self, token_id: &str) -> Result<BookedToken, Error> {
+        self.token_action(token_id, "cancel")
+    }
+
+    /// The called patient joins the consultation.
+    pub fn join_consultation(&self, token_id: &str) -> Result<BookedToken, Error> {
+        self.token_action(token_id, "join")
+    }
+
+    fn token_action(&self, token_id: &str, action: &str) -> Result<BookedToken, Error> {
+        check_token_id(token_id)?;
+        let token: Token = self.post::<(), _>(&format!("/tokens/{token_id}/{action}"), None)?;
+        Ok(token.into())
+    }
+
+    /// The token's status from the server (a conditional GET with the stored ETag), kept in
+    /// the store for offline use.
+    pub(crate) fn refresh_status(&self, api: &Api, token_id: &str) -> Result<QueueUpdate, Error> {
+        check_token_id(token_id)?;
+        let cached = self.store.queue_status(token_id)?;
+        let etag = cached.as_ref().and_then(|cached| cached.etag.as_deref());
+        let path = format!("/tokens/{token_id}/status");
+        let (account_id, answer) = self.with_session(|session| {
+            let answer = api.send(
+                ApiRequest::get(&path)
+                    .bearer(&session.token)
+                    .if_none_match(etag),
+            )?;
+            Ok((session.user.id.clone(), answer))
+        })?;
+        if answer.not_modified() {
+            if let Some(cached) = cached {
+                return Ok(QueueUpdate::new(cached.status, false));
+            }
+        }
+        let status: QueueStatus = answer.json()?;
+        self.store
+            .save_queue_status(&account_id, &status, answer.etag.as_deref())?;
+        Ok(QueueUpdate::new(status, false))
+    }
+
+    /// The token's place in the queue. Offline, the last status received is returned with
+    /// `stale = true` (a `Network` error only if there is none).
+    pub fn queue_status(&self, token_id: &str) -> Result<QueueUpdate, Error> {
+        match self.refresh_status(&self.api, token_id) {
+            Err(error) if error.is_network() => match self.store.queue_status(token_id)? {
+                Some(cached) => Ok(QueueUpdate::new(cached.status, true)),
+                None => Err(error),
+            },
+            result => result,
+        }
+    }
+
+    /// A doctor goes online or offline for an OPD they work.
+    pub fn set_online(&self, opd_id: &str, online: bool) -> Result<DoctorPresence, Error> {
+        let body = PresenceUpdate {
+            opd_id: opd_id.to_owned(),
+            online,
+        };
+        Ok(self
+            .post::<_, Presence>("/doctor/presence", Some(&body))?
+            .into())
+    }
+
+    /// Keeps an online doctor online (send at least every 90 s).
+    pub fn heartbeat(&self) -> Result<(), Error> {
+        self.with_session(|session| {
+            self.api
+                .send(ApiRequest::post("/doctor/heartbeat").bearer(&session.token))
+                .map(drop)
+        })
+    }
+
+    /// The session's queue as the doctor sees it: being served first, then in call order.
+    pub fn session_queue(&self, session_id: &str) -> Result<Vec<WaitingPatient>, Error> {
+        check_session_id(session_id)?;
+        let entries: Vec<QueueEntry> = self.get(&format!("/opd-sessions/{session_id}/queue"))?;
+        Ok(entries.into_iter().map(WaitingPatient::from).collect())
+    }
+
+    /// Calls the next patient by the ordering rule.
+    pub fn call_next(&self, session_id: &str) -> Result<BookedToken, Error> {
+        check_session_id(session_id)?;
+        let token: Token =
+            self.post::<(), _>(&format!("/opd-sessions/{session_id}/call-next"), None)?;
+        Ok(token.into())
+    }
+
+    pub fn start_consultation(&self, token_id: &str) -> Result<BookedToken, Error> {
+        self.token_action(token_id, "start")
+    }
+
+    pub fn complete_consultation(&self, token_id: &str) -> Result<BookedToken, Error> {
+        self.token_action(token_id, "complete")
+    }
+
+    pub fn mark_no_show(&self, token_id: &str) -> Result<BookedToken, Error> {
+        self.token_action(token_id, "no-show")
+    }
+}
+
+/// An id that goes into the URL path: only characters that cannot change the path.
+fn check_path_id(
+    field: &'static str,
+    id: &str,
+    message: &str,
+    also_allowed: &[char],
+) -> Result<(), Error> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || c == '-' || also_allowed.contains(&c);
+    if id.is_empty() || id.len() > 100 || !id.chars().all(fine) {
+        return Err(Error::InvalidInput {
+            field,
+            code: "invalid_id",
+            message: message.into(),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_token_id(id: &str) -> Result<(), Error> {
+    check_path_id("token_id", id, "is not a token's id", &[])
+}
+
+/// Session ids read `<opd id>@<YYYY-MM-DDTHH:MM>`.
+fn check_session_id(id: &str) -> Result<(), Error> {
+    check_path_id("session_id", id, "is not an OPD session's id", &['@', ':'])
+}
+
 /// The Sanjeevani client for the apps: logs in by OTP, keeps the session on the device, and
 /// manages the signed-in patient's family (also readable offline).
 #[derive(Debug, uniffi::Object)]
 pub struct SanjeevaniClient {
-    core: Core,
+    // Shared with queue watch threads.
+    core: Arc<Core>,
 }
 
 #[uniffi::export]
@@ -251,7 +531,7 @@ impl SanjeevaniClient {
     #[uniffi::constructor]
     pub fn new(base_url: String, data_dir: String) -> Result<Arc<Self>, MobileError> {
         Ok(Arc::new(Self {
-            core: Core::open(&base_url, Path::new(&data_dir))?,
+            core: Arc::new(Core::open(&base_url, Path::new(&data_dir))?),
         }))
     }
 
@@ -324,11 +604,132 @@ impl SanjeevaniClient {
     ) -> Result<FamilyMember, MobileError> {
         Ok(self.core.update_family_member(&id, input)?)
     }
+
+    /// Staff login with username and password (doctors use the queue calls below).
+    #[uniffi::method(default(device_name = None))]
+    pub fn login_staff(
+        &self,
+        username: String,
+        password: String,
+        device_name: Option<String>,
+    ) -> Result<SignedIn, MobileError> {
+        Ok(self.core.login_staff(&username, &password, device_name)?)
+    }
+
+    /// OPDs that can be booked now, with their sessions, tokens left and expected wait.
+    pub fn list_opds(&self) -> Result<Vec<Opd>, MobileError> {
+        Ok(self.core.list_opds()?)
+    }
+
+    /// Books a token for the holder or a family member. Safe to call again after a network
+    /// failure: the same person and session reuse the stored idempotency key, so at most one
+    /// token is booked. `Conflict` codes: `session_full`, `already_booked`,
+    /// `booking_not_open`, `session_ended`, `idempotency_key_reused`.
+    #[uniffi::method(default(priority_reason = None))]
+    pub fn book_token(
+        &self,
+        session_id: String,
+        patient_id: String,
+        priority_reason: Option<PriorityReason>,
+    ) -> Result<BookedToken, MobileError> {
+        Ok(self
+            .core
+            .book_token(&session_id, &patient_id, priority_reason)?)
+    }
+
+    /// Sends again the bookings whose answer never arrived; returns the tokens confirmed.
+    pub fn retry_pending_bookings(&self) -> Result<Vec<BookedToken>, MobileError> {
+        Ok(self.core.retry_pending_bookings()?)
+    }
+
+    /// Bookings still waiting for the server's answer (no network).
+    pub fn pending_booking_count(&self) -> Result<u32, MobileError> {
+        Ok(self.core.pending_booking_count()?)
+    }
+
+    /// The family's tokens, newest first.
+    pub fn my_tokens(&self) -> Result<Vec<BookedToken>, MobileError> {
+        Ok(self.core.my_tokens()?)
+    }
+
+    pub fn token(&self, token_id: String) -> Result<BookedToken, MobileError> {
+        Ok(self.core.token(&token_id)?)
+    }
+
+    /// Cancels a token still in the queue.
+    pub fn cancel_token(&self, token_id: String) -> Result<BookedToken, MobileError> {
+        Ok(self.core.cancel_token(&token_id)?)
+    }
+
+    /// The called patient joins the consultation (before `join_deadline`).
+    pub fn join_consultation(&self, token_id: String) -> Result<BookedToken, MobileError> {
+        Ok(self.core.join_consultation(&token_id)?)
+    }
+
+    /// The token's place in the queue now; offline, the last one known with `stale = true`.
+    pub fn queue_status(&self, token_id: String) -> Result<QueueUpdate, MobileError> {
+        Ok(self.core.queue_status(&token_id)?)
+    }
+
+    /// Watches the token on a background thread, telling `listener` about every change
+    /// (polling every 2 s, backing off to 30 s when offline) until the returned watch is
+    /// stopped or the token is completed or cancelled.
+    pub fn watch_queue(
+        &self,
+        token_id: String,
+        listener: Arc<dyn QueueListener>,
+    ) -> Result<Arc<QueueWatch>, MobileError> {
+        Ok(self.watch_queue_with(token_id, listener, WatchTiming::DEFAULT)?)
+    }
+
+    /// A doctor goes online or offline for an OPD.
+    pub fn set_online(&self, opd_id: String, online: bool) -> Result<DoctorPresence, MobileError> {
+        Ok(self.core.set_online(&opd_id, online)?)
+    }
+
+    /// Keeps the doctor online; send at least every 90 s. `Conflict` `not_online` if offline.
+    pub fn heartbeat(&self) -> Result<(), MobileError> {
+        Ok(self.core.heartbeat()?)
+    }
+
+    /// The session's queue for the doctor: being served, then waiting in call order.
+    pub fn session_queue(&self, session_id: String) -> Result<Vec<WaitingPatient>, MobileError> {
+        Ok(self.core.session_queue(&session_id)?)
+    }
+
+    /// Calls the next patient. `Conflict` codes: `queue_empty`, `doctor_offline`,
+    /// `consultation_in_progress`.
+    pub fn call_next(&self, session_id: String) -> Result<BookedToken, MobileError> {
+        Ok(self.core.call_next(&session_id)?)
+    }
+
+    pub fn start_consultation(&self, token_id: String) -> Result<BookedToken, MobileError> {
+        Ok(self.core.start_consultation(&token_id)?)
+    }
+
+    pub fn complete_consultation(&self, token_id: String) -> Result<BookedToken, MobileError> {
+        Ok(self.core.complete_consultation(&token_id)?)
+    }
+
+    /// The called patient did not join in time.
+    pub fn mark_no_show(&self, token_id: String) -> Result<BookedToken, MobileError> {
+        Ok(self.core.mark_no_show(&token_id)?)
+    }
 }
 
 impl SanjeevaniClient {
     /// The plain-Rust logic, for Rust callers that want the internal errors.
     pub fn core(&self) -> &Core {
         &self.core
+    }
+
+    /// [`Self::watch_queue`] with another polling rhythm (tests poll faster).
+    pub fn watch_queue_with(
+        &self,
+        token_id: String,
+        listener: Arc<dyn QueueListener>,
+        timing: WatchTiming,
+    ) -> Result<Arc<QueueWatch>, Error> {
+        crate::queue::watch(self.core.clone(), token_id, listener, timing).map(Arc::new)
     }
 }

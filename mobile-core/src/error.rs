@@ -63,10 +63,28 @@ impl Error {
     pub(crate) fn is_session_rejected(&self) -> bool {
         matches!(self, Error::Api { status: 401, body, .. } if body.code != OTP_REJECTED)
     }
+
+    /// True when the server definitely did not act on the request (a 4xx answer), so a pending
+    /// booking can be forgotten; a network failure or 5xx leaves it unknown.
+    pub(crate) fn is_definite_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::Api { status, .. } | Error::UnexpectedAnswer { status, .. }
+                if (400..500).contains(status)
+        )
+    }
+
+    /// True when the request got no answer (the phone is offline or the server unreachable).
+    pub(crate) fn is_network(&self) -> bool {
+        matches!(self, Error::Transport(_))
+    }
 }
 
 /// The server's code for a wrong, expired, used or unknown OTP.
 const OTP_REJECTED: &str = "otp_rejected";
+/// The server's code for an `Idempotency-Key` sent again with a different request: not a
+/// field the user can fix, so it is a `Conflict`, not a `Validation`.
+const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
 
 /// One invalid field, as the server (or the local check) reports it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -107,8 +125,10 @@ pub enum MobileError {
     /// The record does not exist or is not this account's.
     #[error("not found")]
     NotFound,
-    /// The server refused the action as things stand, e.g. `family_limit_reached` (409) or
-    /// `forbidden` (403). Show `message`.
+    /// The server refused the action as things stand; `code` says why, e.g.
+    /// `family_limit_reached`, `forbidden`, and for the queue `session_full`, `already_booked`,
+    /// `booking_not_open`, `session_ended`, `idempotency_key_reused`, `queue_empty`,
+    /// `doctor_offline`, `consultation_in_progress`, `not_online`. Show `message`.
     #[error("{code}: {message}")]
     Conflict { code: String, message: String },
     /// Some input is invalid; `fields` says which, for marking them on the form.
@@ -179,6 +199,10 @@ fn from_error_body(status: u16, body: ErrorBody, retry_after_seconds: Option<u64
         401 => MobileError::Unauthorized,
         404 => MobileError::NotFound,
         403 | 409 => MobileError::Conflict {
+            code: body.code,
+            message: body.message,
+        },
+        422 if body.code == IDEMPOTENCY_KEY_REUSED => MobileError::Conflict {
             code: body.code,
             message: body.message,
         },

@@ -5,7 +5,7 @@
 //! to Kotlin, Swift and Python with [uniffi](https://mozilla.github.io/uniffi-rs/)
 //! (proc-macros only, no UDL).
 //!
-//! ## What it does (first slice)
+//! ## What it does
 //!
 //! One object, [`SanjeevaniClient`], created with the server's address and a directory
 //! private to the app:
@@ -21,6 +21,17 @@
 //! | `cached_family()` | - | reads the offline family copy |
 //! | `add_family_member(input)` | `POST /api/v1/patients` | adds to the copy |
 //! | `update_family_member(id, input)` | `PUT /api/v1/patients/{id}` | updates the copy |
+//! | `list_opds()` | `GET /api/v1/opds` | - |
+//! | `book_token(session_id, patient_id, priority_reason?)` | `POST /api/v1/tokens` with `Idempotency-Key` | the key, before sending, until answered |
+//! | `retry_pending_bookings()`, `pending_booking_count()` | `POST /api/v1/tokens` (stored keys) | forgets answered ones |
+//! | `my_tokens()`, `token(id)` | `GET /api/v1/tokens`, `GET /api/v1/tokens/{id}` | - |
+//! | `cancel_token(id)`, `join_consultation(id)` | `POST /api/v1/tokens/{id}/cancel`, `/join` | - |
+//! | `queue_status(token_id)` | `GET /api/v1/tokens/{id}/status` (`If-None-Match`) | last status and ETag; offline it is returned with `stale = true` |
+//! | `watch_queue(token_id, listener)` → `QueueWatch` | polls the status | as `queue_status` |
+//! | `login_staff(username, password)` | `POST /api/v1/auth/login` | the session |
+//! | `set_online(opd_id, online)`, `heartbeat()` | `POST /api/v1/doctor/presence`, `/doctor/heartbeat` | - |
+//! | `session_queue(session_id)`, `call_next(session_id)` | `GET /api/v1/opd-sessions/{id}/queue`, `POST .../call-next` | - |
+//! | `start_consultation(id)`, `complete_consultation(id)`, `mark_no_show(id)` | `POST /api/v1/tokens/{id}/start`, `/complete`, `/no-show` | - |
 //!
 //! Phone numbers, email addresses and OTPs are checked on the phone with the API's own
 //! parsers (`sanjeevani_types::domain`) before any request. Request and response bodies are
@@ -36,6 +47,28 @@
 //! ```
 //!
 //! ## Design
+//!
+//! - **Bookings survive a lost answer.** `book_token` writes a UUID v4 `Idempotency-Key` to
+//!   the `pending_booking` table *before* the request goes out. A network failure or a 5xx
+//!   leaves the row; the next `book_token` for the same person and session, or
+//!   `retry_pending_bookings()` after a restart, sends the first attempt's request with the
+//!   same key, and the server replays its first answer instead of booking twice. The row is
+//!   removed once the server answered: a token, or a definite refusal (any 4xx). Booking POSTs
+//!   are also retried inside one call like GETs, since the key makes them safe.
+//! - **The queue watch** ([`queue`]) is one `std::thread` per watch polling the status with
+//!   `If-None-Match` (2 s; doubling up to 30 s while failing) and calling the app's
+//!   [`QueueListener`] (a foreign trait: Kotlin/Swift/Python implement it) on each change.
+//!   Polling was chosen over the SSE board stream because the stream carries the public board,
+//!   not the token's own position and wait, and needs a long-held connection that mobile
+//!   networks cut. Offline, the last status from the store is reported once with
+//!   `stale = true` and its `as_of`, with a `Network` error. `QueueWatch::stop()` wakes the
+//!   thread and waits for it; the watch also ends when the token is completed or cancelled,
+//!   on `NotFound`/`Unauthorized`, or when the handle is dropped.
+//! - **Doctors** use the same client after `login_staff`: presence, heartbeat, the session's
+//!   queue, call next, start, complete, no-show. The server's refusals arrive as
+//!   `Conflict { code }` (`queue_empty`, `doctor_offline`, `consultation_in_progress`,
+//!   `session_full`, `already_booked`, `booking_not_open`, `session_ended`,
+//!   `idempotency_key_reused`), so the public error enum did not grow.
 //!
 //! - **Synchronous.** Every call blocks; apps call from a background thread. No async runtime
 //!   inside, so nothing to start, stop or share with the app's own.
@@ -55,12 +88,15 @@
 //! - **HTTP** ([`api`]): `ureq` 3 over rustls (no OpenSSL to cross-compile), connect timeout
 //!   15 s, read timeout 30 s, 60 s per attempt. GETs (and POSTs with an `Idempotency-Key`) are
 //!   retried on network failures and 502/503/504, 3 attempts with backoff 0.3 s, 0.6 s;
-//!   nothing else is retried, since a lost answer may hide a request that took effect.
+//!   nothing else is retried, since a lost answer may hide a request that took effect. A
+//!   conditional GET's 304 is an answer, not an error.
 //! - **Storage** ([`store`]): SQLite (`rusqlite`, bundled, sharing the workspace's single
 //!   `libsqlite3-sys` with diesel) in `<data_dir>/sanjeevani-mobile.sqlite3`, WAL with
 //!   `synchronous=FULL`. The schema version is `PRAGMA user_version`; migrations in
 //!   `mobile-core/migrations/` apply in order at open, each in one transaction with its version
 //!   bump, and never drop user data. A file from a newer app version is refused, not touched.
+//!   `0002` added the pending bookings and the cached queue statuses; logout, or another
+//!   account's login, clears both.
 //!
 //! ## Building the bindings
 //!
@@ -78,11 +114,16 @@
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod queue;
 pub mod records;
 pub mod store;
 
 pub use client::{Core, SanjeevaniClient};
 pub use error::{FieldProblem, MobileError};
-pub use records::{FamilyMember, FamilyMemberInput, Language, OtpSent, Role, Sex, SignedIn, User};
+pub use queue::{QueueListener, QueueWatch, WatchTiming};
+pub use records::{
+    BookedToken, DoctorPresence, FamilyMember, FamilyMemberInput, Language, Opd, OpdSession,
+    OtpSent, PriorityReason, QueueUpdate, Role, Sex, SignedIn, TokenStatus, User, WaitingPatient,
+};
 
 uniffi::setup_scaffolding!();

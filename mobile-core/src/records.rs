@@ -8,7 +8,9 @@ use std::time::SystemTime;
 use chrono::NaiveDate;
 use sanjeevani_types::auth::{Me, OtpRequested, SessionIssued};
 use sanjeevani_types::domain;
+use sanjeevani_types::opd::{OpdListing, SessionSummary};
 use sanjeevani_types::patient::{Patient, PatientInput};
+use sanjeevani_types::queue::{self, Presence, QueueEntry, QueueStatus, Token};
 
 use crate::error::Error;
 
@@ -303,5 +305,254 @@ mod tests {
                 .birth_date,
             None
         );
+    }
+}
+
+/// An online OPD a patient can book now, with its bookable sessions.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Opd {
+    pub id: String,
+    /// Prefix of its token numbers, e.g. `GM` in `GM-007`.
+    pub code: String,
+    pub name: String,
+    pub specialty: String,
+    pub hub_name: String,
+    /// Languages consultations are given in (`bn`, `hi`, `en`, ...).
+    pub languages: Vec<String>,
+    /// Runs around the clock.
+    pub always_open: bool,
+    pub sessions: Vec<OpdSession>,
+}
+
+impl From<OpdListing> for Opd {
+    fn from(listing: OpdListing) -> Self {
+        Self {
+            id: listing.opd.id,
+            code: listing.opd.code,
+            name: listing.opd.name,
+            specialty: listing.opd.specialty,
+            hub_name: listing.opd.hub_name,
+            languages: listing.opd.languages,
+            always_open: listing.opd.always_open,
+            sessions: listing.sessions.into_iter().map(OpdSession::from).collect(),
+        }
+    }
+}
+
+/// One bookable session of an OPD.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OpdSession {
+    /// What `book_token` takes.
+    pub id: String,
+    pub opd_id: String,
+    /// The session's date in IST, `YYYY-MM-DD`.
+    pub date: String,
+    pub starts_at: SystemTime,
+    pub ends_at: SystemTime,
+    pub capacity: i32,
+    pub tokens_left: i32,
+    pub waiting: i32,
+    pub doctors_online: i32,
+    /// For someone booking now; absent while no doctor is online.
+    pub expected_wait_minutes: Option<i64>,
+}
+
+impl From<SessionSummary> for OpdSession {
+    fn from(session: SessionSummary) -> Self {
+        Self {
+            id: session.id,
+            opd_id: session.opd_id,
+            date: session.date.to_string(),
+            starts_at: session.starts_at.into(),
+            ends_at: session.ends_at.into(),
+            capacity: session.capacity,
+            tokens_left: session.tokens_left,
+            waiting: session.waiting,
+            doctors_online: session.doctors_online,
+            expected_wait_minutes: session.expected_wait_minutes,
+        }
+    }
+}
+
+/// Why a patient asks for the priority lane. Seniors (60+) are recognised from their age and
+/// need not ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PriorityReason {
+    Senior,
+    Pregnant,
+    Disability,
+}
+
+impl From<queue::PriorityReason> for PriorityReason {
+    fn from(reason: queue::PriorityReason) -> Self {
+        match reason {
+            queue::PriorityReason::Senior => PriorityReason::Senior,
+            queue::PriorityReason::Pregnant => PriorityReason::Pregnant,
+            queue::PriorityReason::Disability => PriorityReason::Disability,
+        }
+    }
+}
+
+impl From<PriorityReason> for queue::PriorityReason {
+    fn from(reason: PriorityReason) -> Self {
+        match reason {
+            PriorityReason::Senior => queue::PriorityReason::Senior,
+            PriorityReason::Pregnant => queue::PriorityReason::Pregnant,
+            PriorityReason::Disability => queue::PriorityReason::Disability,
+        }
+    }
+}
+
+/// Where a token is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum TokenStatus {
+    Waiting,
+    /// The doctor called: join before `join_deadline`.
+    Called,
+    InConsultation,
+    Completed,
+    NoShow,
+    Cancelled,
+}
+
+impl TokenStatus {
+    /// Nothing more will happen to the token.
+    pub fn is_final(self) -> bool {
+        matches!(self, TokenStatus::Completed | TokenStatus::Cancelled)
+    }
+}
+
+impl From<queue::TokenStatus> for TokenStatus {
+    fn from(status: queue::TokenStatus) -> Self {
+        match status {
+            queue::TokenStatus::Waiting => TokenStatus::Waiting,
+            queue::TokenStatus::Called => TokenStatus::Called,
+            queue::TokenStatus::InConsultation => TokenStatus::InConsultation,
+            queue::TokenStatus::Completed => TokenStatus::Completed,
+            queue::TokenStatus::NoShow => TokenStatus::NoShow,
+            queue::TokenStatus::Cancelled => TokenStatus::Cancelled,
+        }
+    }
+}
+
+/// A booked token (the server's `Token`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BookedToken {
+    pub id: String,
+    pub session_id: String,
+    pub opd_id: String,
+    pub patient_id: String,
+    /// Read aloud and shown on the board, e.g. `AC-007`.
+    pub display: String,
+    pub number: i32,
+    pub status: TokenStatus,
+    pub priority_reason: Option<PriorityReason>,
+    /// Booked by a community health officer at a spoke rather than in the app.
+    pub assisted: bool,
+    pub doctor_id: Option<String>,
+    pub booked_at: SystemTime,
+    pub called_at: Option<SystemTime>,
+    pub join_deadline: Option<SystemTime>,
+    pub started_at: Option<SystemTime>,
+    pub completed_at: Option<SystemTime>,
+}
+
+impl From<Token> for BookedToken {
+    fn from(token: Token) -> Self {
+        Self {
+            id: token.id,
+            session_id: token.session_id,
+            opd_id: token.opd_id,
+            patient_id: token.patient_id,
+            display: token.display,
+            number: token.number,
+            status: token.status.into(),
+            priority_reason: token.priority_reason.map(Into::into),
+            assisted: token.channel == queue::BookingChannel::Assisted,
+            doctor_id: token.doctor_id,
+            booked_at: token.times.booked_at.into(),
+            called_at: token.times.called_at.map(Into::into),
+            join_deadline: token.times.join_deadline.map(Into::into),
+            started_at: token.times.started_at.map(Into::into),
+            completed_at: token.times.completed_at.map(Into::into),
+        }
+    }
+}
+
+/// Where a token stands in its queue: the server's `QueueStatus`, plus whether it is the last
+/// known status shown while the server cannot be reached.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QueueUpdate {
+    pub token_id: String,
+    pub display: String,
+    pub status: TokenStatus,
+    /// Waiting tokens to be called before this one; absent once the token left the queue.
+    pub position: Option<i32>,
+    /// Display numbers being served now.
+    pub now_serving: Vec<String>,
+    pub waiting: i32,
+    pub doctors_online: i32,
+    pub expected_wait_minutes: Option<i64>,
+    pub join_deadline: Option<SystemTime>,
+    /// The server's time of this status (for a stale one: when it was last true).
+    pub as_of: SystemTime,
+    /// True when the server could not be reached and this is the last status received.
+    pub stale: bool,
+}
+
+impl QueueUpdate {
+    pub fn new(status: QueueStatus, stale: bool) -> Self {
+        Self {
+            token_id: status.token_id,
+            display: status.display,
+            status: status.status.into(),
+            position: status.position,
+            now_serving: status.now_serving,
+            waiting: status.waiting,
+            doctors_online: status.doctors_online,
+            expected_wait_minutes: status.expected_wait_minutes,
+            join_deadline: status.join_deadline.map(Into::into),
+            as_of: status.as_of.into(),
+            stale,
+        }
+    }
+}
+
+/// A patient in a session's queue, as the doctor sees them.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WaitingPatient {
+    pub token: BookedToken,
+    pub patient_name: String,
+    pub patient_age_years: i32,
+    pub patient_sex: Sex,
+}
+
+impl From<QueueEntry> for WaitingPatient {
+    fn from(entry: QueueEntry) -> Self {
+        Self {
+            token: entry.token.into(),
+            patient_name: entry.patient_name,
+            patient_age_years: entry.patient_age_years,
+            patient_sex: entry.patient_sex.into(),
+        }
+    }
+}
+
+/// A doctor's presence for one OPD.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DoctorPresence {
+    pub opd_id: String,
+    pub online: bool,
+    /// Send `heartbeat()` before this, or be shown offline.
+    pub heartbeat_due_by: Option<SystemTime>,
+}
+
+impl From<Presence> for DoctorPresence {
+    fn from(presence: Presence) -> Self {
+        Self {
+            opd_id: presence.opd_id,
+            online: presence.online,
+            heartbeat_due_by: presence.heartbeat_due_by.map(Into::into),
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The on-device database: the signed-in session and the offline copy of the family, in one
+//! The on-device database: the signed-in session, the offline copy of the family, bookings
+//! still waiting for the server's answer and the last known queue status of each token, in one
 //! SQLite file under the app's data directory.
 //!
 //! The schema version is SQLite's `PRAGMA user_version`. [`MIGRATIONS`] lists every schema
@@ -15,6 +16,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sanjeevani_types::auth::{Me, SessionIssued};
 use sanjeevani_types::patient::Patient;
+use sanjeevani_types::queue::{PriorityReason, QueueStatus};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -24,7 +26,10 @@ use crate::error::Error;
 pub const DATABASE_FILE: &str = "sanjeevani-mobile.sqlite3";
 
 /// Every schema change, oldest first. Entry N (1-based) brings the file to version N.
-pub const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_session_and_family.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_session_and_family.sql"),
+    include_str!("../migrations/0002_bookings_and_queue.sql"),
+];
 
 /// The session stored on this device.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +38,23 @@ pub struct StoredSession {
     pub session_id: String,
     pub expires_at: DateTime<Utc>,
     pub user: Me,
+}
+
+/// A booking sent (or about to be sent) whose answer has not been received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingBooking {
+    pub idempotency_key: String,
+    pub session_id: String,
+    pub patient_id: String,
+    pub priority_reason: Option<PriorityReason>,
+}
+
+/// A queue status as last received, with its ETag and when it arrived on this phone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedStatus {
+    pub status: QueueStatus,
+    pub etag: Option<String>,
+    pub fetched_at: DateTime<Utc>,
 }
 
 /// The local database. One connection behind a mutex: the app calls from a few background
@@ -100,9 +122,7 @@ impl Store {
         Ok(Some(StoredSession {
             token,
             session_id,
-            expires_at: DateTime::parse_from_rfc3339(&expires_at)
-                .map_err(|e| Error::CorruptLocalData(format!("session expiry: {e}")))?
-                .with_timezone(&Utc),
+            expires_at: parse_time(&expires_at)?,
             user: from_json(&user_json)?,
         }))
     }
@@ -126,10 +146,12 @@ impl Store {
                 now(),
             ],
         )?;
-        transaction.execute(
-            "DELETE FROM family_member WHERE account_id <> ?1",
-            params![issued.user.id],
-        )?;
+        for table in ["family_member", "pending_booking", "queue_status_cache"] {
+            transaction.execute(
+                &format!("DELETE FROM {table} WHERE account_id <> ?1"),
+                params![issued.user.id],
+            )?;
+        }
         transaction.commit()?;
         Ok(())
     }
@@ -147,8 +169,14 @@ impl Store {
     pub fn forget_account(&self) -> Result<(), Error> {
         let mut connection = self.connection();
         let transaction = connection.transaction()?;
-        transaction.execute("DELETE FROM session", [])?;
-        transaction.execute("DELETE FROM family_member", [])?;
+        for table in [
+            "session",
+            "family_member",
+            "pending_booking",
+            "queue_status_cache",
+        ] {
+            transaction.execute(&format!("DELETE FROM {table}"), [])?;
+        }
         transaction.commit()?;
         Ok(())
     }
@@ -207,6 +235,107 @@ impl Store {
         rows.map(|json| from_json(&json?)).collect()
     }
 
+    /// The pending booking for this person and session, or a new one with `new_key`, written
+    /// before the request goes out (so the key survives the app being killed mid-request).
+    pub fn pending_booking_for(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        patient_id: &str,
+        priority_reason: Option<PriorityReason>,
+        new_key: &str,
+    ) -> Result<PendingBooking, Error> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction.execute(
+            "INSERT INTO pending_booking
+                 (idempotency_key, account_id, session_id, patient_id, priority_reason, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (session_id, patient_id) DO NOTHING",
+            params![
+                new_key,
+                account_id,
+                session_id,
+                patient_id,
+                priority_reason.map(PriorityReason::as_str),
+                now(),
+            ],
+        )?;
+        let booking = transaction.query_row(
+            "SELECT idempotency_key, session_id, patient_id, priority_reason FROM pending_booking
+             WHERE session_id = ?1 AND patient_id = ?2",
+            params![session_id, patient_id],
+            pending_from_row,
+        )??;
+        transaction.commit()?;
+        Ok(booking)
+    }
+
+    /// Every booking still waiting for an answer, oldest first.
+    pub fn pending_bookings(&self) -> Result<Vec<PendingBooking>, Error> {
+        let connection = self.connection();
+        let mut statement = connection.prepare(
+            "SELECT idempotency_key, session_id, patient_id, priority_reason FROM pending_booking
+             ORDER BY created_at, idempotency_key",
+        )?;
+        let rows = statement.query_map([], pending_from_row)?;
+        rows.map(|row| row.map_err(Error::from).and_then(|booking| booking))
+            .collect()
+    }
+
+    /// The server answered the booking (a token or a definite refusal): nothing to retry.
+    pub fn forget_pending_booking(&self, idempotency_key: &str) -> Result<(), Error> {
+        self.connection().execute(
+            "DELETE FROM pending_booking WHERE idempotency_key = ?1",
+            params![idempotency_key],
+        )?;
+        Ok(())
+    }
+
+    /// Keeps the latest status of a token (and its ETag) for showing offline.
+    pub fn save_queue_status(
+        &self,
+        account_id: &str,
+        status: &QueueStatus,
+        etag: Option<&str>,
+    ) -> Result<(), Error> {
+        self.connection().execute(
+            "INSERT INTO queue_status_cache (token_id, account_id, status_json, etag, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (token_id) DO UPDATE SET account_id = excluded.account_id,
+                 status_json = excluded.status_json, etag = excluded.etag,
+                 fetched_at = excluded.fetched_at",
+            params![status.token_id, account_id, to_json(status), etag, now()],
+        )?;
+        Ok(())
+    }
+
+    /// The last status received for a token, if any.
+    pub fn queue_status(&self, token_id: &str) -> Result<Option<CachedStatus>, Error> {
+        let row = self
+            .connection()
+            .query_row(
+                "SELECT status_json, etag, fetched_at FROM queue_status_cache WHERE token_id = ?1",
+                params![token_id],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((json, etag, fetched_at)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(CachedStatus {
+            status: from_json(&json)?,
+            etag,
+            fetched_at: parse_time(&fetched_at)?,
+        }))
+    }
+
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<i64, Error> {
         Ok(schema_version(&self.connection())?)
@@ -236,6 +365,33 @@ pub fn migrate(connection: &mut Connection, migrations: &[&str]) -> Result<(), E
     }
     transaction.commit()?;
     Ok(())
+}
+
+/// Reads one `pending_booking` row; an unknown priority reason is corrupt data, reported as
+/// the inner error so one bad row does not look like an SQLite failure.
+fn pending_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<PendingBooking, Error>> {
+    let reason: Option<String> = row.get(3)?;
+    let priority_reason = match reason.as_deref().map(PriorityReason::parse) {
+        None => None,
+        Some(Some(reason)) => Some(reason),
+        Some(None) => {
+            return Ok(Err(Error::CorruptLocalData(format!(
+                "priority reason {reason:?}"
+            ))))
+        }
+    };
+    Ok(Ok(PendingBooking {
+        idempotency_key: row.get(0)?,
+        session_id: row.get(1)?,
+        patient_id: row.get(2)?,
+        priority_reason,
+    }))
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, Error> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|e| Error::CorruptLocalData(format!("time {text:?}: {e}")))
 }
 
 fn now() -> String {
@@ -426,6 +582,117 @@ mod tests {
             )
             .unwrap();
         assert_eq!(other_exists, 0, "the half-done migration was rolled back");
+    }
+
+    #[test]
+    fn a_version_1_file_upgrades_keeping_the_session_and_family() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // The first released app: only migration 0001, with a signed-in user, written with
+            // that version's statements.
+            let mut connection = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+            migrate(&mut connection, &MIGRATIONS[..1]).unwrap();
+            assert_eq!(schema_version(&connection).unwrap(), 1);
+            let session = issued("t1", "u1");
+            connection
+                .execute(
+                    "INSERT INTO session (id, token, session_id, expires_at, user_json, saved_at)
+                     VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        session.token,
+                        session.session_id,
+                        session.expires_at.to_rfc3339(),
+                        to_json(&session.user),
+                        now()
+                    ],
+                )
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO family_member (id, account_id, position, patient_json, fetched_at)
+                     VALUES ('p1', 'u1', 0, ?1, ?2)",
+                    params![to_json(&patient("p1", "সুমিতা দাস")), now()],
+                )
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.session().unwrap().unwrap().token, "t1");
+        assert_eq!(store.family().unwrap()[0].name, "সুমিতা দাস");
+        assert!(store.pending_bookings().unwrap().is_empty());
+        assert_eq!(store.queue_status("tok").unwrap(), None);
+    }
+
+    fn status(token_id: &str, position: i32) -> QueueStatus {
+        QueueStatus {
+            token_id: token_id.into(),
+            display: "AC-001".into(),
+            status: sanjeevani_types::queue::TokenStatus::Waiting,
+            position: Some(position),
+            now_serving: vec![],
+            waiting: position + 1,
+            doctors_online: 1,
+            expected_wait_minutes: Some(5),
+            join_deadline: None,
+            as_of: Utc.with_ymd_and_hms(2026, 11, 23, 3, 30, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_second_attempt_for_the_same_person_and_session_reuses_the_key() {
+        let store = Store::open_in_memory().unwrap();
+        let first = store
+            .pending_booking_for("u1", "s1", "p1", Some(PriorityReason::Pregnant), "k1")
+            .unwrap();
+        assert_eq!(first.idempotency_key, "k1");
+        let again = store
+            .pending_booking_for("u1", "s1", "p1", None, "k2")
+            .unwrap();
+        assert_eq!(again, first, "the first attempt's key and request");
+        let other = store
+            .pending_booking_for("u1", "s1", "p2", None, "k3")
+            .unwrap();
+        assert_eq!(other.idempotency_key, "k3");
+        assert_eq!(store.pending_bookings().unwrap().len(), 2);
+        store.forget_pending_booking("k1").unwrap();
+        assert_eq!(store.pending_bookings().unwrap(), [other]);
+    }
+
+    #[test]
+    fn the_queue_status_cache_keeps_the_latest_with_its_etag() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .save_queue_status("u1", &status("t1", 3), Some("W/\"a\""))
+            .unwrap();
+        store
+            .save_queue_status("u1", &status("t1", 2), Some("W/\"b\""))
+            .unwrap();
+        let cached = store.queue_status("t1").unwrap().unwrap();
+        assert_eq!(cached.status.position, Some(2));
+        assert_eq!(cached.etag.as_deref(), Some("W/\"b\""));
+    }
+
+    #[test]
+    fn logout_and_another_accounts_login_drop_bookings_and_statuses() {
+        let store = Store::open_in_memory().unwrap();
+        store.save_session(&issued("t1", "u1")).unwrap();
+        store
+            .pending_booking_for("u1", "s1", "p1", None, "k1")
+            .unwrap();
+        store
+            .save_queue_status("u1", &status("t1", 3), None)
+            .unwrap();
+        store.save_session(&issued("t2", "u1")).unwrap();
+        assert_eq!(store.pending_bookings().unwrap().len(), 1);
+        store.save_session(&issued("t3", "u2")).unwrap();
+        assert!(store.pending_bookings().unwrap().is_empty());
+        assert_eq!(store.queue_status("t1").unwrap(), None);
+
+        store
+            .pending_booking_for("u2", "s1", "p9", None, "k9")
+            .unwrap();
+        store.forget_account().unwrap();
+        assert!(store.pending_bookings().unwrap().is_empty());
     }
 
     #[test]

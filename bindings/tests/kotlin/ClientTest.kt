@@ -6,6 +6,9 @@
 import org.sanjeevani.mobile.FamilyMemberInput
 import org.sanjeevani.mobile.Language
 import org.sanjeevani.mobile.MobileException
+import org.sanjeevani.mobile.QueueListener
+import org.sanjeevani.mobile.QueueUpdate
+import org.sanjeevani.mobile.TokenStatus
 import org.sanjeevani.mobile.Role
 import org.sanjeevani.mobile.SanjeevaniClient
 import org.sanjeevani.mobile.Sex
@@ -68,6 +71,45 @@ inline fun <reified T : Throwable> expectThrows(block: () -> Unit): T {
         throw AssertionError("expected ${T::class.simpleName}, got $e", e)
     }
     throw AssertionError("expected ${T::class.simpleName}, nothing was thrown")
+}
+
+/** The demo's round-the-clock OPD `AC` (Siliguri hub, dr.ghosh). */
+const val ROUND_THE_CLOCK = "00000000-0000-7000-8000-000000002003"
+
+/** The app's side of watchQueue: called on the watch's own thread. */
+class RecordingListener : QueueListener {
+    val updates = java.util.concurrent.CopyOnWriteArrayList<QueueUpdate>()
+    val errors = java.util.concurrent.CopyOnWriteArrayList<MobileException>()
+
+    override fun onStatus(update: QueueUpdate) {
+        updates.add(update)
+    }
+
+    override fun onError(error: MobileException) {
+        errors.add(error)
+    }
+
+    fun waitFor(what: String, wanted: (QueueUpdate) -> Boolean): QueueUpdate {
+        repeat(400) {
+            updates.firstOrNull(wanted)?.let { return it }
+            Thread.sleep(50)
+        }
+        error("no update $what: $updates, errors $errors")
+    }
+}
+
+/** A logged-in patient with the holder's profile; returns the client and the patient id. */
+fun patientWithProfile(phone: String, name: String, dataDir: String = newDataDir()): Pair<SanjeevaniClient, String> {
+    val client = loggedIn(phone, dataDir)
+    return client to client.addFamilyMember(person(name, Sex.FEMALE)).id
+}
+
+fun todaysRoundTheClockSession(client: SanjeevaniClient): String {
+    val opd = client.listOpds().single { it.id == ROUND_THE_CLOCK }
+    expect(opd.code == "AC" && opd.alwaysOpen) { "opd $opd" }
+    val session = opd.sessions.first()
+    expect(session.tokensLeft > 0) { "session $session" }
+    return session.id
 }
 
 val tests: List<Pair<String, () -> Unit>> = listOf(
@@ -154,6 +196,67 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         expectThrows<MobileException.Unauthorized> { client.currentUser() }
         expectThrows<MobileException.Unauthorized> { client.family() }
         expect(client.cachedFamily().isEmpty()) { "family kept after logout" }
+    },
+    "a patient watches the queue while the doctor calls and completes" to {
+        val (asha, ashaId) = patientWithProfile("+917000000011", "Asha Das")
+        val (ravi, raviId) = patientWithProfile("+917000000012", "Ravi Kumar")
+        val session = todaysRoundTheClockSession(asha)
+        val first = asha.bookToken(session, ashaId)
+        expect(first.status == TokenStatus.WAITING && first.display.startsWith("AC-")) { "first $first" }
+        val mine = ravi.bookToken(session, raviId)
+        expect(ravi.pendingBookingCount() == 0u) { "a booking left pending" }
+        expect(ravi.myTokens().map { it.id } == listOf(mine.id)) { "my tokens ${ravi.myTokens()}" }
+        // Booking the same session again is refused. (A full session needs an administrator to
+        // create a small OPD; the Rust tests cover session_full.)
+        val refused = expectThrows<MobileException.Conflict> { ravi.bookToken(session, raviId) }
+        expect(refused.code == "already_booked") { "code ${refused.code}" }
+
+        val doctor = SanjeevaniClient(baseUrl, newDataDir())
+        expect(doctor.loginStaff("dr.ghosh", "sanjeevani-demo-2026").user.role == Role.DOCTOR) { "not a doctor" }
+        expect(doctor.setOnline(ROUND_THE_CLOCK, true).online) { "not online" }
+        doctor.heartbeat()
+
+        val listener = RecordingListener()
+        val watch = ravi.watchQueue(mine.id, listener)
+        try {
+            val start = listener.waitFor("a first status") { it.position != null }
+            expect(!start.stale && start.position!! >= 1) { "start $start" }
+            // The doctor works through the queue until Ravi is called.
+            while (true) {
+                val called = doctor.callNext(session)
+                if (called.id == mine.id) break
+                doctor.startConsultation(called.id)
+                doctor.completeConsultation(called.id)
+            }
+            listener.waitFor("called") { it.status == TokenStatus.CALLED }
+            doctor.startConsultation(mine.id)
+            expect(doctor.completeConsultation(mine.id).status == TokenStatus.COMPLETED) { "not completed" }
+            listener.waitFor("completed") { it.status == TokenStatus.COMPLETED }
+        } finally {
+            watch.stop()
+        }
+        expect(!watch.isRunning()) { "the watch still runs" }
+        val positions = listener.updates.mapNotNull { it.position }
+        expect(positions == positions.sortedDescending()) { "positions $positions" }
+        expect(listener.errors.isEmpty()) { "errors ${listener.errors}" }
+    },
+    "offline the watch reports the last status as stale" to {
+        val dataDir = newDataDir()
+        val (client, patientId) = patientWithProfile("+917000000013", "Asha Das", dataDir)
+        val token = client.bookToken(todaysRoundTheClockSession(client), patientId)
+        val fresh = client.queueStatus(token.id)
+        expect(!fresh.stale) { "fresh $fresh" }
+        val offline = SanjeevaniClient(unreachableUrl(), dataDir)
+        val listener = RecordingListener()
+        val watch = offline.watchQueue(token.id, listener)
+        val stale = try {
+            listener.waitFor("stale") { it.stale }
+        } finally {
+            watch.stop()
+        }
+        expect(stale.position == fresh.position && stale.asOf == fresh.asOf) { "stale $stale, fresh $fresh" }
+        expect(listener.errors.first() is MobileException.Network) { "errors ${listener.errors}" }
+        client.cancelToken(token.id)
     },
 )
 

@@ -1,6 +1,8 @@
 """The generated Python bindings driving the real library against a real API server."""
 
 import datetime
+import threading
+import time
 
 import pytest
 import sanjeevani_mobile as sm
@@ -101,3 +103,122 @@ def test_after_logout_the_next_call_raises_unauthorized(logged_in):
     with pytest.raises(sm.MobileError.Unauthorized):
         client.family()
     assert client.cached_family() == []
+
+
+# --- Booking a token and watching the queue ------------------------------------------------
+
+ROUND_THE_CLOCK = "00000000-0000-7000-8000-000000002003"  # the demo's AC OPD, dr.ghosh
+
+
+class RecordingListener(sm.QueueListener):
+    """The app's side of watch_queue: called on the watch's own thread."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.updates: list[sm.QueueUpdate] = []
+        self.errors: list[sm.MobileError] = []
+
+    def on_status(self, update):
+        with self.lock:
+            self.updates.append(update)
+
+    def on_error(self, error):
+        with self.lock:
+            self.errors.append(error)
+
+    def wait_for(self, what, wanted, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for update in self.updates:
+                    if wanted(update):
+                        return update
+            time.sleep(0.05)
+        raise AssertionError(f"no update {what}: {self.updates} errors {self.errors}")
+
+
+def patient_with_profile(base_url, request_code, tmp_path, phone, name):
+    data_dir = tmp_path / phone
+    data_dir.mkdir()
+    client = sm.SanjeevaniClient(base_url, str(data_dir))
+    client.verify_otp_phone(phone, request_code(client, phone), "pytest")
+    holder = client.add_family_member(person(name, sm.Sex.FEMALE))
+    return client, holder.id
+
+
+def todays_round_the_clock_session(client):
+    [opd] = [opd for opd in client.list_opds() if opd.id == ROUND_THE_CLOCK]
+    assert opd.code == "AC" and opd.always_open
+    session = opd.sessions[0]
+    assert session.tokens_left > 0
+    return session.id
+
+
+def test_a_patient_watches_the_queue_while_the_doctor_calls_and_completes(
+    base_url, request_code, tmp_path
+):
+    asha, asha_id = patient_with_profile(base_url, request_code, tmp_path, "+918000000011", "Asha Das")
+    ravi, ravi_id = patient_with_profile(base_url, request_code, tmp_path, "+918000000012", "Ravi Kumar")
+    session = todays_round_the_clock_session(asha)
+    first = asha.book_token(session, asha_id)
+    assert first.status == sm.TokenStatus.WAITING and first.display.startswith("AC-")
+    mine = ravi.book_token(session, ravi_id)
+    assert ravi.pending_booking_count() == 0
+    assert [t.id for t in ravi.my_tokens()] == [mine.id]
+
+    # Booking the same session again is refused (a full session needs an administrator to
+    # create a small OPD; the Rust tests cover session_full).
+    with pytest.raises(sm.MobileError.Conflict) as raised:
+        ravi.book_token(session, ravi_id)
+    assert raised.value.code == "already_booked"
+
+    doctor_dir = tmp_path / "doctor"
+    doctor_dir.mkdir()
+    doctor = sm.SanjeevaniClient(base_url, str(doctor_dir))
+    assert doctor.login_staff("dr.ghosh", "sanjeevani-demo-2026").user.role == sm.Role.DOCTOR
+    assert doctor.set_online(ROUND_THE_CLOCK, True).online
+    doctor.heartbeat()
+
+    listener = RecordingListener()
+    watch = ravi.watch_queue(mine.id, listener)
+    try:
+        start = listener.wait_for("a first status", lambda u: u.position is not None)
+        assert not start.stale and start.position >= 1
+        # The doctor works through the queue until Ravi is called.
+        while True:
+            called = doctor.call_next(session)
+            if called.id == mine.id:
+                break
+            doctor.start_consultation(called.id)
+            doctor.complete_consultation(called.id)
+        listener.wait_for("at position 0 or called", lambda u: u.position == 0 or u.status == sm.TokenStatus.CALLED)
+        listener.wait_for("called", lambda u: u.status == sm.TokenStatus.CALLED)
+        doctor.start_consultation(mine.id)
+        done = doctor.complete_consultation(mine.id)
+        assert done.status == sm.TokenStatus.COMPLETED
+        listener.wait_for("completed", lambda u: u.status == sm.TokenStatus.COMPLETED)
+    finally:
+        watch.stop()
+    assert not watch.is_running()
+    positions = [u.position for u in listener.updates if u.position is not None]
+    assert positions == sorted(positions, reverse=True), positions
+    assert listener.errors == []
+
+
+def test_offline_the_watch_reports_the_last_status_as_stale(
+    base_url, request_code, tmp_path, unreachable_url
+):
+    client, patient_id = patient_with_profile(base_url, request_code, tmp_path, "+918000000013", "Asha Das")
+    token = client.book_token(todays_round_the_clock_session(client), patient_id)
+    fresh = client.queue_status(token.id)
+    assert not fresh.stale
+    offline = sm.SanjeevaniClient(unreachable_url, str(tmp_path / "+918000000013"))
+    listener = RecordingListener()
+    watch = offline.watch_queue(token.id, listener)
+    try:
+        stale = listener.wait_for("stale", lambda u: u.stale)
+    finally:
+        watch.stop()
+    assert (stale.token_id, stale.position, stale.as_of) == (token.id, fresh.position, fresh.as_of)
+    assert isinstance(listener.errors[0], sm.MobileError.Network)
+    client.cancel_token(token.id)

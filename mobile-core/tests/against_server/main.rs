@@ -6,4 +6,5 @@
 mod family;
 mod login;
 mod offline;
+mod queue;
 mod support;
