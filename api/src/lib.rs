@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod html;
 pub mod models;
 pub mod notify;
 pub mod qr;

@@ -30,6 +30,12 @@ impl AppState {
         let _ = self.signals.send(session_id.to_owned());
     }
 
+    /// Doctors with a heartbeat after this instant count as online.
+    pub fn presence_since(&self) -> chrono::NaiveDateTime {
+        self.clock.now_naive()
+            - chrono::Duration::seconds(self.settings.queue.presence_timeout_seconds.into())
+    }
+
     pub fn opd_changed(&self, opd_id: &str) {
         let _ = self.signals.send(format!("opd:{opd_id}"));
     }

@@ -618,20 +618,9 @@ async fn a_referral_books_a_linked_token_at_the_other_opd(backend: Backend) {
         .await;
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, DEMO_GM).await;
-    let called = app
-        .post(
-            &format!("/api/v1/opd-sessions/{session}/call-next"),
-            Some(&doctor),
-            json!({}),
-        )
-        .await;
-    let token_id = called.body["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/tokens/{token_id}/start"),
-        Some(&doctor),
-        json!({}),
-    )
-    .await;
+    let called = app.call_next(&doctor, &session).await;
+    let token_id = called["id"].as_str().unwrap();
+    app.step(&doctor, token_id, "start").await;
     let paediatrics = "00000000-0000-7000-8000-000000002002";
     let record = app
         .post(

@@ -63,7 +63,7 @@ async fn production_refuses_the_test_capture() {
 }
 
 #[actix_web::test]
-async fn production_with_a_gateway_starts_and_never_prints() {
+async fn production_with_a_gateway_starts_with_the_console_off() {
     let db = TestDatabase::create(sanjeevani_tests::Backend::Sqlite);
     let mut settings = test_settings(&db.url);
     settings.mode = Mode::Production;

@@ -247,25 +247,9 @@ async fn position_and_expected_wait_fall_as_the_doctor_works(backend: Backend) {
 
     // The doctor sees each patient for 4 minutes.
     for seen in 1..=3 {
-        let called = app
-            .post(
-                &format!("/api/v1/opd-sessions/{session}/call-next"),
-                Some(&doctor),
-                json!({}),
-            )
-            .await;
-        assert_eq!(called.status, 200, "{}", called.body);
-        let id = called.body["id"].as_str().unwrap();
-        assert_eq!(
-            app.post(
-                &format!("/api/v1/tokens/{id}/start"),
-                Some(&doctor),
-                json!({})
-            )
-            .await
-            .status,
-            200
-        );
+        let called = app.call_next(&doctor, &session).await;
+        let id = called["id"].as_str().unwrap();
+        app.step(&doctor, id, "start").await;
         for _ in 0..4 {
             // The doctor's app sends a heartbeat every minute during the consultation.
             app.advance(Duration::minutes(1));
@@ -276,16 +260,7 @@ async fn position_and_expected_wait_fall_as_the_doctor_works(backend: Backend) {
                 204
             );
         }
-        assert_eq!(
-            app.post(
-                &format!("/api/v1/tokens/{id}/complete"),
-                Some(&doctor),
-                json!({})
-            )
-            .await
-            .status,
-            200
-        );
+        app.step(&doctor, id, "complete").await;
         let now = app.status_of(&asha, &token_id).await;
         assert_eq!(now["position"], 3 - seen);
         assert_eq!(
@@ -393,28 +368,8 @@ async fn priority_lane_follows_the_one_in_k_rule(backend: Backend) {
     app.go_online(&doctor, opd_id).await;
     let mut called = Vec::new();
     for _ in 0..8 {
-        let next = app
-            .post(
-                &format!("/api/v1/opd-sessions/{session}/call-next"),
-                Some(&doctor),
-                json!({}),
-            )
-            .await;
-        assert_eq!(next.status, 200, "{}", next.body);
-        let id = next.body["id"].as_str().unwrap();
-        app.post(
-            &format!("/api/v1/tokens/{id}/start"),
-            Some(&doctor),
-            json!({}),
-        )
-        .await;
-        app.post(
-            &format!("/api/v1/tokens/{id}/complete"),
-            Some(&doctor),
-            json!({}),
-        )
-        .await;
-        called.push(next.body["number"].as_i64().unwrap());
+        let next = app.see_next(&doctor, &session).await;
+        called.push(next["number"].as_i64().unwrap());
     }
     // One priority patient, then two regular ones, and so on.
     assert_eq!(called, [4, 1, 2, 5, 3, 7, 6, 8]);
@@ -541,18 +496,6 @@ async fn booking_window_and_the_ist_day_boundary(backend: Backend) {
     .assert_error(409, "session_ended");
 }
 
-async fn call_one(app: &TestApp, session: &str, doctor: &str) -> Value {
-    let called = app
-        .post(
-            &format!("/api/v1/opd-sessions/{session}/call-next"),
-            Some(doctor),
-            json!({}),
-        )
-        .await;
-    assert_eq!(called.status, 200, "{}", called.body);
-    called.body
-}
-
 /// Waits (real time) for the background sweep to act after the clock moved.
 async fn wait_for_status(
     app: &TestApp,
@@ -586,7 +529,7 @@ async fn a_called_patient_who_does_not_join_becomes_a_no_show(backend: Backend) 
     }
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, opd_id).await;
-    let first = call_one(&app, &session, &doctor).await;
+    let first = app.call_next(&doctor, &session).await;
     let id = first["id"].as_str().unwrap();
     // Within the 120 s window nothing happens...
     app.advance(Duration::seconds(119));
@@ -618,7 +561,7 @@ async fn a_called_patient_who_does_not_join_becomes_a_no_show(backend: Backend) 
         "timed out meanwhile"
     );
     app.go_online(&doctor, opd_id).await;
-    let second = call_one(&app, &session, &doctor).await;
+    let second = app.call_next(&doctor, &session).await;
     let second_id = second["id"].as_str().unwrap();
     let joined = app
         .post(
@@ -650,7 +593,7 @@ async fn no_show_is_requeued_once_when_the_opd_allows(backend: Backend) {
     }
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, DEMO_GM).await;
-    let first = call_one(&app, &session, &doctor).await;
+    let first = app.call_next(&doctor, &session).await;
     let id = first["id"].as_str().unwrap();
     let marked = app
         .post(
@@ -665,22 +608,12 @@ async fn no_show_is_requeued_once_when_the_opd_allows(backend: Backend) {
     );
     let status = app.status_of(&patients[0].token, id).await;
     assert_eq!(status["position"], 1, "behind the one who was waiting");
-    let second = call_one(&app, &session, &doctor).await;
+    let second = app.call_next(&doctor, &session).await;
     assert_eq!(second["display"], "GM-002");
     let second_id = second["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/tokens/{second_id}/start"),
-        Some(&doctor),
-        json!({}),
-    )
-    .await;
-    app.post(
-        &format!("/api/v1/tokens/{second_id}/complete"),
-        Some(&doctor),
-        json!({}),
-    )
-    .await;
-    let again = call_one(&app, &session, &doctor).await;
+    app.step(&doctor, second_id, "start").await;
+    app.step(&doctor, second_id, "complete").await;
+    let again = app.call_next(&doctor, &session).await;
     assert_eq!(again["id"], first["id"]);
     let final_mark = app
         .post(
@@ -793,20 +726,7 @@ async fn near_turn_is_recorded_once(backend: Backend) {
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, DEMO_GM).await;
     for _ in 0..2 {
-        let called = call_one(&app, &session, &doctor).await;
-        let id = called["id"].as_str().unwrap();
-        app.post(
-            &format!("/api/v1/tokens/{id}/start"),
-            Some(&doctor),
-            json!({}),
-        )
-        .await;
-        app.post(
-            &format!("/api/v1/tokens/{id}/complete"),
-            Some(&doctor),
-            json!({}),
-        )
-        .await;
+        app.see_next(&doctor, &session).await;
     }
     let near: i64 = app
         .app_state
@@ -943,7 +863,7 @@ async fn the_session_stream_pushes_every_change(backend: Backend) {
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, DEMO_GM).await;
     assert_eq!(next_board().await["doctors_online"], 1);
-    call_one(&app, &session, &doctor).await;
+    app.call_next(&doctor, &session).await;
     let called = next_board().await;
     assert_eq!(called["now_serving"], json!(["GM-001"]));
     assert_eq!(called["waiting"], 0);

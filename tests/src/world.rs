@@ -143,6 +143,41 @@ impl TestApp {
         doctors
     }
 
+    /// The doctor calls the next patient of a session; returns the called token.
+    pub async fn call_next(&self, doctor_token: &str, session_id: &str) -> Value {
+        let called = self
+            .post(
+                &format!("/api/v1/opd-sessions/{session_id}/call-next"),
+                Some(doctor_token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(called.status, 200, "{}", called.body);
+        called.body
+    }
+
+    /// The doctor moves a token on: `start`, `complete` or `no-show`; returns the token.
+    pub async fn step(&self, doctor_token: &str, token_id: &str, step: &str) -> Value {
+        let answer = self
+            .post(
+                &format!("/api/v1/tokens/{token_id}/{step}"),
+                Some(doctor_token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{step}: {}", answer.body);
+        answer.body
+    }
+
+    /// The doctor calls, starts and completes the next patient; returns the token as called.
+    pub async fn see_next(&self, doctor_token: &str, session_id: &str) -> Value {
+        let called = self.call_next(doctor_token, session_id).await;
+        let id = called["id"].as_str().expect("token id");
+        self.step(doctor_token, id, "start").await;
+        self.step(doctor_token, id, "complete").await;
+        called
+    }
+
     pub async fn go_online(&self, doctor_token: &str, opd_id: &str) {
         let answer = self
             .post(
@@ -227,21 +262,9 @@ impl TestApp {
         assert_eq!(booked.status, 201, "{}", booked.body);
         let doctor = self.staff_token("dr.sen").await;
         self.go_online(&doctor, DEMO_GM).await;
-        let called = self
-            .post(
-                &format!("/api/v1/opd-sessions/{session}/call-next"),
-                Some(&doctor),
-                json!({}),
-            )
-            .await;
-        assert_eq!(called.status, 200, "{}", called.body);
-        let token_id = called.body["id"].as_str().unwrap().to_owned();
-        self.post(
-            &format!("/api/v1/tokens/{token_id}/start"),
-            Some(&doctor),
-            json!({}),
-        )
-        .await;
+        let called = self.call_next(&doctor, &session).await;
+        let token_id = called["id"].as_str().unwrap().to_owned();
+        self.step(&doctor, &token_id, "start").await;
         let record = self
             .post(
                 &format!("/api/v1/tokens/{token_id}/consultation"),
@@ -261,12 +284,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(issued.status, 201, "{}", issued.body);
-        self.post(
-            &format!("/api/v1/tokens/{token_id}/complete"),
-            Some(&doctor),
-            json!({}),
-        )
-        .await;
+        self.step(&doctor, &token_id, "complete").await;
         Issued {
             patient_token: patient.token,
             patient_id: patient.patient_id,

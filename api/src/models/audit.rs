@@ -75,8 +75,8 @@ pub fn recent(
             audit_events::subject_id,
             audit_events::client_ip,
             users::name.nullable(),
-            users::facility_id.nullable().assume_not_null().nullable(),
-            users::state_code.nullable().assume_not_null().nullable(),
+            users::facility_id.nullable(),
+            users::state_code.nullable(),
         ))
         .load(conn)
 }

@@ -92,6 +92,23 @@ pub fn find_programme_by_code(
         .optional()
 }
 
+/// Ids of the programmes anyone may use (eligibility `open`).
+pub fn open_programme_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    programmes::table
+        .filter(programmes::eligibility.eq("open"))
+        .select(programmes::id)
+        .load(conn)
+}
+
+pub fn programme_is_open(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        programmes::table
+            .find(id)
+            .filter(programmes::eligibility.eq("open")),
+    ))
+    .get_result(conn)
+}
+
 pub fn programme_codes(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
     programmes::table
         .select((programmes::id, programmes::code))

@@ -78,6 +78,20 @@ pub fn list_for_account(conn: &mut DbConnection, account_id: &str) -> QueryResul
         .load(conn)
 }
 
+/// Walk-in patients registered at a spoke, newest first.
+pub fn registered_at(
+    conn: &mut DbConnection,
+    facility_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<PatientRow>> {
+    patients::table
+        .filter(patients::registered_facility_id.eq(facility_id))
+        .order(patients::created_at.desc())
+        .limit(limit)
+        .select(PatientRow::as_select())
+        .load(conn)
+}
+
 pub fn count_for_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<i64> {
     patients::table
         .filter(patients::account_id.eq(account_id))

@@ -194,11 +194,7 @@ fn destination_of(phone: Option<&str>, email: Option<&str>) -> Option<Destinatio
 
 /// The HTML part of an email: the same short text, escaped.
 fn html_of(text: &str) -> String {
-    let escaped = text
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;");
+    let escaped = crate::html::escape(text);
     format!("<!DOCTYPE html><html><body><p style=\"font-size:16px\">{escaped}</p></body></html>")
 }
 

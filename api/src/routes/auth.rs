@@ -7,6 +7,7 @@ use sanjeevani_types::auth::{
 use sanjeevani_types::domain::{EmailAddress, OtpCode, PhoneNumber};
 use sanjeevani_types::ErrorBody;
 
+use super::client_ip;
 use crate::auth::{login, otp, LoginIdentifier, Principal};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -44,14 +45,6 @@ fn parse_identifier(
             None
         }
     }
-}
-
-/// The client's address for rate limits: the TCP peer. (Behind a reverse proxy, configure the
-/// proxy to connect from a trusted address and extend this to read its forwarded header.)
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|addr| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Send a one-time login code by SMS or email. The answer is the same for every number.

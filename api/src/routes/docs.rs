@@ -6,6 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::{Modify, OpenApi};
 
+use crate::html::escape;
+
 use super::{
     admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions, sessions,
     tokens,
@@ -117,13 +119,6 @@ pub async fn docs_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(render_docs(&ApiDoc::openapi()))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn render_docs(doc: &OpenApiDoc) -> String {

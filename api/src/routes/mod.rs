@@ -20,6 +20,15 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::services::idempotency::IdempotentRequest;
 
+/// The client's address, for rate limits and the audit trail: the TCP peer. (Behind a reverse
+/// proxy, configure the proxy to connect from a trusted address and extend this to read its
+/// forwarded header.)
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|addr| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// Reads the optional `Idempotency-Key` header of a creating request: 1-200 visible ASCII
 /// characters (a UUID is a good choice).
 pub fn idempotency_of(

@@ -9,6 +9,7 @@ use sanjeevani_types::prescription::{
 use sanjeevani_types::rx::{Jwk, Jwks};
 use sanjeevani_types::ErrorBody;
 
+use super::client_ip;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::services::prescriptions;
@@ -27,13 +28,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(dispense)
         .service(release)
         .service(rotate_key);
-}
-
-/// Where an audited request came from.
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
 }
 
 /// The doctor records the consultation of the token they are seeing.

@@ -102,16 +102,7 @@ pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<Patient
     let today = state.clock.now().with_timezone(&IST).date_naive();
     let rows = state
         .db
-        .read(move |conn| -> Result<_, ServiceError> {
-            use crate::schema::patients::dsl as p;
-            use diesel::prelude::*;
-            Ok(p::patients
-                .filter(p::registered_facility_id.eq(&spoke))
-                .order(p::created_at.desc())
-                .limit(500)
-                .select(patients::PatientRow::as_select())
-                .load(conn)?)
-        })
+        .read(move |conn| patients::registered_at(conn, &spoke, 500).map_err(ServiceError::from))
         .await?;
     Ok(rows.into_iter().map(|row| to_api(row, today)).collect())
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use sanjeevani_types::domain::{BoundedText, FacilityKind, Role};
 use sanjeevani_types::opd::{Closure, Opd, OpdInput, OpdListing, ScheduleSlot, SessionSummary};
 
@@ -443,23 +443,14 @@ pub async fn list_bookable(
     _principal: &Principal,
 ) -> Result<Vec<OpdListing>, ServiceError> {
     let now = state.clock.now();
-    let presence_since =
-        now.naive_utc() - Duration::seconds(state.settings.queue.presence_timeout_seconds.into());
+    let presence_since = state.presence_since();
     state
         .db
         .read(move |conn| -> Result<Vec<OpdListing>, ServiceError> {
             let rows = opds::list(conn, None, true)?;
             let bundle = OpdBundle::load(conn, rows, schedule::today_ist(now))?;
-            let open_programmes: HashSet<String> = {
-                use crate::schema::programmes::dsl as p;
-                use diesel::prelude::*;
-                p::programmes
-                    .filter(p::eligibility.eq("open"))
-                    .select(p::id)
-                    .load(conn)?
-                    .into_iter()
-                    .collect()
-            };
+            let open_programmes: HashSet<String> =
+                opds::open_programme_ids(conn)?.into_iter().collect();
             let mut listings = Vec::new();
             for opd in bundle
                 .opds

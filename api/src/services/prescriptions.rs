@@ -228,108 +228,105 @@ pub async fn record_consultation(
         );
     }
     fields.finish(|| ())?;
-    let principal_for_signal = principal.clone();
     let principal = principal.clone();
     let clock_now = state.clock.now();
     let now = clock_now.naive_utc();
-    let presence_since =
-        now - Duration::seconds(state.settings.queue.presence_timeout_seconds.into());
-    let consultation = state
+    let presence_since = state.presence_since();
+    let (consultation, referral_session) = state
         .db
-        .write(move |conn| -> Result<Consultation, ServiceError> {
-            let token = queue::find_token(conn, &token_id)?
-                .filter(|t| t.doctor_id.as_deref() == Some(&principal.user_id))
-                .ok_or(ServiceError::NotFound("token"))?;
-            if !matches!(token.status.as_str(), "in_consultation" | "completed") {
-                return Err(ServiceError::conflict(
-                    "wrong_token_state",
-                    "Start the consultation first.",
-                ));
-            }
-            if rx_db::consultation_of_token(conn, &token.id)?.is_some() {
-                return Err(ServiceError::conflict(
-                    "already_recorded",
-                    "This consultation is already recorded.",
-                ));
-            }
-            let vitals_id = record.vitals_id.clone().or(token.vitals_id.clone());
-            if let Some(id) = &vitals_id {
-                if queue::find_vitals(conn, id)?.is_none_or(|v| v.patient_id != token.patient_id) {
-                    return Err(ValidationError::single(
-                        "vitals_id",
-                        "unknown_vitals",
-                        "no such vitals for this patient",
-                    )
-                    .into());
+        .write(
+            move |conn| -> Result<(Consultation, Option<String>), ServiceError> {
+                let token = queue::find_token(conn, &token_id)?
+                    .filter(|t| t.doctor_id.as_deref() == Some(&principal.user_id))
+                    .ok_or(ServiceError::NotFound("token"))?;
+                if !matches!(token.status.as_str(), "in_consultation" | "completed") {
+                    return Err(ServiceError::conflict(
+                        "wrong_token_state",
+                        "Start the consultation first.",
+                    ));
                 }
-            }
-            let referral_token_id = match &record.referral_opd_id {
-                Some(referral) => {
-                    if opds::find(conn, referral)?.is_none_or(|o| !o.active) {
+                if rx_db::consultation_of_token(conn, &token.id)?.is_some() {
+                    return Err(ServiceError::conflict(
+                        "already_recorded",
+                        "This consultation is already recorded.",
+                    ));
+                }
+                let vitals_id = record.vitals_id.clone().or(token.vitals_id.clone());
+                if let Some(id) = &vitals_id {
+                    if queue::find_vitals(conn, id)?
+                        .is_none_or(|v| v.patient_id != token.patient_id)
+                    {
                         return Err(ValidationError::single(
-                            "referral_opd_id",
-                            "unknown_opd",
-                            "no such OPD",
+                            "vitals_id",
+                            "unknown_vitals",
+                            "no such vitals for this patient",
                         )
                         .into());
                     }
-                    let channel = if token.channel == "assisted" {
-                        BookingChannel::Assisted
-                    } else {
-                        BookingChannel::App
-                    };
-                    let referred = super::queue::book_referral(
-                        conn,
-                        &principal,
-                        &token.patient_id,
-                        referral,
-                        channel,
-                        clock_now,
-                        presence_since,
-                    )?;
-                    Some(referred.id)
                 }
-                None => None,
-            };
-            let row = ConsultationRow {
-                id: new_id(),
-                token_id: token.id.clone(),
-                patient_id: token.patient_id.clone(),
-                doctor_id: principal.user_id.clone(),
-                opd_id: token.opd_id.clone(),
-                chief_complaint: record.chief_complaint,
-                history: record.history,
-                examination: record.examination,
-                vitals_id,
-                provisional_diagnosis: record.provisional_diagnosis,
-                icd10_code: record.icd10_code,
-                investigations: record.investigations,
-                advice: record.advice,
-                follow_up_on: record.follow_up_on,
-                referral_opd_id: record.referral_opd_id,
-                referral_token_id,
-                created_at: now,
-            };
-            rx_db::insert_consultation(conn, &row)?;
-            audit::record_from(
-                conn,
-                now,
-                Some(&principal.user_id),
-                "consultation.recorded",
-                Some(&row.id),
-                "",
-                Some(&client_ip),
-            )?;
-            Ok(to_consultation(row))
-        })
+                let referral = match &record.referral_opd_id {
+                    Some(referral) => {
+                        if opds::find(conn, referral)?.is_none_or(|o| !o.active) {
+                            return Err(ValidationError::single(
+                                "referral_opd_id",
+                                "unknown_opd",
+                                "no such OPD",
+                            )
+                            .into());
+                        }
+                        let channel = if token.channel == "assisted" {
+                            BookingChannel::Assisted
+                        } else {
+                            BookingChannel::App
+                        };
+                        Some(super::queue::book_referral(
+                            conn,
+                            &principal,
+                            &token.patient_id,
+                            referral,
+                            channel,
+                            clock_now,
+                            presence_since,
+                        )?)
+                    }
+                    None => None,
+                };
+                let row = ConsultationRow {
+                    id: new_id(),
+                    token_id: token.id.clone(),
+                    patient_id: token.patient_id.clone(),
+                    doctor_id: principal.user_id.clone(),
+                    opd_id: token.opd_id.clone(),
+                    chief_complaint: record.chief_complaint,
+                    history: record.history,
+                    examination: record.examination,
+                    vitals_id,
+                    provisional_diagnosis: record.provisional_diagnosis,
+                    icd10_code: record.icd10_code,
+                    investigations: record.investigations,
+                    advice: record.advice,
+                    follow_up_on: record.follow_up_on,
+                    referral_opd_id: record.referral_opd_id,
+                    referral_token_id: referral.as_ref().map(|t| t.id.clone()),
+                    created_at: now,
+                };
+                rx_db::insert_consultation(conn, &row)?;
+                audit::record_from(
+                    conn,
+                    now,
+                    Some(&principal.user_id),
+                    "consultation.recorded",
+                    Some(&row.id),
+                    "",
+                    Some(&client_ip),
+                )?;
+                Ok((to_consultation(row), referral.map(|t| t.session_id)))
+            },
+        )
         .await?;
-    if let Some(token_id) = &consultation.referral_token_id {
-        // Wake the referral session's live boards too.
-        if let Ok(token) =
-            super::queue::get_token(state, &principal_for_signal, token_id.clone()).await
-        {
-            state.queue_changed(&token.session_id);
-        }
+    if let Some(session_id) = &referral_session {
+        // The referral session's live boards change too.
+        state.queue_changed(session_id);
     }
     Ok(consultation)
 }
@@ -421,6 +418,14 @@ fn check_items(items: &[ItemInput], fields: &mut Fields) {
     }
 }
 
+fn sex_from_letter(letter: &str) -> Sex {
+    match letter {
+        "F" => Sex::Female,
+        "M" => Sex::Male,
+        _ => Sex::Other,
+    }
+}
+
 fn sex_letter(sex: &str) -> &'static str {
     match sex {
         "female" => "F",
@@ -440,9 +445,9 @@ struct Loaded {
 fn load(conn: &mut DbConnection, row: PrescriptionRow) -> Result<Loaded, ServiceError> {
     let items = rx_db::items(conn, &row.id)?;
     let dispensed = rx_db::dispensations(conn, &row.id)?;
-    let keys: Vec<Jwk> = rx_db::all_keys(conn)?.iter().filter_map(jwk_of).collect();
-    // Our own payload, verified without the expiry check: it carries the names as signed.
-    let claims = rx::verify(&row.signed_payload, &keys, i64::MIN).map_err(|e| {
+    // Our own stored payload: it carries the names as signed, so decode it (no need to
+    // re-verify a signature we made, once per read).
+    let claims = rx::decode_claims(&row.signed_payload).map_err(|e| {
         ServiceError::Store(crate::db::StoreError::Unavailable(format!(
             "stored prescription: {e}"
         )))
@@ -490,16 +495,23 @@ fn to_prescription(
     loaded: Loaded,
     now: NaiveDateTime,
 ) -> Result<Prescription, ServiceError> {
+    // One lookup per pharmacy, not per dispensation.
+    let mut pharmacy_names = std::collections::HashMap::new();
+    for d in &loaded.dispensed {
+        if !pharmacy_names.contains_key(&d.pharmacy_id) {
+            let name = facilities::find(conn, &d.pharmacy_id)?
+                .map(|f| f.name)
+                .unwrap_or_default();
+            pharmacy_names.insert(d.pharmacy_id.clone(), name);
+        }
+    }
     let mut items = Vec::new();
     for item in &loaded.items {
         let mut dispensations = Vec::new();
         for d in loaded.dispensed.iter().filter(|d| d.item_id == item.id) {
-            let pharmacy_name = facilities::find(conn, &d.pharmacy_id)?
-                .map(|f| f.name)
-                .unwrap_or_default();
             dispensations.push(Dispensation {
                 pharmacy_id: d.pharmacy_id.clone(),
-                pharmacy_name,
+                pharmacy_name: pharmacy_names[&d.pharmacy_id].clone(),
                 quantity: d.quantity,
                 dispensed_at: utc(d.dispensed_at),
             });
@@ -520,11 +532,7 @@ fn to_prescription(
         patient_id: loaded.row.patient_id.clone(),
         patient_name: claims.pn.clone(),
         patient_age_years: claims.pa,
-        patient_sex: match claims.ps.as_str() {
-            "F" => Sex::Female,
-            "M" => Sex::Male,
-            _ => Sex::Other,
-        },
+        patient_sex: sex_from_letter(&claims.ps),
         doctor_name: claims.dn.clone(),
         doctor_registration: claims.dr.clone(),
         opd_name: claims.opd.clone(),
@@ -694,6 +702,32 @@ fn may_read(
     })
 }
 
+/// The prescription if the caller may read it (else "not found"); a staff read is audited.
+fn readable(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: &str,
+    client_ip: &str,
+    now: NaiveDateTime,
+) -> Result<PrescriptionRow, ServiceError> {
+    let row = rx_db::find(conn, id)?.ok_or(ServiceError::NotFound("prescription"))?;
+    if !may_read(conn, principal, &row)? {
+        return Err(ServiceError::NotFound("prescription"));
+    }
+    if principal.role != Role::Patient {
+        audit::record_from(
+            conn,
+            now,
+            Some(&principal.user_id),
+            "prescription.read",
+            Some(&row.id),
+            "",
+            Some(client_ip),
+        )?;
+    }
+    Ok(row)
+}
+
 pub async fn get(
     state: &AppState,
     principal: &Principal,
@@ -705,21 +739,7 @@ pub async fn get(
     state
         .db
         .write(move |conn| -> Result<Prescription, ServiceError> {
-            let row = rx_db::find(conn, &id)?.ok_or(ServiceError::NotFound("prescription"))?;
-            if !may_read(conn, &principal, &row)? {
-                return Err(ServiceError::NotFound("prescription"));
-            }
-            if principal.role != Role::Patient {
-                audit::record_from(
-                    conn,
-                    now,
-                    Some(&principal.user_id),
-                    "prescription.read",
-                    Some(&row.id),
-                    "",
-                    Some(&client_ip),
-                )?;
-            }
+            let row = readable(conn, &principal, &id, &client_ip, now)?;
             let loaded = load(conn, row)?;
             to_prescription(conn, loaded, now)
         })
@@ -752,14 +772,22 @@ pub async fn list_mine(
         .await
 }
 
-/// The QR text of a prescription the caller may read.
+/// The QR text of a prescription the caller may read (no need to load its items).
 pub async fn qr_text(
     state: &AppState,
     principal: &Principal,
     id: String,
     client_ip: String,
 ) -> Result<String, ServiceError> {
-    Ok(get(state, principal, id, client_ip).await?.qr_text)
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| {
+            let row = readable(conn, &principal, &id, &client_ip, now)?;
+            Ok(rx::to_qr_text(&row.signed_payload))
+        })
+        .await
 }
 
 /// The issuing doctor cancels, with a reason, before anything is dispensed.
@@ -839,11 +867,7 @@ fn pharmacy_view(loaded: &Loaded, pharmacy: &str) -> PharmacyView {
         code: loaded.row.code.clone(),
         patient_name: claims.pn.clone(),
         patient_age_years: claims.pa,
-        patient_sex: match claims.ps.as_str() {
-            "F" => Sex::Female,
-            "M" => Sex::Male,
-            _ => Sex::Other,
-        },
+        patient_sex: sex_from_letter(&claims.ps),
         doctor_name: claims.dn.clone(),
         doctor_registration: claims.dr.clone(),
         opd_name: claims.opd.clone(),
@@ -925,6 +949,42 @@ fn dispensable(
     }
 }
 
+/// How a pharmacist names the prescription to verify.
+enum Lookup {
+    Code(String),
+    Payload(String),
+}
+
+/// The answer for a payload that did not verify offline: nothing of the record is shown.
+fn refused(error: &VerifyError) -> Verification {
+    let (status, message) = match error {
+        VerifyError::Expired => (
+            VerificationStatus::Expired,
+            "This prescription has expired.",
+        ),
+        VerifyError::UnknownKey => (
+            VerificationStatus::UnknownKey,
+            "Not signed by this service: do not dispense.",
+        ),
+        VerifyError::Tampered | VerifyError::Malformed => (
+            VerificationStatus::Tampered,
+            "The QR code was altered or is not a prescription: do not dispense.",
+        ),
+    };
+    verification(status, message, None)
+}
+
+/// A typed code, canonical, or the field error for a mistyped one (checked before any lookup).
+fn parse_code_field(code: &str) -> Result<String, ValidationError> {
+    rx::parse_code(code).ok_or_else(|| {
+        ValidationError::single(
+            "code",
+            "invalid_check_character",
+            "This code is mistyped: its check character does not match.",
+        )
+    })
+}
+
 /// A pharmacist verifies a prescription by code or by its scanned payload.
 pub async fn verify(
     state: &AppState,
@@ -933,15 +993,9 @@ pub async fn verify(
     client_ip: String,
 ) -> Result<Verification, ServiceError> {
     let pharmacy = pharmacy_of(principal)?;
-    let code = match (&request.code, &request.payload) {
-        (Some(code), None) => Some(rx::parse_code(code).ok_or_else(|| {
-            ValidationError::single(
-                "code",
-                "invalid_check_character",
-                "This code is mistyped: its check character does not match.",
-            )
-        })?),
-        (None, Some(_)) => None,
+    let lookup = match (request.code, request.payload) {
+        (Some(code), None) => Lookup::Code(parse_code_field(&code)?),
+        (None, Some(payload)) => Lookup::Payload(payload),
         _ => {
             return Err(ValidationError::single(
                 "code",
@@ -956,38 +1010,34 @@ pub async fn verify(
     state
         .db
         .write(move |conn| -> Result<Verification, ServiceError> {
-            let code = match (code, &request.payload) {
-                (Some(code), _) => code,
-                (None, Some(payload)) => {
+            let code = match lookup {
+                Lookup::Code(code) => code,
+                Lookup::Payload(payload) => {
                     let keys: Vec<Jwk> = rx_db::all_keys(conn)?.iter().filter_map(jwk_of).collect();
-                    match rx::verify(payload, &keys, now.timestamp()) {
+                    match rx::verify(&payload, &keys, now.timestamp()) {
                         Ok(claims) => claims.id,
-                        Err(VerifyError::Expired) => {
-                            return Ok(verification(VerificationStatus::Expired, "This prescription has expired.", None))
-                        }
-                        Err(VerifyError::UnknownKey) => {
-                            return Ok(verification(
-                                VerificationStatus::UnknownKey,
-                                "Not signed by this service: do not dispense.",
-                                None,
-                            ))
-                        }
-                        Err(VerifyError::Tampered | VerifyError::Malformed) => {
-                            return Ok(verification(
-                                VerificationStatus::Tampered,
-                                "The QR code was altered or is not a prescription: do not dispense.",
-                                None,
-                            ))
-                        }
+                        Err(error) => return Ok(refused(&error)),
                     }
                 }
-                (None, None) => unreachable!("checked above"),
             };
-            let row = rx_db::find_by_code(conn, &code)?.ok_or(ServiceError::NotFound("prescription"))?;
-            audit::record_from(conn, now.naive_utc(), Some(&actor), "prescription.verified", Some(&row.id), "", Some(&client_ip))?;
+            let row =
+                rx_db::find_by_code(conn, &code)?.ok_or(ServiceError::NotFound("prescription"))?;
+            audit::record_from(
+                conn,
+                now.naive_utc(),
+                Some(&actor),
+                "prescription.verified",
+                Some(&row.id),
+                "",
+                Some(&client_ip),
+            )?;
             let loaded = load(conn, row)?;
             let (status, message) = dispensable(&loaded, &pharmacy, now.naive_utc());
-            Ok(verification(status, message, Some(pharmacy_view(&loaded, &pharmacy))))
+            Ok(verification(
+                status,
+                message,
+                Some(pharmacy_view(&loaded, &pharmacy)),
+            ))
         })
         .await
 }
@@ -1004,13 +1054,7 @@ pub async fn dispense(
     client_ip: String,
 ) -> Result<PharmacyView, ServiceError> {
     let pharmacy = pharmacy_of(principal)?;
-    let code = rx::parse_code(&code).ok_or_else(|| {
-        ValidationError::single(
-            "code",
-            "invalid_check_character",
-            "This code is mistyped: its check character does not match.",
-        )
-    })?;
+    let code = parse_code_field(&code)?;
     let mut fields = Fields::new();
     if request.items.is_empty() {
         fields.add("items", "required", "dispense at least one item");
@@ -1094,9 +1138,7 @@ pub async fn release(
     code: String,
 ) -> Result<PharmacyView, ServiceError> {
     let pharmacy = pharmacy_of(principal)?;
-    let code = rx::parse_code(&code).ok_or_else(|| {
-        ValidationError::single("code", "invalid_check_character", "This code is mistyped.")
-    })?;
+    let code = parse_code_field(&code)?;
     let actor = principal.user_id.clone();
     let now = state.clock.now_naive();
     state

@@ -223,16 +223,7 @@ fn book_in_transaction(
     let opd = opds::find(conn, opd_id)?
         .filter(|o| o.active)
         .ok_or(ServiceError::NotFound("session"))?;
-    let programme_open = {
-        use crate::schema::programmes::dsl as p;
-        use diesel::prelude::*;
-        p::programmes
-            .find(&opd.programme_id)
-            .select(p::eligibility)
-            .first::<String>(conn)?
-            == "open"
-    };
-    if !programme_open {
+    if !opds::programme_is_open(conn, &opd.programme_id)? {
         return Err(ServiceError::Forbidden);
     }
     let patient = patients::find(conn, &request.patient_id)?
@@ -562,13 +553,6 @@ fn figures(
             RECENT_CONSULTATIONS,
         )?),
     })
-}
-
-impl AppState {
-    fn presence_since(&self) -> NaiveDateTime {
-        self.clock.now_naive()
-            - Duration::seconds(self.settings.queue.presence_timeout_seconds.into())
-    }
 }
 
 /// Where a token stands now: position by the ordering rule, who is being served, doctors online
@@ -996,14 +980,24 @@ pub async fn transition(
                     format!("The token is {}, not {expected}.", token.status),
                 )
             };
-            match step {
+            // Who may take each step: the patient's side joins; the calling doctor does the rest.
+            let allowed = match step {
+                Transition::Join => matches!(principal.role, Role::Patient | Role::Cho),
+                Transition::Start | Transition::Complete | Transition::NoShow => by_its_doctor,
+            };
+            if !allowed {
+                return Err(ServiceError::Forbidden);
+            }
+            let (from, expected) = match step {
+                Transition::Join | Transition::Start => ("called", "called"),
+                Transition::Complete => ("in_consultation", "in consultation"),
+                Transition::NoShow => ("called", "called and not joined"),
+            };
+            if token.status != from || (step == Transition::NoShow && token.joined_at.is_some()) {
+                return Err(wrong_state(expected));
+            }
+            let event = match step {
                 Transition::Join => {
-                    if !matches!(principal.role, Role::Patient | Role::Cho) {
-                        return Err(ServiceError::Forbidden);
-                    }
-                    if token.status != "called" {
-                        return Err(wrong_state("called"));
-                    }
                     if overdue {
                         return Err(ServiceError::conflict(
                             "join_window_passed",
@@ -1011,43 +1005,25 @@ pub async fn transition(
                         ));
                     }
                     token.joined_at = Some(now);
-                    queue::save_token(conn, &token)?;
-                    queue::record_event(conn, &token, "joined", Some(&principal.user_id), now)?;
+                    "joined"
                 }
                 Transition::Start => {
-                    if !by_its_doctor {
-                        return Err(ServiceError::Forbidden);
-                    }
-                    if token.status != "called" {
-                        return Err(wrong_state("called"));
-                    }
                     token.status = TokenStatus::InConsultation.as_str().into();
                     token.started_at = Some(now);
-                    queue::save_token(conn, &token)?;
-                    queue::record_event(conn, &token, "started", Some(&principal.user_id), now)?;
+                    "started"
                 }
                 Transition::Complete => {
-                    if !by_its_doctor {
-                        return Err(ServiceError::Forbidden);
-                    }
-                    if token.status != "in_consultation" {
-                        return Err(wrong_state("in consultation"));
-                    }
                     token.status = TokenStatus::Completed.as_str().into();
                     token.completed_at = Some(now);
-                    queue::save_token(conn, &token)?;
-                    queue::record_event(conn, &token, "completed", Some(&principal.user_id), now)?;
+                    "completed"
                 }
                 Transition::NoShow => {
-                    if !by_its_doctor {
-                        return Err(ServiceError::Forbidden);
-                    }
-                    if token.status != "called" || token.joined_at.is_some() {
-                        return Err(wrong_state("called and not joined"));
-                    }
-                    token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
+                    let token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
+                    return Ok(token_to_api(&token));
                 }
-            }
+            };
+            queue::save_token(conn, &token)?;
+            queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
             Ok(token_to_api(&token))
         })
         .await?;

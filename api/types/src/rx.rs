@@ -212,6 +212,16 @@ pub fn sign(claims: &Claims, key: &SigningKey) -> String {
 /// Verifies a compact JWS (or its `sjv:/` QR text) against the published keys, offline.
 /// `now` (Unix seconds) decides expiry.
 pub fn verify(payload: &str, keys: &[Jwk], now: i64) -> Result<Claims, VerifyError> {
+    let claims = verify_signature(payload, keys)?;
+    if claims.exp <= now {
+        return Err(VerifyError::Expired);
+    }
+    Ok(claims)
+}
+
+/// Checks the signature only, whatever the date: a patient's old prescription stays genuine
+/// after it can no longer be dispensed. Dispensing decisions use [`verify`].
+pub fn verify_signature(payload: &str, keys: &[Jwk]) -> Result<Claims, VerifyError> {
     let jws = if payload.starts_with(QR_PREFIX) {
         from_qr_text(payload)?
     } else {
@@ -251,6 +261,17 @@ pub fn verify(payload: &str, keys: &[Jwk], now: i64) -> Result<Claims, VerifyErr
         &Signature::from_bytes(&signature),
     )
     .map_err(|_| VerifyError::Tampered)?;
+    inflate_claims(payload_b64)
+}
+
+/// The claims of a JWS this service signed and stored itself, without checking the signature
+/// (the server reads its own records; verifiers must use [`verify`]).
+pub fn decode_claims(jws: &str) -> Result<Claims, VerifyError> {
+    let payload_b64 = jws.split('.').nth(1).ok_or(VerifyError::Malformed)?;
+    inflate_claims(payload_b64)
+}
+
+fn inflate_claims(payload_b64: &str) -> Result<Claims, VerifyError> {
     let compressed = URL_SAFE_NO_PAD
         .decode(payload_b64)
         .map_err(|_| VerifyError::Tampered)?;
@@ -259,11 +280,7 @@ pub fn verify(payload: &str, keys: &[Jwk], now: i64) -> Result<Claims, VerifyErr
         .take(MAX_CLAIMS_BYTES)
         .read_to_end(&mut json)
         .map_err(|_| VerifyError::Tampered)?;
-    let claims: Claims = serde_json::from_slice(&json).map_err(|_| VerifyError::Tampered)?;
-    if claims.exp <= now {
-        return Err(VerifyError::Expired);
-    }
-    Ok(claims)
+    serde_json::from_slice(&json).map_err(|_| VerifyError::Tampered)
 }
 
 /// The QR text for a JWS: `sjv:/` and two digits per character (code point - 45).
@@ -371,6 +388,7 @@ mod tests {
         let keys = vec![Jwk::ed25519(&signing.verifying_key().to_bytes())];
         let jws = sign(&claims(2), &signing);
         assert_eq!(verify(&jws, &keys, 1_795_000_001).unwrap(), claims(2));
+        assert_eq!(decode_claims(&jws).unwrap(), claims(2));
         let qr = to_qr_text(&jws);
         assert!(qr[QR_PREFIX.len()..].bytes().all(|b| b.is_ascii_digit()));
         assert_eq!(verify(&qr, &keys, 1_795_000_001).unwrap().pn, "সুমিতা দাস");
@@ -391,6 +409,12 @@ mod tests {
         assert_eq!(
             verify(&jws, &keys, 1_797_592_000),
             Err(VerifyError::Expired)
+        );
+        // Past its validity it is still genuine, and tampering still shows.
+        assert_eq!(verify_signature(&jws, &keys).unwrap(), claims(1));
+        assert_eq!(
+            verify_signature(&altered, &keys),
+            Err(VerifyError::Tampered)
         );
         assert_eq!(verify("not a jws", &keys, 0), Err(VerifyError::Malformed));
     }
