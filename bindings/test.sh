@@ -4,7 +4,8 @@
 #
 #   1. builds the server and the cdylib (debug) and generates the bindings (generate.sh);
 #   2. starts `sanjeevani --demo` on a free port with a fresh SQLite database, capturing its
-#      stdout (where demo mode prints OTP codes) to a file the tests read;
+#      stdout (where demo mode prints OTP codes) to a file the tests read, through
+#      bindings/tests/server-ctl.sh, which the tests call to stop and restart it (offline);
 #   3. compiles the generated Kotlin with bindings/tests/kotlin/*.kt and runs it with JNA;
 #   4. runs bindings/tests/python with pytest, the .so beside the generated module.
 #
@@ -33,12 +34,15 @@ missing() {
 }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/sanjeevani-bindings-test.XXXXXX")"
-server_pid=""
+# The server is started and stopped through server-ctl.sh, which the tests also call to take
+# it away (the phone is offline) and bring it back on the same port and database.
+export SANJEEVANI_SERVER_CTL="$PWD/bindings/tests/server-ctl.sh"
+export SANJEEVANI_SERVER_BIN="$work/sanjeevani"
+export SANJEEVANI_SERVER_DB="$work/db.sqlite"
+export SANJEEVANI_SERVER_LOG="$work/server.log"
+export SANJEEVANI_SERVER_PIDFILE="$work/server.pid"
 cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    bash "$SANJEEVANI_SERVER_CTL" stop || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -55,30 +59,11 @@ cp bindings/generated/python/sanjeevani_mobile.py "$work/python/"
 cp "$library" "$work/python/"
 
 say "starting the API server (demo mode, fresh SQLite database)"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-export SANJEEVANI_BASE_URL="http://127.0.0.1:$port"
-export SANJEEVANI_SERVER_LOG="$work/server.log"
-"$work/sanjeevani" --demo --listen "127.0.0.1:$port" \
-    --database-url "sqlite://$work/db.sqlite" >"$SANJEEVANI_SERVER_LOG" 2>"$work/server.err" &
-server_pid=$!
-server_ready() {
-    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-        "$SANJEEVANI_BASE_URL/api/v1/health/ready" >/dev/null 2>&1
-}
-for _ in $(seq 1 100); do
-    server_ready && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "FATAL: the server exited; its output:" >&2
-        cat "$SANJEEVANI_SERVER_LOG" "$work/server.err" >&2
-        exit 1
-    fi
-    sleep 0.2
-done
-server_ready || {
-    echo "FATAL: the server did not become ready at $SANJEEVANI_BASE_URL" >&2
-    exit 1
-}
-echo "server at $SANJEEVANI_BASE_URL (pid $server_pid)"
+SANJEEVANI_SERVER_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+export SANJEEVANI_SERVER_PORT
+export SANJEEVANI_BASE_URL="http://127.0.0.1:$SANJEEVANI_SERVER_PORT"
+bash "$SANJEEVANI_SERVER_CTL" start
+echo "server at $SANJEEVANI_BASE_URL (pid $(cat "$SANJEEVANI_SERVER_PIDFILE"))"
 
 # --- Kotlin on the JVM ------------------------------------------------------------------------
 kotlin_home="$tools/kotlin-compiler-$kotlin_version/package"
@@ -154,7 +139,7 @@ fi
 if [ "$failures" -ne 0 ]; then
     say "bindings tests FAILED ($failures suite(s))"
     echo "--- the server's last 40 lines of output" >&2
-    tail -n 40 "$SANJEEVANI_SERVER_LOG" "$work/server.err" >&2 || true
+    tail -n 40 "$SANJEEVANI_SERVER_LOG" "$SANJEEVANI_SERVER_LOG.err" >&2 || true
     exit 1
 fi
 if [ "${#skipped[@]}" -ne 0 ]; then

@@ -62,6 +62,8 @@ pub struct ApiRequest<'a> {
     body: Option<Vec<u8>>,
     idempotency_key: Option<String>,
     if_none_match: Option<&'a str>,
+    /// The path is at the server's root, outside `/api/v1` (`/.well-known/jwks.json`).
+    outside_api: bool,
 }
 
 impl<'a> ApiRequest<'a> {
@@ -85,7 +87,14 @@ impl<'a> ApiRequest<'a> {
             body: None,
             idempotency_key: None,
             if_none_match: None,
+            outside_api: false,
         }
+    }
+
+    /// A path at the server's root rather than under `/api/v1`.
+    pub fn outside_api(mut self) -> Self {
+        self.outside_api = true;
+        self
     }
 
     /// Sends the session token as `Authorization: Bearer`.
@@ -207,7 +216,12 @@ impl Api {
     fn send_once(&self, request: &ApiRequest<'_>) -> Result<Answer, Error> {
         let mut builder = http::Request::builder()
             .method(request.method.clone())
-            .uri(format!("{}{API_PREFIX}{}", self.base_url, request.path))
+            .uri(format!(
+                "{}{}{}",
+                self.base_url,
+                if request.outside_api { "" } else { API_PREFIX },
+                request.path
+            ))
             .header("accept", "application/json");
         if let Some(token) = request.token {
             builder = builder.header("authorization", format!("Bearer {token}"));

@@ -146,7 +146,7 @@ impl Core {
 
     /// Runs a call that needs the session. If the server refuses the token, the session is
     /// forgotten here, once for every endpoint.
-    fn with_session<T>(
+    pub(crate) fn with_session<T>(
         &self,
         call: impl FnOnce(&StoredSession) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -270,7 +270,7 @@ impl Core {
     }
 
     /// A GET with the session, its JSON answer read as `T`.
-    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+    pub(crate) fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
         self.with_session(|session| {
             self.api
                 .send(ApiRequest::get(path).bearer(&session.token))?
@@ -279,7 +279,7 @@ impl Core {
     }
 
     /// A POST with the session and an optional JSON body, its answer read as `T`.
-    fn post<B: Serialize, T: DeserializeOwned>(
+    pub(crate) fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: Option<&B>,

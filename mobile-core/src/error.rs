@@ -35,6 +35,9 @@ pub enum Error {
     Database(#[from] rusqlite::Error),
     #[error("local files: {0}")]
     Io(#[from] std::io::Error),
+    /// The record was never synced to this phone (or was removed by a logout).
+    #[error("no {0} with that id is stored on this phone")]
+    NotStored(&'static str),
     /// A stored row this version cannot read.
     #[error("local data unreadable: {0}")]
     CorruptLocalData(String),
@@ -171,6 +174,7 @@ impl From<Error> for MobileError {
                 }],
             },
             Error::NotLoggedIn => MobileError::Unauthorized,
+            Error::NotStored(_) => MobileError::NotFound,
             Error::Transport(cause) => MobileError::Network {
                 details: cause.to_string(),
             },

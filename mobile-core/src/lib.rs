@@ -114,12 +114,20 @@
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod prescriptions;
 pub mod queue;
 pub mod records;
+pub mod render;
 pub mod store;
 
 pub use client::{Core, SanjeevaniClient};
 pub use error::{FieldProblem, MobileError};
+pub use prescriptions::{
+    ConsultationNote, ConsultationRecord, DispensableItem, DispenseQuantity, Medicine,
+    PharmacyCheck, PharmacyPrescription, PharmacyStatus, PrescribedItem, PrescriptionDetail,
+    PrescriptionState, PrescriptionSummary, ScannedPrescription, SignatureCheck,
+    SignedPrescription,
+};
 pub use queue::{QueueListener, QueueWatch, WatchTiming};
 pub use records::{
     BookedToken, DoctorPresence, FamilyMember, FamilyMemberInput, Language, Opd, OpdSession,

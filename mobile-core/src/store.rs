@@ -1,6 +1,7 @@
 //! The on-device database: the signed-in session, the offline copy of the family, bookings
-//! still waiting for the server's answer and the last known queue status of each token, in one
-//! SQLite file under the app's data directory.
+//! still waiting for the server's answer, the last known queue status of each token, and the
+//! family's signed prescriptions with the issuer keys that verify them, in one SQLite file
+//! under the app's data directory.
 //!
 //! The schema version is SQLite's `PRAGMA user_version`. [`MIGRATIONS`] lists every schema
 //! change in order; opening the store applies the ones the file has not seen yet, each in the
@@ -16,7 +17,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sanjeevani_types::auth::{Me, SessionIssued};
 use sanjeevani_types::patient::Patient;
+use sanjeevani_types::prescription::{Prescription, PrescriptionStatus};
 use sanjeevani_types::queue::{PriorityReason, QueueStatus};
+use sanjeevani_types::rx::Jwk;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -29,6 +32,7 @@ pub const DATABASE_FILE: &str = "sanjeevani-mobile.sqlite3";
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_session_and_family.sql"),
     include_str!("../migrations/0002_bookings_and_queue.sql"),
+    include_str!("../migrations/0003_prescriptions.sql"),
 ];
 
 /// The session stored on this device.
@@ -55,6 +59,45 @@ pub struct CachedStatus {
     pub status: QueueStatus,
     pub etag: Option<String>,
     pub fetched_at: DateTime<Utc>,
+}
+
+/// A stored prescription's entry in the list, read without its JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrescriptionRow {
+    pub id: String,
+    pub patient_id: String,
+    pub code: String,
+    pub patient_name: String,
+    pub doctor_name: String,
+    pub opd_name: String,
+    pub status: PrescriptionStatus,
+    /// Medicine names as written.
+    pub medicines: Vec<String>,
+    pub issued_at: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub synced_at: DateTime<Utc>,
+}
+
+impl PrescriptionRow {
+    pub fn of(prescription: &Prescription, synced_at: DateTime<Utc>) -> Self {
+        Self {
+            id: prescription.id.clone(),
+            patient_id: prescription.patient_id.clone(),
+            code: prescription.code.clone(),
+            patient_name: prescription.patient_name.clone(),
+            doctor_name: prescription.doctor_name.clone(),
+            opd_name: prescription.opd_name.clone(),
+            status: prescription.status,
+            medicines: prescription
+                .items
+                .iter()
+                .map(|item| item.prescribed.medicine.clone())
+                .collect(),
+            issued_at: prescription.issued_at,
+            valid_until: prescription.valid_until,
+            synced_at,
+        }
+    }
 }
 
 /// The local database. One connection behind a mutex: the app calls from a few background
@@ -146,7 +189,12 @@ impl Store {
                 now(),
             ],
         )?;
-        for table in ["family_member", "pending_booking", "queue_status_cache"] {
+        for table in [
+            "family_member",
+            "pending_booking",
+            "queue_status_cache",
+            "prescription",
+        ] {
             transaction.execute(
                 &format!("DELETE FROM {table} WHERE account_id <> ?1"),
                 params![issued.user.id],
@@ -174,6 +222,7 @@ impl Store {
             "family_member",
             "pending_booking",
             "queue_status_cache",
+            "prescription",
         ] {
             transaction.execute(&format!("DELETE FROM {table}"), [])?;
         }
@@ -336,6 +385,102 @@ impl Store {
         }))
     }
 
+    /// Replaces the offline prescriptions with the list the server just returned (the whole
+    /// family's), in one transaction.
+    pub fn replace_prescriptions(
+        &self,
+        account_id: &str,
+        prescriptions: &[Prescription],
+    ) -> Result<(), Error> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction.execute("DELETE FROM prescription", [])?;
+        let synced_at = Utc::now();
+        {
+            let mut insert = transaction.prepare(
+                "INSERT INTO prescription (id, account_id, patient_id, code, patient_name,
+                     doctor_name, opd_name, status, medicines, issued_at, valid_until,
+                     prescription_json, synced_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?;
+            for prescription in prescriptions {
+                let row = PrescriptionRow::of(prescription, synced_at);
+                insert.execute(params![
+                    row.id,
+                    account_id,
+                    row.patient_id,
+                    row.code,
+                    row.patient_name,
+                    row.doctor_name,
+                    row.opd_name,
+                    status_text(row.status),
+                    row.medicines.join("\n"),
+                    row.issued_at.to_rfc3339(),
+                    row.valid_until.to_rfc3339(),
+                    to_json(prescription),
+                    synced_at.to_rfc3339(),
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// The stored prescriptions for the list, newest first, without reading their JSON.
+    pub fn prescription_rows(&self) -> Result<Vec<PrescriptionRow>, Error> {
+        let connection = self.connection();
+        let mut statement = connection.prepare(
+            "SELECT id, patient_id, code, patient_name, doctor_name, opd_name, status, medicines,
+                 issued_at, valid_until, synced_at
+             FROM prescription ORDER BY issued_at DESC, id",
+        )?;
+        let rows = statement.query_map([], prescription_from_row)?;
+        rows.map(|row| row.map_err(Error::from).and_then(|row| row))
+            .collect()
+    }
+
+    /// One stored prescription as the server returned it, and when it was synced.
+    pub fn prescription(&self, id: &str) -> Result<Option<(Prescription, DateTime<Utc>)>, Error> {
+        let row = self
+            .connection()
+            .query_row(
+                "SELECT prescription_json, synced_at FROM prescription WHERE id = ?1",
+                params![id],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        let Some((json, synced_at)) = row else {
+            return Ok(None);
+        };
+        Ok(Some((from_json(&json)?, parse_time(&synced_at)?)))
+    }
+
+    /// Replaces the cached issuer keys with the set the server publishes now (a key it no
+    /// longer publishes no longer verifies).
+    pub fn replace_issuer_keys(&self, keys: &[Jwk]) -> Result<(), Error> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction.execute("DELETE FROM issuer_key", [])?;
+        let fetched_at = now();
+        for key in keys {
+            transaction.execute(
+                "INSERT INTO issuer_key (kid, jwk_json, fetched_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (kid) DO NOTHING",
+                params![key.kid, to_json(key), fetched_at],
+            )?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// The cached issuer keys.
+    pub fn issuer_keys(&self) -> Result<Vec<Jwk>, Error> {
+        let connection = self.connection();
+        let mut select = connection.prepare("SELECT jwk_json FROM issuer_key ORDER BY kid")?;
+        let rows = select.query_map([], |row| row.get::<_, String>(0))?;
+        rows.map(|json| from_json(&json?)).collect()
+    }
+
     /// The schema version of the open file.
     pub fn schema_version(&self) -> Result<i64, Error> {
         Ok(schema_version(&self.connection())?)
@@ -386,6 +531,45 @@ fn pending_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<PendingB
         patient_id: row.get(2)?,
         priority_reason,
     }))
+}
+
+/// Reads one `prescription` list row; unreadable times or status are corrupt data.
+fn prescription_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<PrescriptionRow, Error>> {
+    let status: String = row.get(6)?;
+    let medicines: String = row.get(7)?;
+    let times: [String; 3] = [row.get(8)?, row.get(9)?, row.get(10)?];
+    let (id, patient_id, code) = (row.get(0)?, row.get(1)?, row.get(2)?);
+    let (patient_name, doctor_name, opd_name) = (row.get(3)?, row.get(4)?, row.get(5)?);
+    Ok((|| {
+        Ok(PrescriptionRow {
+            id,
+            patient_id,
+            code,
+            patient_name,
+            doctor_name,
+            opd_name,
+            status: parse_status(&status)?,
+            medicines: medicines.lines().map(str::to_owned).collect(),
+            issued_at: parse_time(&times[0])?,
+            valid_until: parse_time(&times[1])?,
+            synced_at: parse_time(&times[2])?,
+        })
+    })())
+}
+
+/// A prescription status as stored: its API name (`partly_dispensed`).
+fn status_text(status: PrescriptionStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => unreachable!("a unit enum serialises to its name"),
+    }
+}
+
+fn parse_status(text: &str) -> Result<PrescriptionStatus, Error> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| Error::CorruptLocalData(format!("prescription status {text:?}")))
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, Error> {
@@ -616,11 +800,13 @@ mod tests {
                 .unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap() as usize, MIGRATIONS.len());
         assert_eq!(store.session().unwrap().unwrap().token, "t1");
         assert_eq!(store.family().unwrap()[0].name, "সুমিতা দাস");
         assert!(store.pending_bookings().unwrap().is_empty());
         assert_eq!(store.queue_status("tok").unwrap(), None);
+        assert!(store.prescription_rows().unwrap().is_empty());
+        assert!(store.issuer_keys().unwrap().is_empty());
     }
 
     fn status(token_id: &str, position: i32) -> QueueStatus {

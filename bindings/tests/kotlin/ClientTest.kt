@@ -206,8 +206,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         val mine = ravi.bookToken(session, raviId)
         expect(ravi.pendingBookingCount() == 0u) { "a booking left pending" }
         expect(ravi.myTokens().map { it.id } == listOf(mine.id)) { "my tokens ${ravi.myTokens()}" }
-        // Booking the same session again is refused. (A full session needs an administrator to
-        // create a small OPD; the Rust tests cover session_full.)
+        // Booking the same session again is refused (a full session: PrescriptionTest.kt).
         val refused = expectThrows<MobileException.Conflict> { ravi.bookToken(session, raviId) }
         expect(refused.code == "already_booked") { "code ${refused.code}" }
 
@@ -263,7 +262,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
 fun main() {
     var passed = 0
     var failed = 0
-    for ((name, test) in tests) {
+    for ((name, test) in tests + prescriptionTests) {
         try {
             test()
             passed++

@@ -2,13 +2,18 @@
 
 bindings/test.sh starts the server, puts the generated module and the library on PYTHONPATH
 (the .so beside sanjeevani_mobile.py) and sets SANJEEVANI_BASE_URL and SANJEEVANI_SERVER_LOG
-(the server's captured stdout, where demo mode prints OTP codes).
+(the server's captured stdout, where demo mode prints OTP codes), and SANJEEVANI_SERVER_CTL,
+the script that stops and restarts the server for the offline part of the story.
 """
 
+import json
 import os
 import re
 import socket
+import subprocess
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -77,3 +82,126 @@ def person(name: str, sex: sm.Sex, relation: str | None = None) -> sm.FamilyMemb
         birth_year=1990,
         relation=relation,
     )
+
+
+# --- Booking, the queue, staff and the server itself ---------------------------------------
+
+ROUND_THE_CLOCK = "00000000-0000-7000-8000-000000002003"  # the demo's AC OPD, dr.ghosh
+
+
+class RecordingListener(sm.QueueListener):
+    """The app's side of watch_queue: called on the watch's own thread."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.updates: list[sm.QueueUpdate] = []
+        self.errors: list[sm.MobileError] = []
+
+    def on_status(self, update):
+        with self.lock:
+            self.updates.append(update)
+
+    def on_error(self, error):
+        with self.lock:
+            self.errors.append(error)
+
+    def wait_for(self, what, wanted, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for update in self.updates:
+                    if wanted(update):
+                        return update
+            time.sleep(0.05)
+        raise AssertionError(f"no update {what}: {self.updates} errors {self.errors}")
+
+
+def patient_with_profile(base_url, request_code, tmp_path, phone, name):
+    data_dir = tmp_path / phone
+    data_dir.mkdir()
+    client = sm.SanjeevaniClient(base_url, str(data_dir))
+    client.verify_otp_phone(phone, request_code(client, phone), "pytest")
+    holder = client.add_family_member(person(name, sm.Sex.FEMALE))
+    return client, holder.id
+
+
+def todays_round_the_clock_session(client):
+    [opd] = [opd for opd in client.list_opds() if opd.id == ROUND_THE_CLOCK]
+    assert opd.code == "AC" and opd.always_open
+    session = opd.sessions[0]
+    assert session.tokens_left > 0
+    return session.id
+
+
+
+DEMO_PASSWORD = "sanjeevani-demo-2026"
+SILIGURI_HUB = "00000000-0000-7000-8000-000000000102"
+DR_GHOSH = "00000000-0000-7000-8000-000000001003"
+
+
+def staff_client(base_url, data_dir, username) -> sm.SanjeevaniClient:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    client = sm.SanjeevaniClient(base_url, str(data_dir))
+    client.login_staff(username, DEMO_PASSWORD, "pytest")
+    return client
+
+
+def call_api(base_url, method, path, body=None, token=None):
+    """A plain HTTP call for what the phone app does not do (an administrator's setup)."""
+    request = urllib.request.Request(
+        f"{base_url}/api/v1{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"content-type": "application/json"}
+        | ({"authorization": f"Bearer {token}"} if token else {}),
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def small_round_the_clock_opd(base_url, code: str, capacity: int) -> str:
+    """An administrator creates an always-open OPD with `capacity` tokens per session."""
+    admin = call_api(
+        base_url, "POST", "/auth/login", {"username": "admin.wb", "password": DEMO_PASSWORD}
+    )["token"]
+    opd = call_api(
+        base_url,
+        "POST",
+        "/admin/opds",
+        {
+            "hub_id": SILIGURI_HUB,
+            "code": code,
+            "name": f"Small OPD {code}",
+            "specialty": "General Medicine",
+            "languages": ["bn", "en"],
+            "always_open": True,
+            "schedule": [],
+            "capacity_per_session": capacity,
+            "booking_days_ahead": 0,
+            "priority_every": 0,
+            "doctor_ids": [DR_GHOSH],
+        },
+        admin,
+    )
+    return opd["id"]
+
+
+class Server:
+    """Stops and restarts the test server (same port, same database)."""
+
+    def __init__(self, control: str):
+        self.control = control
+
+    def stop(self):
+        subprocess.run(["bash", self.control, "stop"], check=True, timeout=60)
+
+    def start(self):
+        subprocess.run(["bash", self.control, "start"], check=True, timeout=60)
+
+
+@pytest.fixture
+def server():
+    """The running server; it is running again after the test, whatever happened."""
+    server = Server(os.environ["SANJEEVANI_SERVER_CTL"])
+    yield server
+    server.start()

@@ -1,12 +1,17 @@
 """The generated Python bindings driving the real library against a real API server."""
 
 import datetime
-import threading
-import time
 
 import pytest
 import sanjeevani_mobile as sm
-from conftest import person
+from conftest import (
+    ROUND_THE_CLOCK,
+    RecordingListener,
+    patient_with_profile,
+    person,
+    small_round_the_clock_opd,
+    todays_round_the_clock_session,
+)
 
 
 def test_logging_in_by_phone_keeps_the_session_on_the_device(base_url, request_code, tmp_path):
@@ -107,52 +112,6 @@ def test_after_logout_the_next_call_raises_unauthorized(logged_in):
 
 # --- Booking a token and watching the queue ------------------------------------------------
 
-ROUND_THE_CLOCK = "00000000-0000-7000-8000-000000002003"  # the demo's AC OPD, dr.ghosh
-
-
-class RecordingListener(sm.QueueListener):
-    """The app's side of watch_queue: called on the watch's own thread."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.updates: list[sm.QueueUpdate] = []
-        self.errors: list[sm.MobileError] = []
-
-    def on_status(self, update):
-        with self.lock:
-            self.updates.append(update)
-
-    def on_error(self, error):
-        with self.lock:
-            self.errors.append(error)
-
-    def wait_for(self, what, wanted, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for update in self.updates:
-                    if wanted(update):
-                        return update
-            time.sleep(0.05)
-        raise AssertionError(f"no update {what}: {self.updates} errors {self.errors}")
-
-
-def patient_with_profile(base_url, request_code, tmp_path, phone, name):
-    data_dir = tmp_path / phone
-    data_dir.mkdir()
-    client = sm.SanjeevaniClient(base_url, str(data_dir))
-    client.verify_otp_phone(phone, request_code(client, phone), "pytest")
-    holder = client.add_family_member(person(name, sm.Sex.FEMALE))
-    return client, holder.id
-
-
-def todays_round_the_clock_session(client):
-    [opd] = [opd for opd in client.list_opds() if opd.id == ROUND_THE_CLOCK]
-    assert opd.code == "AC" and opd.always_open
-    session = opd.sessions[0]
-    assert session.tokens_left > 0
-    return session.id
-
 
 def test_a_patient_watches_the_queue_while_the_doctor_calls_and_completes(
     base_url, request_code, tmp_path
@@ -166,8 +125,7 @@ def test_a_patient_watches_the_queue_while_the_doctor_calls_and_completes(
     assert ravi.pending_booking_count() == 0
     assert [t.id for t in ravi.my_tokens()] == [mine.id]
 
-    # Booking the same session again is refused (a full session needs an administrator to
-    # create a small OPD; the Rust tests cover session_full).
+    # Booking the same session again is refused.
     with pytest.raises(sm.MobileError.Conflict) as raised:
         ravi.book_token(session, ravi_id)
     assert raised.value.code == "already_booked"
@@ -222,3 +180,18 @@ def test_offline_the_watch_reports_the_last_status_as_stale(
     assert (stale.token_id, stale.position, stale.as_of) == (token.id, fresh.position, fresh.as_of)
     assert isinstance(listener.errors[0], sm.MobileError.Network)
     client.cancel_token(token.id)
+
+
+def test_booking_a_full_session_is_refused(base_url, request_code, tmp_path):
+    opd_id = small_round_the_clock_opd(base_url, "FP", capacity=1)
+    asha, asha_id = patient_with_profile(base_url, request_code, tmp_path, "+918000000014", "Asha Das")
+    ravi, ravi_id = patient_with_profile(base_url, request_code, tmp_path, "+918000000015", "Ravi Kumar")
+    [opd] = [opd for opd in asha.list_opds() if opd.id == opd_id]
+    session = opd.sessions[0]
+    assert session.tokens_left == 1
+    asha.book_token(session.id, asha_id)
+    with pytest.raises(sm.MobileError.Conflict) as raised:
+        ravi.book_token(session.id, ravi_id)
+    assert raised.value.code == "session_full"
+    assert ravi.pending_booking_count() == 0, "a definite refusal leaves nothing to retry"
+    assert ravi.my_tokens() == []

@@ -6,5 +6,6 @@
 mod family;
 mod login;
 mod offline;
+mod prescriptions;
 mod queue;
 mod support;

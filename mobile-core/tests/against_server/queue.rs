@@ -4,74 +4,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sanjeevani_mobile::{
-    BookedToken, MobileError, QueueListener, QueueUpdate, Sex, TokenStatus, WatchTiming,
-};
+use sanjeevani_mobile::{MobileError, QueueListener, QueueUpdate, TokenStatus};
 use sanjeevani_tests::world::monday_morning;
-use sanjeevani_tests::{spawn_app, Backend, TestApp};
+use sanjeevani_tests::{spawn_app, Backend};
 use serde_json::json;
 
-use crate::support::{call, logged_in, person, unreachable_address, Device};
-
-/// The demo's round-the-clock OPD (`AC`, Siliguri hub, dr.ghosh).
-const ROUND_THE_CLOCK: &str = "00000000-0000-7000-8000-000000002003";
-const DEMO_PASSWORD: &str = "sanjeevani-demo-2026";
-
-const FAST: WatchTiming = WatchTiming {
-    interval: Duration::from_millis(50),
-    max_backoff: Duration::from_millis(200),
+use crate::support::{
+    book, call, doctor, patient, round_the_clock_session, unreachable_address, FAST,
 };
-
-/// A patient device with the holder's own profile; returns the device and the patient id.
-async fn patient(app: &TestApp, phone: &'static str, name: &'static str) -> (Device, String) {
-    let (device, _) = logged_in(app, phone).await;
-    let holder = device
-        .call(move |c| c.add_family_member(person(name, Sex::Female, None)))
-        .await
-        .expect("the profile is added");
-    (device, holder.id)
-}
-
-/// Today's session of the round-the-clock OPD, as `list_opds` shows it.
-async fn round_the_clock_session(device: &Device) -> String {
-    let opds = device.call(|c| c.list_opds()).await.expect("OPDs listed");
-    let opd = opds
-        .into_iter()
-        .find(|opd| opd.id == ROUND_THE_CLOCK)
-        .expect("the AC OPD is bookable");
-    assert_eq!(opd.code, "AC");
-    assert!(opd.always_open);
-    let session = opd.sessions.into_iter().next().expect("a bookable session");
-    assert!(session.tokens_left > 0);
-    session.id
-}
-
-async fn book(
-    device: &Device,
-    session: &str,
-    patient_id: &str,
-) -> Result<BookedToken, MobileError> {
-    let (session, patient_id) = (session.to_owned(), patient_id.to_owned());
-    device
-        .call(move |c| c.book_token(session, patient_id, None))
-        .await
-}
-
-async fn doctor(app: &TestApp) -> Device {
-    let doctor = Device::new(&app.address);
-    let signed_in = doctor
-        .call(|c| c.login_staff("dr.ghosh".into(), DEMO_PASSWORD.into(), None))
-        .await
-        .expect("dr.ghosh logs in");
-    assert_eq!(signed_in.user.role, sanjeevani_mobile::Role::Doctor);
-    let presence = doctor
-        .call(|c| c.set_online(ROUND_THE_CLOCK.into(), true))
-        .await
-        .expect("online");
-    assert!(presence.online && presence.heartbeat_due_by.is_some());
-    doctor.call(|c| c.heartbeat()).await.expect("heartbeat");
-    doctor
-}
 
 /// A listener that records what it hears.
 #[derive(Default)]

@@ -2,9 +2,11 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sanjeevani_mobile::{
-    FamilyMember, FamilyMemberInput, Language, SanjeevaniClient, Sex, SignedIn,
+    BookedToken, FamilyMember, FamilyMemberInput, Language, MobileError, SanjeevaniClient, Sex,
+    SignedIn, WatchTiming,
 };
 use sanjeevani_tests::TestApp;
 use tempfile::TempDir;
@@ -91,4 +93,64 @@ pub fn person(name: &str, sex: Sex, relation: Option<&str>) -> FamilyMemberInput
 
 pub fn names(family: &[FamilyMember]) -> Vec<&str> {
     family.iter().map(|member| member.name.as_str()).collect()
+}
+
+/// The demo's round-the-clock OPD (`AC`, Siliguri hub, dr.ghosh).
+pub const ROUND_THE_CLOCK: &str = "00000000-0000-7000-8000-000000002003";
+pub const DEMO_PASSWORD: &str = "sanjeevani-demo-2026";
+
+pub const FAST: WatchTiming = WatchTiming {
+    interval: Duration::from_millis(50),
+    max_backoff: Duration::from_millis(200),
+};
+
+/// A patient device with the holder's own profile; returns the device and the patient id.
+pub async fn patient(app: &TestApp, phone: &'static str, name: &'static str) -> (Device, String) {
+    let (device, _) = logged_in(app, phone).await;
+    let holder = device
+        .call(move |c| c.add_family_member(person(name, Sex::Female, None)))
+        .await
+        .expect("the profile is added");
+    (device, holder.id)
+}
+
+/// Today's session of the round-the-clock OPD, as `list_opds` shows it.
+pub async fn round_the_clock_session(device: &Device) -> String {
+    let opds = device.call(|c| c.list_opds()).await.expect("OPDs listed");
+    let opd = opds
+        .into_iter()
+        .find(|opd| opd.id == ROUND_THE_CLOCK)
+        .expect("the AC OPD is bookable");
+    assert_eq!(opd.code, "AC");
+    assert!(opd.always_open);
+    let session = opd.sessions.into_iter().next().expect("a bookable session");
+    assert!(session.tokens_left > 0);
+    session.id
+}
+
+pub async fn book(
+    device: &Device,
+    session: &str,
+    patient_id: &str,
+) -> Result<BookedToken, MobileError> {
+    let (session, patient_id) = (session.to_owned(), patient_id.to_owned());
+    device
+        .call(move |c| c.book_token(session, patient_id, None))
+        .await
+}
+
+pub async fn doctor(app: &TestApp) -> Device {
+    let doctor = Device::new(&app.address);
+    let signed_in = doctor
+        .call(|c| c.login_staff("dr.ghosh".into(), DEMO_PASSWORD.into(), None))
+        .await
+        .expect("dr.ghosh logs in");
+    assert_eq!(signed_in.user.role, sanjeevani_mobile::Role::Doctor);
+    let presence = doctor
+        .call(|c| c.set_online(ROUND_THE_CLOCK.into(), true))
+        .await
+        .expect("online");
+    assert!(presence.online && presence.heartbeat_due_by.is_some());
+    doctor.call(|c| c.heartbeat()).await.expect("heartbeat");
+    doctor
 }
