@@ -12,14 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile=debug
-cargo_flags=()
+# The debug build resolves features for the whole workspace with its tests, as
+# `cargo test --workspace` does, so after the test suite nothing is compiled twice (a build of
+# two packages alone would resolve dependency features differently and rebuild them). It also
+# builds the API server the bindings tests start.
+cargo_flags=(--workspace --all-targets)
 if [ "${1:-}" = "--release" ]; then
     profile=release
-    cargo_flags=(--release)
+    # For the apps: only the library and the generator, in one invocation.
+    cargo_flags=(--release -p sanjeevani-mobile-core -p sanjeevani-uniffi-bindgen)
 fi
-
-# One cargo invocation for both, so they share one feature resolution and one build.
-cargo build "${cargo_flags[@]}" -p sanjeevani-mobile-core -p sanjeevani-uniffi-bindgen >&2
+cargo build "${cargo_flags[@]}" >&2
 
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 case "$(uname -s)" in

@@ -2,7 +2,8 @@
 # Tests mobile-core through its real generated bindings: Kotlin on the JVM and Python, both
 # driving the debug cdylib against a real API server.
 #
-#   1. builds the server and the cdylib (debug) and generates the bindings (generate.sh);
+#   1. builds the workspace (debug: the server and the cdylib) and generates the bindings
+#      (generate.sh);
 #   2. starts `sanjeevani --demo` on a free port with a fresh SQLite database, capturing its
 #      stdout (where demo mode prints OTP codes) to a file the tests read, through
 #      bindings/tests/server-ctl.sh, which the tests call to stop and restart it (offline);
@@ -48,7 +49,6 @@ cleanup() {
 trap cleanup EXIT
 
 say "building the API server and generating the bindings"
-cargo build -p sanjeevani-api --bin sanjeevani
 library="$(bash bindings/generate.sh | tail -n 1)"
 target_dir="$(dirname "$(dirname "$library")")"
 # Test a private copy: a concurrent cargo build may replace the file in target/ meanwhile.

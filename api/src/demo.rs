@@ -6,7 +6,8 @@ use crate::auth::hashing::hash_password;
 use crate::auth::token::new_id;
 use crate::db::{DbConnection, StoreError};
 use crate::models::facilities::{self, NewFacility};
-use crate::models::opds::{self, OpdRow, SlotRow};
+use crate::models::opds::{self, OpdRow, ProgrammeRow, SlotRow};
+use crate::models::programmes;
 use crate::models::users::NewUser;
 use crate::state::AppState;
 
@@ -124,6 +125,14 @@ pub const STAFF: &[DemoStaff] = &[
         registration_number: Some("WBPC-22107"),
         specialty: None,
     },
+    DemoStaff {
+        username: "admin.sehat",
+        role: "admin",
+        name: "Col. Vikram Rathore",
+        facility: Some(0),
+        registration_number: None,
+        specialty: None,
+    },
 ];
 
 pub struct DemoOpd {
@@ -140,7 +149,47 @@ pub struct DemoOpd {
     pub priority_every: i32,
     /// Indexes into [`STAFF`].
     pub doctors: &'static [usize],
+    /// The owning programme's code.
+    pub programme: &'static str,
 }
+
+/// The programmes besides the national one (which every deployment has).
+pub struct DemoProgramme {
+    pub id: &'static str,
+    pub code: &'static str,
+    pub name: &'static str,
+    pub eligibility: &'static str,
+    pub sensitive: bool,
+    /// Indexes into [`STAFF`] of its administrators.
+    pub admins: &'static [usize],
+}
+
+pub const PROGRAMMES: &[DemoProgramme] = &[
+    DemoProgramme {
+        id: "00000000-0000-7000-8000-000000000002",
+        code: "wb",
+        name: "West Bengal state telemedicine service",
+        eligibility: "open",
+        sensitive: false,
+        admins: &[0],
+    },
+    DemoProgramme {
+        id: "00000000-0000-7000-8000-000000000003",
+        code: "sehat",
+        name: "Sehat OPD (armed forces personnel, veterans and families)",
+        eligibility: "closed",
+        sensitive: false,
+        admins: &[6],
+    },
+    DemoProgramme {
+        id: "00000000-0000-7000-8000-000000000004",
+        code: "ehiv",
+        name: "e-HIV Care",
+        eligibility: "open",
+        sensitive: true,
+        admins: &[],
+    },
+];
 
 const MON_TO_SAT: &[i32] = &[1, 2, 3, 4, 5, 6];
 
@@ -160,6 +209,7 @@ pub const OPDS: &[DemoOpd] = &[
         days_ahead: 2,
         priority_every: 3,
         doctors: &[1, 2],
+        programme: "wb",
     },
     DemoOpd {
         id: "00000000-0000-7000-8000-000000002002",
@@ -173,6 +223,7 @@ pub const OPDS: &[DemoOpd] = &[
         days_ahead: 3,
         priority_every: 0,
         doctors: &[2],
+        programme: "wb",
     },
     DemoOpd {
         id: "00000000-0000-7000-8000-000000002003",
@@ -186,18 +237,67 @@ pub const OPDS: &[DemoOpd] = &[
         days_ahead: 0,
         priority_every: 4,
         doctors: &[3],
+        programme: "national",
+    },
+    DemoOpd {
+        id: "00000000-0000-7000-8000-000000002004",
+        hub: 0,
+        code: "SH",
+        name: "Sehat OPD",
+        specialty: "General Medicine",
+        languages: "hi,bn,en",
+        slots: &[],
+        capacity: 200,
+        days_ahead: 0,
+        priority_every: 4,
+        doctors: &[2],
+        programme: "sehat",
+    },
+    DemoOpd {
+        id: "00000000-0000-7000-8000-000000002005",
+        hub: 0,
+        code: "HC",
+        name: "Care clinic",
+        specialty: "Infectious Diseases",
+        languages: "bn,hi,en",
+        slots: &[(MON_TO_SAT, "14:00", "17:00")],
+        capacity: 40,
+        days_ahead: 7,
+        priority_every: 0,
+        doctors: &[1],
+        programme: "ehiv",
     },
 ];
 
+fn seed_programmes(conn: &mut DbConnection, now: chrono::NaiveDateTime) -> Result<(), StoreError> {
+    for programme in PROGRAMMES {
+        programmes::insert(
+            conn,
+            &ProgrammeRow {
+                id: programme.id.into(),
+                code: programme.code.into(),
+                name: programme.name.into(),
+                eligibility: programme.eligibility.into(),
+                sensitive: programme.sensitive,
+                created_at: now,
+            },
+        )?;
+        for admin in programme.admins {
+            programmes::add_admin(conn, programme.id, &staff_id(*admin), now)?;
+        }
+    }
+    Ok(())
+}
+
 fn seed_opds(conn: &mut DbConnection, now: chrono::NaiveDateTime) -> Result<(), StoreError> {
-    let national = opds::find_programme_by_code(conn, opds::NATIONAL_PROGRAMME)?
-        .ok_or_else(|| StoreError::Migration("the national programme is missing".into()))?;
     for opd in OPDS {
+        let programme = opds::find_programme_by_code(conn, opd.programme)?
+            .ok_or_else(|| StoreError::Migration(format!("no programme {}", opd.programme)))?;
         opds::insert(
             conn,
             &OpdRow {
                 id: opd.id.into(),
-                programme_id: national.id.clone(),
+                programme_id: programme.id,
                 hub_id: FACILITIES[opd.hub].id.into(),
                 code: opd.code.into(),
                 name: opd.name.into(),
@@ -286,6 +386,7 @@ pub async fn seed(state: &AppState) -> Result<(), StoreError> {
                 }
                 .insert(conn)?;
             }
+            seed_programmes(conn, now)?;
             seed_opds(conn, now)?;
             Ok(())
         })
@@ -305,11 +406,19 @@ pub fn print_guide(base: &str) {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let programme = PROGRAMMES
+            .iter()
+            .find(|p| p.code == opd.programme)
+            .map_or("National online OPD", |p| p.name);
         println!(
-            "  {} {} at {} ({when})",
+            "  {} {} at {} ({when}) - {programme}",
             opd.code, opd.name, FACILITIES[opd.hub].name
         );
     }
+    println!(
+        "Sehat OPD is for verified members: claim with POST /api/v1/programmes/sehat/membership \
+         {{\"card_number\": ...}}; admin.sehat uploads the roster or verifies the claim."
+    );
     println!("Staff log in with password `{DEMO_PASSWORD}`:");
     for staff in STAFF {
         let place = staff

@@ -232,6 +232,9 @@ impl From<crate::services::ServiceError> for ApiError {
         match error {
             ServiceError::NotFound(what) => ApiError::not_found(what),
             ServiceError::Forbidden => ApiError::forbidden(),
+            ServiceError::NotEligible(message) => {
+                ApiError::new(StatusCode::FORBIDDEN, "not_eligible", message)
+            }
             ServiceError::Conflict { code, message } => ApiError::conflict(code, message),
             ServiceError::Unprocessable { code, message } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)

@@ -365,6 +365,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    programme_admins (programme_id, user_id) {
+        programme_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    programme_roster (programme_id, card_number) {
+        programme_id -> Text,
+        card_number -> Text,
+        holder_name -> Text,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    programme_members (id) {
+        id -> Text,
+        programme_id -> Text,
+        account_id -> Text,
+        card_number -> Text,
+        status -> Text,
+        verified_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(opds -> facilities (hub_id));
 diesel::joinable!(opd_schedule_slots -> opds (opd_id));
 diesel::joinable!(opd_sessions -> opds (opd_id));
@@ -393,6 +424,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     doctor_presence,
     notifications,
     idempotency_keys,
+    programme_admins,
+    programme_roster,
+    programme_members,
     consultations,
     signing_keys,
     prescriptions,

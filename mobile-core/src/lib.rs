@@ -32,6 +32,13 @@
 //! | `set_online(opd_id, online)`, `heartbeat()` | `POST /api/v1/doctor/presence`, `/doctor/heartbeat` | - |
 //! | `session_queue(session_id)`, `call_next(session_id)` | `GET /api/v1/opd-sessions/{id}/queue`, `POST .../call-next` | - |
 //! | `start_consultation(id)`, `complete_consultation(id)`, `mark_no_show(id)` | `POST /api/v1/tokens/{id}/start`, `/complete`, `/no-show` | - |
+//! | `record_consultation(token_id, note)` | `POST /api/v1/tokens/{id}/consultation` | - |
+//! | `issue_prescription(consultation_id, medicines, validity_days?)` | `POST /api/v1/consultations/{id}/prescriptions` | - |
+//! | `sync_prescriptions()` | `GET /.well-known/jwks.json`, `GET /api/v1/prescriptions` | replaces the prescriptions and the issuer keys |
+//! | `prescriptions()`, `open_prescription(id)`, `render_prescription(id, language)`, `prescription_qr(id)` | - | reads them; every open verifies the signature |
+//! | `refresh_issuer_keys()` | `GET /.well-known/jwks.json` | the issuer keys (kept across logins) |
+//! | `verify_scanned(qr_text)` | - | checks a scanned QR with the cached keys |
+//! | `check_prescription(code_or_qr)`, `dispense(code, quantities)` | `POST /api/v1/pharmacy/verify`, `/pharmacy/prescriptions/{code}/dispense` | - |
 //!
 //! Phone numbers, email addresses and OTPs are checked on the phone with the API's own
 //! parsers (`sanjeevani_types::domain`) before any request. Request and response bodies are
@@ -70,6 +77,17 @@
 //!   `session_full`, `already_booked`, `booking_not_open`, `session_ended`,
 //!   `idempotency_key_reused`), so the public error enum did not grow.
 //!
+//! - **Prescriptions** ([`prescriptions`], [`render`]): `sync_prescriptions` stores the
+//!   family's prescriptions as the server returned them, signed payload included, with the
+//!   issuer's public keys. `open_prescription` verifies the Ed25519 signature with the cached
+//!   keys each time (the file could have been altered) and checks that every shown field is
+//!   the signed one: `Valid`, `Expired` (genuine, past its validity), `Tampered`, or
+//!   `UnknownKey` (sync again). `render_prescription` writes it in English, Hindi or Bengali:
+//!   labels, dates (IST) and verdicts translated, medicines exactly as written. A pharmacist's
+//!   `verify_scanned` checks a QR code with no network; `check_prescription` and `dispense`
+//!   then ask the server, which alone knows what was dispensed. Logout, or another account's
+//!   login, removes the prescriptions (a shared phone keeps no one else's health records);
+//!   the public keys stay.
 //! - **Synchronous.** Every call blocks; apps call from a background thread. No async runtime
 //!   inside, so nothing to start, stop or share with the app's own.
 //! - **Errors.** One public enum, [`MobileError`] (`MobileException` in Kotlin), whose variants
@@ -96,7 +114,7 @@
 //!   `mobile-core/migrations/` apply in order at open, each in one transaction with its version
 //!   bump, and never drop user data. A file from a newer app version is refused, not touched.
 //!   `0002` added the pending bookings and the cached queue statuses; logout, or another
-//!   account's login, clears both.
+//!   account's login, clears both. `0003` added the prescriptions and the issuer keys.
 //!
 //! ## Building the bindings
 //!

@@ -166,18 +166,7 @@ impl From<Medicine> for ItemInput {
 
 impl From<rx::SignedItem> for Medicine {
     fn from(item: rx::SignedItem) -> Self {
-        Self {
-            medicine: item.medicine,
-            form: item.form,
-            strength: item.strength,
-            dose: item.dose,
-            frequency: item.frequency,
-            timing: item.timing,
-            route: item.route,
-            duration_days: item.duration_days,
-            quantity: item.quantity,
-            instructions: item.instructions,
-        }
+        ItemInput::from(item).into()
     }
 }
 

@@ -10,5 +10,6 @@ mod notifications;
 mod patients;
 mod prescriptions;
 mod production;
+mod programmes;
 mod queue;
 mod sessions;

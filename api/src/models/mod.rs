@@ -9,6 +9,7 @@ pub mod opds;
 pub mod otp;
 pub mod patients;
 pub mod prescriptions;
+pub mod programmes;
 pub mod queue;
 pub mod sessions;
 pub mod users;

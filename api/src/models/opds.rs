@@ -9,7 +9,7 @@ use crate::schema::{opd_closures, opd_doctors, opd_schedule_slots, opds, program
 /// The programme every OPD belongs to unless told otherwise.
 pub const NATIONAL_PROGRAMME: &str = "national";
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = programmes)]
 pub struct ProgrammeRow {
     pub id: String,
@@ -61,26 +61,6 @@ pub struct ClosureRow {
     pub reason: String,
 }
 
-pub fn insert_programme(
-    conn: &mut DbConnection,
-    id: &str,
-    code: &str,
-    name: &str,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::insert_into(programmes::table)
-        .values((
-            programmes::id.eq(id),
-            programmes::code.eq(code),
-            programmes::name.eq(name),
-            programmes::eligibility.eq("open"),
-            programmes::sensitive.eq(false),
-            programmes::created_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
-}
-
 pub fn find_programme_by_code(
     conn: &mut DbConnection,
     code: &str,
@@ -90,23 +70,6 @@ pub fn find_programme_by_code(
         .select(ProgrammeRow::as_select())
         .first(conn)
         .optional()
-}
-
-/// Ids of the programmes anyone may use (eligibility `open`).
-pub fn open_programme_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
-    programmes::table
-        .filter(programmes::eligibility.eq("open"))
-        .select(programmes::id)
-        .load(conn)
-}
-
-pub fn programme_is_open(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        programmes::table
-            .find(id)
-            .filter(programmes::eligibility.eq("open")),
-    ))
-    .get_result(conn)
 }
 
 pub fn programme_codes(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {

@@ -9,8 +9,8 @@ use utoipa::{Modify, OpenApi};
 use crate::html::escape;
 
 use super::{
-    admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions, sessions,
-    tokens,
+    admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions,
+    programmes, sessions, tokens,
 };
 
 #[derive(OpenApi)]
@@ -84,6 +84,11 @@ use super::{
         prescriptions::release,
         prescriptions::rotate_key,
         prescriptions::jwks,
+        programmes::list,
+        programmes::claim,
+        programmes::upload_roster,
+        programmes::pending,
+        programmes::decide,
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth)

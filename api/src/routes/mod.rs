@@ -10,6 +10,7 @@ pub mod notifications;
 pub mod opds;
 pub mod patients;
 pub mod prescriptions;
+pub mod programmes;
 pub mod sessions;
 pub mod tokens;
 
@@ -70,7 +71,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(doctor::configure)
             .configure(sessions::configure)
             .configure(assisted::configure)
-            .configure(prescriptions::configure),
+            .configure(prescriptions::configure)
+            .configure(programmes::configure),
     );
     // The signing keys live where verifiers expect them, outside the versioned API.
     cfg.service(prescriptions::jwks);

@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod opds;
 pub mod patients;
 pub mod prescriptions;
+pub mod programmes;
 pub mod queue;
 pub mod staff;
 
@@ -24,6 +25,10 @@ pub enum ServiceError {
     NotFound(&'static str),
     #[error("forbidden")]
     Forbidden,
+    /// The patient may not use this programme (403 `not_eligible`): says how to become
+    /// eligible.
+    #[error("not eligible: {0}")]
+    NotEligible(Cow<'static, str>),
     #[error("{code}: {message}")]
     Conflict {
         code: &'static str,

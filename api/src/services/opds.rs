@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::models::facilities::{self, FacilityRow};
 use crate::models::opds::{self, ClosureRow, OpdRow, SlotRow, NATIONAL_PROGRAMME};
-use crate::models::{queue, users};
+use crate::models::{programmes, queue, users};
 use crate::queue::estimate::{expected_wait_seconds, typical_consultation_seconds};
 use crate::queue::ordering::{call_order, LaneState, Waiting};
 use crate::queue::schedule::{self, Calendar, Slot};
@@ -436,21 +436,26 @@ pub async fn add_closure(
         .await
 }
 
-/// What a patient can book now: every active OPD of an open programme with its bookable
-/// sessions.
+/// What a patient can book now: every active OPD of a programme they may use, with its
+/// bookable sessions.
 pub async fn list_bookable(
     state: &AppState,
-    _principal: &Principal,
+    principal: &Principal,
 ) -> Result<Vec<OpdListing>, ServiceError> {
     let now = state.clock.now();
     let presence_since = state.presence_since();
+    // A patient sees the open programmes and the closed ones their account belongs to; staff
+    // booking for walk-in patients see the open ones.
+    let account = (principal.role == Role::Patient).then(|| principal.user_id.clone());
     state
         .db
         .read(move |conn| -> Result<Vec<OpdListing>, ServiceError> {
             let rows = opds::list(conn, None, true)?;
             let bundle = OpdBundle::load(conn, rows, schedule::today_ist(now))?;
             let open_programmes: HashSet<String> =
-                opds::open_programme_ids(conn)?.into_iter().collect();
+                programmes::usable_ids(conn, account.as_deref())?
+                    .into_iter()
+                    .collect();
             let mut listings = Vec::new();
             for opd in bundle
                 .opds

@@ -223,12 +223,14 @@ fn book_in_transaction(
     let opd = opds::find(conn, opd_id)?
         .filter(|o| o.active)
         .ok_or(ServiceError::NotFound("session"))?;
-    if !opds::programme_is_open(conn, &opd.programme_id)? {
-        return Err(ServiceError::Forbidden);
-    }
     let patient = patients::find(conn, &request.patient_id)?
         .filter(|p| booker.may_book_for(p))
         .ok_or(ServiceError::NotFound("patient"))?;
+    crate::services::programmes::check_eligible(
+        conn,
+        &opd.programme_id,
+        patient.account_id.as_deref(),
+    )?;
     let ids = [opd.id.clone()];
     let calendar = calendar_of(
         &opd,

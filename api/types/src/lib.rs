@@ -13,6 +13,7 @@ pub mod notification;
 pub mod opd;
 pub mod patient;
 pub mod prescription;
+pub mod programme;
 pub mod queue;
 pub mod rx;
 pub mod staff;

@@ -230,3 +230,37 @@ pub struct DispenseLine {
 pub struct DispenseRequest {
     pub items: Vec<DispenseLine>,
 }
+
+impl From<&ItemInput> for crate::rx::SignedItem {
+    fn from(item: &ItemInput) -> Self {
+        Self {
+            medicine: item.medicine.clone(),
+            form: item.form.clone(),
+            strength: item.strength.clone(),
+            dose: item.dose.clone(),
+            frequency: item.frequency.clone(),
+            timing: item.timing.clone(),
+            route: item.route.clone(),
+            duration_days: item.duration_days,
+            quantity: item.quantity,
+            instructions: item.instructions.clone(),
+        }
+    }
+}
+
+impl From<crate::rx::SignedItem> for ItemInput {
+    fn from(item: crate::rx::SignedItem) -> Self {
+        Self {
+            medicine: item.medicine,
+            form: item.form,
+            strength: item.strength,
+            dose: item.dose,
+            frequency: item.frequency,
+            timing: item.timing,
+            route: item.route,
+            duration_days: item.duration_days,
+            quantity: item.quantity,
+            instructions: item.instructions,
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Programmes and membership of the closed ones: a patient account claims membership with its
+//! card number; the claim is verified at once when the card is on the programme's roster
+//! (uploaded as CSV by a programme administrator), otherwise a programme administrator checks
+//! the card and decides. A verified membership covers the account's whole family
+//! (dependants). Booking an OPD of a closed programme needs it.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use sanjeevani_types::domain::Role;
+use sanjeevani_types::programme::{
+    Eligibility, MemberReview, Membership, MembershipClaim, MembershipStatus, Programme,
+    RosterImported,
+};
+
+use super::ServiceError;
+use crate::auth::login::utc;
+use crate::auth::token::new_id;
+use crate::auth::Principal;
+use crate::db::DbConnection;
+use crate::models::opds::{self, ProgrammeRow};
+use crate::models::programmes::{self, MemberRow, CLOSED, PENDING, REJECTED, VERIFIED};
+use crate::models::{audit, users};
+use crate::state::AppState;
+use crate::validate::{Fields, ValidationError};
+
+/// Card numbers are compared without spaces or hyphens, in capitals.
+fn normalise_card(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+fn parse_card(field: &str, input: &str) -> Result<String, ValidationError> {
+    let card = normalise_card(input);
+    if card.len() < 4 || card.len() > 32 || !card.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ValidationError::single(
+            field,
+            "invalid_card_number",
+            "must be 4-32 letters and digits",
+        ));
+    }
+    Ok(card)
+}
+
+fn status_of(text: &str) -> MembershipStatus {
+    match text {
+        VERIFIED => MembershipStatus::Verified,
+        REJECTED => MembershipStatus::Rejected,
+        _ => MembershipStatus::Pending,
+    }
+}
+
+fn to_membership(row: MemberRow, programme_code: &str) -> Membership {
+    Membership {
+        id: row.id,
+        programme_code: programme_code.to_owned(),
+        account_id: row.account_id,
+        card_number: row.card_number,
+        status: status_of(&row.status),
+        decided_at: row.decided_at.map(utc),
+        created_at: utc(row.created_at),
+    }
+}
+
+fn eligibility_of(programme: &ProgrammeRow) -> Eligibility {
+    if programme.eligibility == CLOSED {
+        Eligibility::Closed
+    } else {
+        Eligibility::Open
+    }
+}
+
+fn find_programme(conn: &mut DbConnection, code: &str) -> Result<ProgrammeRow, ServiceError> {
+    opds::find_programme_by_code(conn, code)?.ok_or(ServiceError::NotFound("programme"))
+}
+
+/// Refuses a booking for a patient whose account may not use the programme.
+pub fn check_eligible(
+    conn: &mut DbConnection,
+    programme_id: &str,
+    account_id: Option<&str>,
+) -> Result<(), ServiceError> {
+    if programmes::usable_by(conn, programme_id, account_id)? {
+        return Ok(());
+    }
+    let name = programmes::all(conn)?
+        .into_iter()
+        .find(|p| p.id == programme_id)
+        .map(|p| p.name)
+        .unwrap_or_default();
+    Err(ServiceError::NotEligible(
+        format!(
+            "This OPD is only for members of {name} and their families. Claim membership with \
+             your card number; you can book once it is verified."
+        )
+        .into(),
+    ))
+}
+
+/// The programmes with the signed-in patient's membership of each.
+pub async fn list_for_patient(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<Programme>, ServiceError> {
+    principal.require_role(&[Role::Patient])?;
+    let account = principal.user_id.clone();
+    state
+        .db
+        .read(move |conn| -> Result<Vec<Programme>, ServiceError> {
+            let usable = programmes::usable_ids(conn, Some(&account))?;
+            let mut memberships: HashMap<String, MemberRow> =
+                programmes::memberships_of(conn, &account)?
+                    .into_iter()
+                    .map(|m| (m.programme_id.clone(), m))
+                    .collect();
+            Ok(programmes::all(conn)?
+                .into_iter()
+                .map(|p| Programme {
+                    may_use: usable.contains(&p.id),
+                    eligibility: eligibility_of(&p),
+                    membership: memberships.remove(&p.id).map(|m| to_membership(m, &p.code)),
+                    code: p.code,
+                    name: p.name,
+                })
+                .collect())
+        })
+        .await
+}
+
+/// A patient account claims membership of a closed programme with its card number.
+pub async fn claim(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+    input: MembershipClaim,
+) -> Result<Membership, ServiceError> {
+    principal.require_role(&[Role::Patient])?;
+    let card = parse_card("card_number", &input.card_number)?;
+    let account = principal.user_id.clone();
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| -> Result<Membership, ServiceError> {
+            let programme = find_programme(conn, &code)?;
+            if programme.eligibility != CLOSED {
+                return Err(ServiceError::conflict(
+                    "membership_not_needed",
+                    "This programme is open to everyone.",
+                ));
+            }
+            if let Some(other) = programmes::member_by_card(conn, &programme.id, &card)? {
+                if other.account_id != account {
+                    return Err(ServiceError::conflict(
+                        "card_already_claimed",
+                        "This card number is already claimed by another account. Ask the \
+                         programme's administrator for help.",
+                    ));
+                }
+            }
+            let on_roster = programmes::on_roster(conn, &programme.id, &card)?;
+            let row = MemberRow {
+                id: new_id(),
+                programme_id: programme.id.clone(),
+                account_id: account.clone(),
+                card_number: card,
+                status: if on_roster { VERIFIED } else { PENDING }.to_owned(),
+                verified_by: None,
+                decided_at: on_roster.then_some(now),
+                created_at: now,
+            };
+            programmes::save_claim(conn, &row)?;
+            Ok(to_membership(row, &programme.code))
+        })
+        .await
+}
+
+/// National administrators and the programme's own administrators manage its membership.
+fn require_programme_admin(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    programme: &ProgrammeRow,
+) -> Result<(), ServiceError> {
+    match principal.admin_scope()? {
+        crate::auth::AdminScope::National => Ok(()),
+        _ if programmes::is_admin_of(conn, &programme.id, &principal.user_id)? => Ok(()),
+        _ => Err(ServiceError::Forbidden),
+    }
+}
+
+/// One roster line: `card_number,holder name` (the name may be quoted and contain commas).
+fn parse_roster(csv: &str) -> Result<Vec<(String, String)>, ValidationError> {
+    let mut fields = Fields::new();
+    let mut lines = Vec::new();
+    let mut rows = csv
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty());
+    match rows.next() {
+        Some((_, header))
+            if header.trim().to_ascii_lowercase().replace(' ', "") == "card_number,name" => {}
+        _ => {
+            return Err(ValidationError::single(
+                "csv",
+                "invalid_header",
+                "the first line must be the header `card_number,name`",
+            ))
+        }
+    }
+    for (index, line) in rows {
+        let field = format!("line {}", index + 1);
+        let Some((card, name)) = line.split_once(',') else {
+            fields.add(&field, "missing_column", "needs a card number and a name");
+            continue;
+        };
+        let name = name.trim().trim_matches('"').trim();
+        match parse_card(&field, card) {
+            Err(_) => fields.add(
+                &field,
+                "invalid_card_number",
+                "the card number must be 4-32 letters and digits",
+            ),
+            Ok(_) if name.is_empty() || name.chars().count() > 120 => {
+                fields.add(&field, "invalid_name", "the name must be 1-120 characters")
+            }
+            Ok(card) => lines.push((card, name.to_owned())),
+        }
+    }
+    if lines.is_empty() && fields.is_ok() {
+        fields.add("csv", "empty", "the roster has no rows");
+    }
+    if lines.len() > 100_000 {
+        fields.add("csv", "too_large", "at most 100,000 rows per upload");
+    }
+    fields.finish(|| lines)
+}
+
+/// A programme administrator uploads the roster of card numbers the programme vouches for.
+/// All or nothing: one bad line refuses the whole file, with every bad line named. Pending
+/// claims whose card is now on the roster are verified.
+pub async fn upload_roster(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+    csv: String,
+) -> Result<RosterImported, ServiceError> {
+    principal.admin_scope()?;
+    let lines = parse_roster(&csv)?;
+    let actor = principal.user_id.clone();
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| -> Result<RosterImported, ServiceError> {
+            let programme = find_programme(conn, &code)?;
+            require_programme_admin(conn, &principal, &programme)?;
+            let mut imported = RosterImported {
+                rows: lines.len() as i32,
+                added: 0,
+                updated: 0,
+                members_verified: 0,
+            };
+            for (card, name) in &lines {
+                if programmes::upsert_roster_line(conn, &programme.id, card, name, &actor, now)? {
+                    imported.added += 1;
+                } else {
+                    imported.updated += 1;
+                }
+            }
+            for pending in programmes::members_with_status(conn, &programme.id, PENDING)? {
+                if programmes::on_roster(conn, &programme.id, &pending.card_number)? {
+                    programmes::decide(conn, &pending.id, VERIFIED, None, now)?;
+                    imported.members_verified += 1;
+                }
+            }
+            audit::record(
+                conn,
+                now,
+                Some(&actor),
+                "programme.roster_uploaded",
+                Some(&programme.id),
+                &format!("{} rows", imported.rows),
+            )?;
+            Ok(imported)
+        })
+        .await
+}
+
+/// Claims waiting for a programme administrator.
+pub async fn pending_claims(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+) -> Result<Vec<MemberReview>, ServiceError> {
+    principal.admin_scope()?;
+    let principal = principal.clone();
+    state
+        .db
+        .read(move |conn| -> Result<Vec<MemberReview>, ServiceError> {
+            let programme = find_programme(conn, &code)?;
+            require_programme_admin(conn, &principal, &programme)?;
+            let mut reviews = Vec::new();
+            for row in programmes::members_with_status(conn, &programme.id, PENDING)? {
+                let account = users::find(conn, &row.account_id)?;
+                reviews.push(MemberReview {
+                    account_name: account.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+                    phone: account.and_then(|a| a.phone),
+                    membership: to_membership(row, &programme.code),
+                });
+            }
+            Ok(reviews)
+        })
+        .await
+}
+
+/// A programme administrator verifies or rejects a claim after checking the card.
+pub async fn decide(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+    membership_id: String,
+    approve: bool,
+) -> Result<Membership, ServiceError> {
+    principal.admin_scope()?;
+    let principal = principal.clone();
+    let now: NaiveDateTime = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| -> Result<Membership, ServiceError> {
+            let programme = find_programme(conn, &code)?;
+            require_programme_admin(conn, &principal, &programme)?;
+            programmes::member(conn, &programme.id, &membership_id)?
+                .ok_or(ServiceError::NotFound("membership"))?;
+            let status = if approve { VERIFIED } else { REJECTED };
+            programmes::decide(conn, &membership_id, status, Some(&principal.user_id), now)?;
+            audit::record(
+                conn,
+                now,
+                Some(&principal.user_id),
+                if approve {
+                    "programme.member_verified"
+                } else {
+                    "programme.member_rejected"
+                },
+                Some(&membership_id),
+                "",
+            )?;
+            let row = programmes::member(conn, &programme.id, &membership_id)?
+                .ok_or(ServiceError::NotFound("membership"))?;
+            Ok(to_membership(row, &programme.code))
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_roster_names_every_bad_line_and_accepts_quoted_names() {
+        let good =
+            "card_number,name\nSVC-1234 56,\"Havildar Ram Singh, Retd\"\n\nVET99887,Asha Devi\n";
+        assert_eq!(
+            parse_roster(good).unwrap(),
+            vec![
+                ("SVC123456".into(), "Havildar Ram Singh, Retd".into()),
+                ("VET99887".into(), "Asha Devi".into())
+            ]
+        );
+        let bad = "card_number,name\nSVC123456,Ram\nx,Asha\nVET99887\nVET12345,\n";
+        let error = parse_roster(bad).unwrap_err();
+        let named: Vec<&str> = error.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(named, ["line 3", "line 4", "line 5"]);
+        assert!(parse_roster("card,name\nSVC123456,Ram").is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! Programmes on the platform (the national OPD, Sehat OPD, e-HIV Care, state services) and
+//! membership of the closed ones.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Who may use a programme's OPDs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Eligibility {
+    /// Anyone.
+    Open,
+    /// Verified members (and their dependants) only.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipStatus {
+    /// Claimed; waiting for the roster or an administrator.
+    Pending,
+    Verified,
+    Rejected,
+}
+
+/// A claim to belong to a closed programme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MembershipClaim {
+    /// The service, veteran or scheme card number, as printed (spaces and hyphens ignored).
+    pub card_number: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Membership {
+    pub id: String,
+    pub programme_code: String,
+    /// The account whose whole family the membership covers.
+    pub account_id: String,
+    pub card_number: String,
+    pub status: MembershipStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A programme as a patient sees it, with their membership of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Programme {
+    pub code: String,
+    pub name: String,
+    pub eligibility: Eligibility,
+    /// True when the signed-in account may book its OPDs.
+    pub may_use: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<Membership>,
+}
+
+/// What a roster upload changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RosterImported {
+    /// Rows read (header excluded).
+    pub rows: i32,
+    pub added: i32,
+    pub updated: i32,
+    /// Pending claims whose card is now on the roster, verified by this upload.
+    pub members_verified: i32,
+}
+
+/// A programme administrator's decision on a claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MembershipDecision {
+    pub approve: bool,
+}
+
+/// A claim as the programme administrator reviews it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberReview {
+    #[serde(flatten)]
+    pub membership: Membership,
+    pub account_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}

@@ -1,0 +1,3 @@
+DROP TABLE programme_members;
+DROP TABLE programme_roster;
+DROP TABLE programme_admins;

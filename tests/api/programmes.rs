@@ -1,0 +1,241 @@
+//! Programmes on one platform, on both backends: a closed programme (Sehat OPD) is bookable
+//! only by verified members and their dependants; membership is verified by the roster the
+//! programme uploads, or by its administrator; other administrators are refused.
+
+use sanjeevani_tests::world::session_of;
+use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
+use serde_json::{json, Value};
+
+both_backends!(
+    only_verified_members_and_their_dependants_book_a_closed_programme,
+    an_administrator_verifies_a_claim_that_is_not_on_the_roster,
+    a_roster_with_a_bad_line_changes_nothing,
+);
+
+const SEHAT_OPD: &str = "00000000-0000-7000-8000-000000002004";
+
+/// The Sehat OPD runs round the clock: today's session starts at 00:00 IST.
+fn sehat_today() -> String {
+    session_of(SEHAT_OPD, "2026-11-23T00:00")
+}
+
+fn listed_codes(listing: &Value) -> Vec<String> {
+    listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["opd"]["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn upload_roster(app: &TestApp, token: &str, csv: &str) -> (u16, Value) {
+    let answer = app
+        .client
+        .post(format!(
+            "{}/api/v1/admin/programmes/sehat/roster",
+            app.address
+        ))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap())
+}
+
+async fn only_verified_members_and_their_dependants_book_a_closed_programme(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let patient = app.quick_patients(1, 1980).await.remove(0);
+
+    // Not a member: the OPD is not listed, and booking it is refused with a way forward.
+    let listing = app.get("/api/v1/opds", Some(&patient.token)).await;
+    assert_eq!(listing.status, 200, "{}", listing.body);
+    let codes = listed_codes(&listing.body);
+    assert!(
+        codes.contains(&"AC".to_owned()) && !codes.contains(&"SH".to_owned()),
+        "{codes:?}"
+    );
+    let refused = app
+        .book(&patient.token, &sehat_today(), &patient.patient_id)
+        .await;
+    refused.assert_error(403, "not_eligible");
+    assert!(refused.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("card number"));
+
+    // The claim waits: the card is not on the roster yet.
+    let claimed = app
+        .post(
+            "/api/v1/programmes/sehat/membership",
+            Some(&patient.token),
+            json!({"card_number": "svc-1234 5678"}),
+        )
+        .await;
+    assert_eq!(claimed.status, 201, "{}", claimed.body);
+    assert_eq!(claimed.body["status"], "pending");
+    assert_eq!(claimed.body["card_number"], "SVC12345678");
+    app.book(&patient.token, &sehat_today(), &patient.patient_id)
+        .await
+        .assert_error(403, "not_eligible");
+
+    // A state administrator does not administer the programme.
+    let state_admin = app.staff_token("admin.wb").await;
+    let (status, body) =
+        upload_roster(&app, &state_admin, "card_number,name\nSVC12345678,Ram\n").await;
+    assert_eq!(status, 403, "{body}");
+
+    // The programme's administrator uploads the roster: the pending claim is verified.
+    let sehat_admin = app.staff_token("admin.sehat").await;
+    let (status, body) = upload_roster(
+        &app,
+        &sehat_admin,
+        "card_number,name\nSVC12345678,\"Havildar Ram Singh, Retd\"\nVET99887766,Asha Devi\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"rows": 2, "added": 2, "updated": 0, "members_verified": 1})
+    );
+
+    let programmes = app.get("/api/v1/programmes", Some(&patient.token)).await;
+    let sehat = programmes
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "sehat")
+        .unwrap()
+        .clone();
+    assert_eq!(sehat["eligibility"], "closed");
+    assert_eq!(sehat["may_use"], true);
+    assert_eq!(sehat["membership"]["status"], "verified");
+    let listing = app.get("/api/v1/opds", Some(&patient.token)).await;
+    assert!(listed_codes(&listing.body).contains(&"SH".to_owned()));
+    let booked = app
+        .book(&patient.token, &sehat_today(), &patient.patient_id)
+        .await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+
+    // A dependant under the member's account books too.
+    let spouse = app
+        .post(
+            "/api/v1/patients",
+            Some(&patient.token),
+            json!({"name": "Sunita Singh", "sex": "female", "birth_year": 1984,
+                   "preferred_language": "hi", "relation": "spouse"}),
+        )
+        .await;
+    assert_eq!(spouse.status, 201, "{}", spouse.body);
+    let spouse_id = spouse.body["id"].as_str().unwrap();
+    let booked = app.book(&patient.token, &sehat_today(), spouse_id).await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+
+    // A card already claimed cannot be claimed by another account.
+    let other = app.quick_patients(1, 1975).await.remove(0);
+    app.post(
+        "/api/v1/programmes/sehat/membership",
+        Some(&other.token),
+        json!({"card_number": "SVC12345678"}),
+    )
+    .await
+    .assert_error(409, "card_already_claimed");
+    // An open programme needs no membership.
+    app.post(
+        "/api/v1/programmes/national/membership",
+        Some(&other.token),
+        json!({"card_number": "SVC12345678"}),
+    )
+    .await
+    .assert_error(409, "membership_not_needed");
+}
+
+async fn an_administrator_verifies_a_claim_that_is_not_on_the_roster(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let veteran = app.quick_patients(1, 1950).await.remove(0);
+    let claimed = app
+        .post(
+            "/api/v1/programmes/sehat/membership",
+            Some(&veteran.token),
+            json!({"card_number": "ECHS-0042-7781"}),
+        )
+        .await;
+    assert_eq!(claimed.status, 201, "{}", claimed.body);
+    let sehat_admin = app.staff_token("admin.sehat").await;
+    let claims = app
+        .get("/api/v1/admin/programmes/sehat/claims", Some(&sehat_admin))
+        .await;
+    assert_eq!(claims.status, 200, "{}", claims.body);
+    let claims = claims.body.as_array().unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0]["card_number"], "ECHS00427781");
+    let id = claims[0]["id"].as_str().unwrap();
+
+    // Another administrator may neither see nor decide the claims.
+    let state_admin = app.staff_token("admin.wb").await;
+    app.get("/api/v1/admin/programmes/sehat/claims", Some(&state_admin))
+        .await
+        .assert_error(403, "forbidden");
+    app.post(
+        &format!("/api/v1/admin/programmes/sehat/claims/{id}"),
+        Some(&state_admin),
+        json!({"approve": true}),
+    )
+    .await
+    .assert_error(403, "forbidden");
+
+    let decided = app
+        .post(
+            &format!("/api/v1/admin/programmes/sehat/claims/{id}"),
+            Some(&sehat_admin),
+            json!({"approve": true}),
+        )
+        .await;
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    assert_eq!(decided.body["status"], "verified");
+    let booked = app
+        .book(&veteran.token, &sehat_today(), &veteran.patient_id)
+        .await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let audit = app.get("/api/v1/admin/audit", Some(&sehat_admin)).await;
+    assert!(
+        audit.body.to_string().contains("programme.member_verified"),
+        "{}",
+        audit.body
+    );
+}
+
+async fn a_roster_with_a_bad_line_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let sehat_admin = app.staff_token("admin.sehat").await;
+    let (status, body) = upload_roster(
+        &app,
+        &sehat_admin,
+        "card_number,name\nSVC11112222,Ram\nx,Asha\nSVC33334444\n",
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let named: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["line 3", "line 4"]);
+    // Nothing of the file was kept: SVC11112222 is still unknown, so its claim waits.
+    let patient = app.quick_patients(1, 1980).await.remove(0);
+    let claimed = app
+        .post(
+            "/api/v1/programmes/sehat/membership",
+            Some(&patient.token),
+            json!({"card_number": "SVC11112222"}),
+        )
+        .await;
+    assert_eq!(claimed.body["status"], "pending", "{}", claimed.body);
+    let (status, body) = upload_roster(&app, &sehat_admin, "name,card\nRam,SVC1\n").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"][0]["code"], "invalid_header");
+}
