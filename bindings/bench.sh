@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# mobile-core's figures for issue 5, printed (not asserted): the size of the stripped release
-# library for x86-64 Linux (a stand-in for the Android one; aim: under 5 MB), and the offline
-# operations' medians (mobile-core/benches/offline.rs).
+# mobile-core's figures for issue 5, printed (not asserted): the size of the stripped library
+# for x86-64 Linux built with the `mobile` profile the apps use (a stand-in for the Android
+# one; aim: under 5 MB), and the offline operations' medians (mobile-core/benches/offline.rs).
 #
 #   bash bindings/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release -p sanjeevani-mobile-core --lib
-library="target/release/libsanjeevani_mobile.so"
+cargo build --profile mobile -p sanjeevani-mobile-core --lib
+library="target/mobile/libsanjeevani_mobile.so"
 stripped="$(mktemp "${TMPDIR:-/tmp}/libsanjeevani_mobile.XXXXXX.so")"
 trap 'rm -f "$stripped"' EXIT
 strip --strip-all -o "$stripped" "$library"

@@ -160,6 +160,8 @@ pub struct DemoProgramme {
     pub name: &'static str,
     pub eligibility: &'static str,
     pub sensitive: bool,
+    /// Neutral wording for messages (JSON per language), for a sensitive programme.
+    pub public_label: Option<&'static str>,
     /// Indexes into [`STAFF`] of its administrators.
     pub admins: &'static [usize],
 }
@@ -171,6 +173,7 @@ pub const PROGRAMMES: &[DemoProgramme] = &[
         name: "West Bengal state telemedicine service",
         eligibility: "open",
         sensitive: false,
+        public_label: None,
         admins: &[0],
     },
     DemoProgramme {
@@ -179,6 +182,7 @@ pub const PROGRAMMES: &[DemoProgramme] = &[
         name: "Sehat OPD (armed forces personnel, veterans and families)",
         eligibility: "closed",
         sensitive: false,
+        public_label: None,
         admins: &[6],
     },
     DemoProgramme {
@@ -187,6 +191,7 @@ pub const PROGRAMMES: &[DemoProgramme] = &[
         name: "e-HIV Care",
         eligibility: "open",
         sensitive: true,
+        public_label: Some(r#"{"en": "your clinic", "hi": "आपका क्लिनिक", "bn": "আপনার ক্লিনিক"}"#),
         admins: &[],
     },
 ];
@@ -280,6 +285,7 @@ fn seed_programmes(conn: &mut DbConnection, now: chrono::NaiveDateTime) -> Resul
                 eligibility: programme.eligibility.into(),
                 sensitive: programme.sensitive,
                 created_at: now,
+                public_label: programme.public_label.map(Into::into),
             },
         )?;
         for admin in programme.admins {

@@ -190,6 +190,7 @@ diesel::table! {
         eligibility -> Text,
         sensitive -> Bool,
         created_at -> Timestamp,
+        public_label -> Nullable<Text>,
     }
 }
 

@@ -62,9 +62,9 @@ for entry in "${targets[@]}"; do
         "AR_$env_target=$toolchain/llvm-ar" \
         "CARGO_TARGET_${upper_target}_LINKER=$clang" \
         "CARGO_TARGET_${upper_target}_RUSTFLAGS=-C link-arg=-Wl,-z,max-page-size=16384" \
-        cargo build --release --target "$rust_target" -p sanjeevani-mobile-core --lib
+        cargo build --profile mobile --target "$rust_target" -p sanjeevani-mobile-core --lib
     mkdir -p "$out/$abi"
-    cp "target/$rust_target/release/libsanjeevani_mobile.so" "$out/$abi/"
+    cp "target/$rust_target/mobile/libsanjeevani_mobile.so" "$out/$abi/"
 done
 
 # The bindings come from the host build of the same code: the interface is identical.

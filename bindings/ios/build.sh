@@ -32,7 +32,7 @@ for target in "$device_target" "${simulator_targets[@]}"; do
         rustup target add "$target"
     fi
     echo "== $target"
-    cargo rustc --release --target "$target" -p sanjeevani-mobile-core --lib --crate-type staticlib
+    cargo rustc --profile mobile --target "$target" -p sanjeevani-mobile-core --lib --crate-type staticlib
 done
 
 # Swift bindings, C header and module map, from the host build of the same code.
@@ -47,12 +47,12 @@ cp bindings/generated/swift/SanjeevaniMobileFFI.modulemap "$out/headers/module.m
 
 # One simulator library for both Apple silicon and Intel Macs.
 lipo -create \
-    "target/aarch64-apple-ios-sim/release/libsanjeevani_mobile.a" \
-    "target/x86_64-apple-ios/release/libsanjeevani_mobile.a" \
+    "target/aarch64-apple-ios-sim/mobile/libsanjeevani_mobile.a" \
+    "target/x86_64-apple-ios/mobile/libsanjeevani_mobile.a" \
     -output "$out/simulator/libsanjeevani_mobile.a"
 
 xcodebuild -create-xcframework \
-    -library "target/$device_target/release/libsanjeevani_mobile.a" -headers "$out/headers" \
+    -library "target/$device_target/mobile/libsanjeevani_mobile.a" -headers "$out/headers" \
     -library "$out/simulator/libsanjeevani_mobile.a" -headers "$out/headers" \
     -output "$out/SanjeevaniMobileFFI.xcframework"
 echo "XCFramework in $out/SanjeevaniMobileFFI.xcframework; Swift in bindings/generated/swift"

@@ -11,7 +11,7 @@ use sanjeevani_api::error::ApiError;
 use sanjeevani_api::notify::outbox::wall_now;
 use sanjeevani_api::schema::notifications;
 use sanjeevani_tests::external::{HttpSink, SmtpSink};
-use sanjeevani_tests::world::{monday_morning, DEMO_GM};
+use sanjeevani_tests::world::{monday_morning, session_of, DEMO_GM};
 use sanjeevani_tests::{
     both_backends, spawn_app, spawn_app_uncaptured, spawn_app_with, spawn_on, Backend, TestApp,
 };
@@ -24,6 +24,7 @@ both_backends!(
     after_the_retry_limit_a_message_is_dead_and_an_admin_retry_sends_it,
     a_patient_who_opts_out_still_gets_otps_and_safety_messages,
     two_processes_share_the_outbox_without_sending_twice,
+    messages_about_a_sensitive_programme_never_name_it_in_any_language,
 );
 
 const PHONE: &str = "+919876543210";
@@ -398,4 +399,85 @@ async fn two_processes_share_the_outbox_without_sending_twice(backend: Backend) 
     // 30 confirmations and 3 near-turn messages, every one sent exactly once.
     assert_eq!(total, 33);
     assert!(rows.iter().all(|(_, status, _)| status == "sent"));
+}
+
+/// The demo's e-HIV Care OPD (`HC`, Kolkata hub, Monday to Saturday 14:00-17:00).
+const CARE_OPD: &str = "00000000-0000-7000-8000-000000002005";
+
+/// Words that would reveal the programme or the condition, in the three languages.
+const REVEALING: &[&str] = &[
+    "HIV",
+    "AIDS",
+    "e-HIV",
+    "Care clinic",
+    "Infectious",
+    "antiretroviral",
+    "एचआईवी",
+    "एड्स",
+    "এইচআইভি",
+    "এইডস",
+];
+
+async fn messages_about_a_sensitive_programme_never_name_it_in_any_language(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = session_of(CARE_OPD, "2026-11-23T14:00");
+    let mut phones = Vec::new();
+    for (index, (language, neutral)) in [
+        ("en", "your clinic"),
+        ("hi", "आपका क्लिनिक"),
+        ("bn", "আপনার ক্লিনিক"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let phone = format!("+91987654320{index}");
+        let signed_in = app.login_patient(&phone).await;
+        let patient = app
+            .post(
+                "/api/v1/patients",
+                Some(&signed_in.token),
+                json!({"name": "Rekha", "sex": "female", "birth_year": 1988,
+                       "preferred_language": language}),
+            )
+            .await;
+        assert_eq!(patient.status, 201, "{}", patient.body);
+        let booked = app
+            .book(
+                &signed_in.token,
+                &session,
+                patient.body["id"].as_str().unwrap(),
+            )
+            .await;
+        assert_eq!(booked.status, 201, "{}", booked.body);
+        let cancelled = app
+            .post(
+                &format!(
+                    "/api/v1/tokens/{}/cancel",
+                    booked.body["id"].as_str().unwrap()
+                ),
+                Some(&signed_in.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+        phones.push((phone, neutral));
+    }
+    settled(&app).await;
+    let sent = app.capture.all();
+    for (phone, neutral) in phones {
+        let to_patient: Vec<_> = sent.iter().filter(|m| m.to.to_string() == phone).collect();
+        // Booked, turn near (first in the queue) and cancelled: each in the programme's wording.
+        let about_the_token = to_patient
+            .iter()
+            .filter(|m| m.text.contains(neutral))
+            .count();
+        assert_eq!(about_the_token, 3, "{to_patient:#?}");
+        for message in &to_patient {
+            for word in REVEALING {
+                for part in [&message.subject, &message.text] {
+                    assert!(!part.contains(word), "{word:?} in {part:?}");
+                }
+            }
+        }
+    }
 }

@@ -18,6 +18,8 @@ pub struct ProgrammeRow {
     pub eligibility: String,
     pub sensitive: bool,
     pub created_at: NaiveDateTime,
+    /// Neutral wording per language (JSON) for messages about a sensitive programme.
+    pub public_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]
@@ -67,6 +69,14 @@ pub fn find_programme_by_code(
 ) -> QueryResult<Option<ProgrammeRow>> {
     programmes::table
         .filter(programmes::code.eq(code))
+        .select(ProgrammeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_programme(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ProgrammeRow>> {
+    programmes::table
+        .find(id)
         .select(ProgrammeRow::as_select())
         .first(conn)
         .optional()

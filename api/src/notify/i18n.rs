@@ -113,6 +113,21 @@ fn format(language: Language, id: &str, args: &FluentArgs) -> Result<String, Ren
     Ok(text.trim().to_owned())
 }
 
+/// The neutral name of a sensitive programme's OPDs in a message, in the language with code
+/// `language_code`: the programme's own wording (`{"en": ..., "hi": ...}`) when it set one,
+/// else the platform's (`neutral-opd`).
+pub fn neutral_label(programme_wording: Option<&str>, language_code: &str) -> String {
+    let language = Language::parse(language_code);
+    let own: HashMap<String, String> = programme_wording
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
+    own.get(language.code())
+        .or_else(|| own.get(Language::En.code()))
+        .cloned()
+        .or_else(|| format(language, "neutral-opd", &FluentArgs::new()).ok())
+        .unwrap_or_else(|| "the clinic".to_owned())
+}
+
 /// Renders template `id` in `language`, or in English if the language lacks it.
 pub fn render(
     language: Language,

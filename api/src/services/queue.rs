@@ -343,6 +343,27 @@ fn book_in_transaction(
     Ok(token_to_api(&row))
 }
 
+/// What a message leaving the platform calls the OPD: its name, or for a sensitive programme
+/// (e-HIV Care) the programme's neutral wording in the patient's language, so that no SMS or
+/// email names the programme, the OPD or a condition.
+fn public_opd_name(
+    conn: &mut DbConnection,
+    token: &TokenRow,
+    opd: &OpdRow,
+) -> diesel::QueryResult<String> {
+    let Some(programme) = opds::find_programme(conn, &opd.programme_id)?.filter(|p| p.sensitive)
+    else {
+        return Ok(opd.name.clone());
+    };
+    let language = patients::find(conn, &token.patient_id)?
+        .map(|p| p.preferred_language)
+        .unwrap_or_default();
+    Ok(crate::notify::i18n::neutral_label(
+        programme.public_label.as_deref(),
+        &language,
+    ))
+}
+
 /// Writes a message about a token to its patient's outbox, in this transaction.
 fn notify_token(
     conn: &mut DbConnection,
@@ -351,7 +372,10 @@ fn notify_token(
     template: &str,
     extra: &[(&str, String)],
 ) -> diesel::QueryResult<()> {
-    let mut args = vec![("token", token.display.clone()), ("opd", opd.name.clone())];
+    let mut args = vec![
+        ("token", token.display.clone()),
+        ("opd", public_opd_name(conn, token, opd)?),
+    ];
     args.extend(extra.iter().cloned());
     outbox::notify_patient(conn, &token.patient_id, Some(&opd.hub_id), template, &args)?;
     Ok(())

@@ -34,3 +34,8 @@ CREATE TABLE programme_members (
     UNIQUE (programme_id, card_number)
 );
 CREATE INDEX programme_members_by_status ON programme_members (programme_id, status);
+
+-- What messages sent outside the platform (SMS, email) call a sensitive programme's OPDs:
+-- neutral wording per language as JSON, e.g. {"en": "the clinic", "hi": "क्लिनिक"}, so that no
+-- text names the programme or a condition. Unset: the platform's own neutral wording.
+ALTER TABLE programmes ADD COLUMN public_label TEXT;

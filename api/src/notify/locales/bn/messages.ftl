@@ -26,3 +26,6 @@ prescription-issued-text = সঞ্জীবনী: আপনার প্র�
 
 prescription-dispensed-subject = ওষুধ দেওয়া হয়েছে
 prescription-dispensed-text = সঞ্জীবনী: প্রেসক্রিপশন {$code}-এর ওষুধ {$time} তারিখে দেওয়া হয়েছে।
+
+# What messages call the OPDs of a sensitive programme that set no wording of its own.
+neutral-opd = ক্লিনিক

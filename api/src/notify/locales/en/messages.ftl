@@ -27,3 +27,6 @@ prescription-issued-text = Sanjeevani: your prescription is ready. Code {$code}.
 
 prescription-dispensed-subject = Medicines given
 prescription-dispensed-text = Sanjeevani: medicines for prescription {$code} were given on {$time}.
+
+# What messages call the OPDs of a sensitive programme that set no wording of its own.
+neutral-opd = the clinic

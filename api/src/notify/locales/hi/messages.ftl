@@ -26,3 +26,6 @@ prescription-issued-text = संजीवनी: आपका पर्चा �
 
 prescription-dispensed-subject = दवाएं दी गईं
 prescription-dispensed-text = संजीवनी: पर्चा {$code} की दवाएं {$time} को दी गईं।
+
+# What messages call the OPDs of a sensitive programme that set no wording of its own.
+neutral-opd = क्लिनिक
