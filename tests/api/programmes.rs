@@ -2,6 +2,7 @@
 //! only by verified members and their dependants; membership is verified by the roster the
 //! programme uploads, or by its administrator; other administrators are refused.
 
+use chrono::Duration;
 use sanjeevani_tests::world::session_of;
 use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
 use serde_json::{json, Value};
@@ -10,9 +11,12 @@ both_backends!(
     only_verified_members_and_their_dependants_book_a_closed_programme,
     an_administrator_verifies_a_claim_that_is_not_on_the_roster,
     a_roster_with_a_bad_line_changes_nothing,
+    a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged,
 );
 
 const SEHAT_OPD: &str = "00000000-0000-7000-8000-000000002004";
+/// e-HIV Care's OPD (`HC`, Kolkata hub, Monday to Saturday 14:00-17:00, dr.sen).
+const CARE_OPD: &str = "00000000-0000-7000-8000-000000002005";
 
 /// The Sehat OPD runs round the clock: today's session starts at 00:00 IST.
 fn sehat_today() -> String {
@@ -238,4 +242,142 @@ async fn a_roster_with_a_bad_line_changes_nothing(backend: Backend) {
     let (status, body) = upload_roster(&app, &sehat_admin, "name,card\nRam,SVC1\n").await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["fields"][0]["code"], "invalid_header");
+}
+
+async fn a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let patient = app.quick_patients(1, 1990).await.remove(0);
+    let session = session_of(CARE_OPD, "2026-11-23T14:00");
+    let booked = app
+        .book(&patient.token, &session, &patient.patient_id)
+        .await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    app.advance(Duration::hours(5));
+    let doctor = app.staff_token("dr.sen").await;
+    app.go_online(&doctor, CARE_OPD).await;
+    let called = app.call_next(&doctor, &session).await;
+    let token_id = called["id"].as_str().unwrap().to_owned();
+    app.step(&doctor, &token_id, "start").await;
+    let record = app
+        .post(
+            &format!("/api/v1/tokens/{token_id}/consultation"),
+            Some(&doctor),
+            json!({"chief_complaint": "Follow-up visit", "provisional_diagnosis": "Stable"}),
+        )
+        .await;
+    assert_eq!(record.status, 201, "{}", record.body);
+    let consultation_id = record.body["id"].as_str().unwrap().to_owned();
+    let issued = app
+        .post(
+            &format!("/api/v1/consultations/{consultation_id}/prescriptions"),
+            Some(&doctor),
+            json!({"items": [{"medicine": "Tenofovir/Lamivudine/Dolutegravir", "form": "tablet",
+                "strength": "300/300/50 mg", "dose": "1 tablet", "frequency": "once daily",
+                "timing": "any", "route": "oral", "duration_days": 30, "quantity": 30}]}),
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let prescription_id = issued.body["id"].as_str().unwrap().to_owned();
+
+    // The patient and the treating doctor read it.
+    for reader in [&patient.token, &doctor] {
+        let read = app
+            .get(
+                &format!("/api/v1/prescriptions/{prescription_id}"),
+                Some(reader),
+            )
+            .await;
+        assert_eq!(read.status, 200, "{}", read.body);
+    }
+    // An administrator of the hub outside the programme, and another doctor, are refused.
+    let hub_admin = app.staff_token("admin.sehat").await;
+    let other_doctor = app.staff_token("dr.roy").await;
+    for outsider in [&hub_admin, &other_doctor] {
+        app.get(
+            &format!("/api/v1/prescriptions/{prescription_id}"),
+            Some(outsider),
+        )
+        .await
+        .assert_error(404, "not_found");
+        app.get(
+            &format!("/api/v1/consultations/{consultation_id}"),
+            Some(outsider),
+        )
+        .await
+        .assert_error(404, "not_found");
+    }
+    // Breaking the glass needs a reason...
+    app.post(
+        &format!("/api/v1/prescriptions/{prescription_id}/break-glass"),
+        Some(&hub_admin),
+        json!({"reason": "need"}),
+    )
+    .await
+    .assert_error(422, "validation_failed");
+    // ...and is not for pharmacists or patients.
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    app.post(
+        &format!("/api/v1/prescriptions/{prescription_id}/break-glass"),
+        Some(&pharmacist),
+        json!({"reason": "checking a prescription without the code"}),
+    )
+    .await
+    .assert_error(403, "forbidden");
+    let reason = "Patient brought unconscious to the emergency ward; medication history needed";
+    let read = app
+        .post(
+            &format!("/api/v1/prescriptions/{prescription_id}/break-glass"),
+            Some(&hub_admin),
+            json!({"reason": reason}),
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(
+        read.body["items"][0]["medicine"],
+        "Tenofovir/Lamivudine/Dolutegravir"
+    );
+    let consultation = app
+        .post(
+            &format!("/api/v1/consultations/{consultation_id}/break-glass"),
+            Some(&other_doctor),
+            json!({"reason": reason}),
+        )
+        .await;
+    assert_eq!(consultation.status, 200, "{}", consultation.body);
+
+    // Both reads are flagged for review, with the reason stated.
+    let state_admin = app.staff_token("admin.wb").await;
+    let flagged = app
+        .get("/api/v1/admin/audit?flagged=true", Some(&state_admin))
+        .await;
+    assert_eq!(flagged.status, 200, "{}", flagged.body);
+    let events = flagged.body.as_array().unwrap();
+    // Both at the same instant of the test clock: compare in name order.
+    let mut actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        [
+            "break_glass.consultation.read",
+            "break_glass.prescription.read"
+        ],
+        "{}",
+        flagged.body
+    );
+    assert!(events
+        .iter()
+        .all(|e| e["flagged"] == true && e["reason"] == reason));
+    let everything = app.get("/api/v1/admin/audit", Some(&state_admin)).await;
+    let unflagged = everything
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "prescription.read")
+        .expect("the doctor's read is audited");
+    assert_eq!(unflagged["flagged"], false);
+    assert!(unflagged.get("reason").is_none());
 }

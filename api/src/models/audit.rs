@@ -51,10 +51,14 @@ pub struct AuditEntry {
     pub action: String,
     pub subject_id: Option<String>,
     pub client_ip: Option<String>,
+    pub detail: String,
     pub actor_name: Option<String>,
     pub actor_facility_id: Option<String>,
     pub actor_state_code: Option<String>,
 }
+
+/// Actions recorded for emergency access to a record outside the actor's care start with this.
+pub const BREAK_GLASS: &str = "break_glass.";
 
 /// The newest events since `since`, with their actors.
 pub fn recent(
@@ -74,6 +78,7 @@ pub fn recent(
             audit_events::action,
             audit_events::subject_id,
             audit_events::client_ip,
+            audit_events::detail,
             users::name.nullable(),
             users::facility_id.nullable(),
             users::state_code.nullable(),

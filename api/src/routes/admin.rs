@@ -23,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct AuditQuery {
     /// How many days back (1-90, default 7).
     pub days: Option<i64>,
+    /// Only "break glass" accesses to records, for review.
+    pub flagged: Option<bool>,
 }
 
 /// The audit trail of staff actions within the administrator's scope, newest first.
@@ -34,8 +36,15 @@ pub async fn audit(
     principal: Principal,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok()
-        .json(facilities::audit_trail(&state, &principal, query.days.unwrap_or(7)).await?))
+    Ok(HttpResponse::Ok().json(
+        facilities::audit_trail(
+            &state,
+            &principal,
+            query.days.unwrap_or(7),
+            query.flagged.unwrap_or(false),
+        )
+        .await?,
+    ))
 }
 
 /// Facilities within the administrator's scope.

@@ -84,6 +84,8 @@ use super::{
         prescriptions::release,
         prescriptions::rotate_key,
         prescriptions::jwks,
+        prescriptions::break_glass_prescription,
+        prescriptions::break_glass_consultation,
         programmes::list,
         programmes::claim,
         programmes::upload_roster,

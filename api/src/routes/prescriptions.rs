@@ -3,7 +3,7 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use sanjeevani_types::prescription::{
-    CancelPrescription, Consultation, ConsultationInput, DispenseRequest, PharmacyView,
+    BreakGlass, CancelPrescription, Consultation, ConsultationInput, DispenseRequest, PharmacyView,
     Prescription, PrescriptionInput, Verification, VerifyRequest,
 };
 use sanjeevani_types::rx::{Jwk, Jwks};
@@ -27,7 +27,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(verify)
         .service(dispense)
         .service(release)
-        .service(rotate_key);
+        .service(rotate_key)
+        .service(break_glass_prescription)
+        .service(break_glass_consultation);
 }
 
 /// The doctor records the consultation of the token they are seeing.
@@ -237,4 +239,51 @@ pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .json(prescriptions::jwks(&state).await?))
+}
+
+/// Emergency access to a prescription by staff outside the patient's care: a stated reason is
+/// required, and the read is flagged in the audit trail for review.
+#[utoipa::path(tag = "prescriptions", security(("bearer" = [])), params(("id" = String, Path)), request_body = BreakGlass,
+    responses((status = 200, body = Prescription), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/prescriptions/{id}/break-glass")]
+pub async fn break_glass_prescription(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<BreakGlass>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        prescriptions::break_glass_prescription(
+            &state,
+            &principal,
+            path.into_inner(),
+            body.into_inner(),
+            client_ip(&req),
+        )
+        .await?,
+    ))
+}
+
+/// Emergency access to a consultation record by staff outside the patient's care (flagged).
+#[utoipa::path(tag = "consultations", security(("bearer" = [])), params(("id" = String, Path)), request_body = BreakGlass,
+    responses((status = 200, body = Consultation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/consultations/{id}/break-glass")]
+pub async fn break_glass_consultation(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<BreakGlass>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        prescriptions::break_glass_consultation(
+            &state,
+            &principal,
+            path.into_inner(),
+            body.into_inner(),
+            client_ip(&req),
+        )
+        .await?,
+    ))
 }

@@ -106,10 +106,12 @@ pub async fn create(
 }
 
 /// The audit trail as an administrator may see it: actions by staff within their scope.
+/// With `only_flagged`, just the "break glass" accesses to be reviewed.
 pub async fn audit_trail(
     state: &AppState,
     principal: &Principal,
     days: i64,
+    only_flagged: bool,
 ) -> Result<Vec<sanjeevani_types::staff::AuditEvent>, ServiceError> {
     let scope = principal.admin_scope()?;
     let since = state.clock.now_naive() - chrono::Duration::days(days.clamp(1, 90));
@@ -124,14 +126,20 @@ pub async fn audit_trail(
             AdminScope::State(code) => row.actor_state_code.as_deref() == Some(code),
             AdminScope::Facility(id) => row.actor_facility_id.as_deref() == Some(id),
         })
+        .filter(|row| !only_flagged || row.action.starts_with(audit::BREAK_GLASS))
         .take(1000)
-        .map(|row| sanjeevani_types::staff::AuditEvent {
-            at: crate::auth::login::utc(row.at),
-            actor_id: row.actor_id,
-            actor_name: row.actor_name,
-            action: row.action,
-            subject_id: row.subject_id,
-            client_ip: row.client_ip,
+        .map(|row| {
+            let flagged = row.action.starts_with(audit::BREAK_GLASS);
+            sanjeevani_types::staff::AuditEvent {
+                at: crate::auth::login::utc(row.at),
+                actor_id: row.actor_id,
+                actor_name: row.actor_name,
+                action: row.action,
+                subject_id: row.subject_id,
+                client_ip: row.client_ip,
+                flagged,
+                reason: flagged.then_some(row.detail),
+            }
         })
         .collect())
 }

@@ -12,8 +12,8 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use sanjeevani_types::domain::{BoundedText, Role, Sex};
 use sanjeevani_types::prescription::{
-    Consultation, ConsultationInput, Dispensation, DispenseRequest, Item, ItemInput, PharmacyItem,
-    PharmacyView, Prescription, PrescriptionInput, PrescriptionStatus, Verification,
+    BreakGlass, Consultation, ConsultationInput, Dispensation, DispenseRequest, Item, ItemInput,
+    PharmacyItem, PharmacyView, Prescription, PrescriptionInput, PrescriptionStatus, Verification,
     VerificationStatus, VerifyRequest,
 };
 use sanjeevani_types::queue::BookingChannel;
@@ -744,6 +744,131 @@ pub async fn get(
             to_prescription(conn, loaded, now)
         })
         .await
+}
+
+// ---- emergency access ("break glass") -------------------------------------------------------
+
+const MIN_REASON_CHARS: usize = 10;
+const MAX_REASON_CHARS: usize = 500;
+
+fn parse_reason(input: &str) -> Result<String, ValidationError> {
+    let reason = input.trim();
+    let length = reason.chars().count();
+    if !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&length) {
+        return Err(ValidationError::single(
+            "reason",
+            "out_of_range",
+            format!(
+                "state why you need this record ({MIN_REASON_CHARS}-{MAX_REASON_CHARS} characters)"
+            ),
+        ));
+    }
+    Ok(reason.to_owned())
+}
+
+/// Emergency access to a record by staff outside the patient's care: a doctor, or an
+/// administrator whose scope covers the record's hub, states a reason, and the read is
+/// recorded as a flagged audit event for review (`GET /admin/audit?flagged=true`). Records of
+/// a sensitive programme are otherwise seen only by the patient and the treating doctor.
+#[allow(clippy::too_many_arguments)]
+fn break_glass(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    what: &'static str,
+    subject_id: &str,
+    hub_id: &str,
+    reason: &str,
+    client_ip: &str,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    match principal.role {
+        Role::Doctor => {}
+        Role::Admin => {
+            let scope = principal.admin_scope()?;
+            let hub = facilities::find(conn, hub_id)?.ok_or(ServiceError::NotFound(what))?;
+            if !scope.covers(&hub) {
+                return Err(ServiceError::NotFound(what));
+            }
+        }
+        _ => return Err(ServiceError::Forbidden),
+    }
+    audit::record_from(
+        conn,
+        now,
+        Some(&principal.user_id),
+        &format!("{}{what}.read", audit::BREAK_GLASS),
+        Some(subject_id),
+        reason,
+        Some(client_ip),
+    )?;
+    Ok(())
+}
+
+/// A prescription read in an emergency by staff outside the patient's care (flagged).
+pub async fn break_glass_prescription(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+    input: BreakGlass,
+    client_ip: String,
+) -> Result<Prescription, ServiceError> {
+    let reason = parse_reason(&input.reason)?;
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| -> Result<Prescription, ServiceError> {
+            let row = rx_db::find(conn, &id)?.ok_or(ServiceError::NotFound("prescription"))?;
+            let hub_id = row.hub_id.clone();
+            break_glass(
+                conn,
+                &principal,
+                "prescription",
+                &row.id,
+                &hub_id,
+                &reason,
+                &client_ip,
+                now,
+            )?;
+            let loaded = load(conn, row)?;
+            to_prescription(conn, loaded, now)
+        })
+        .await
+}
+
+/// A consultation record read in an emergency by staff outside the patient's care (flagged).
+pub async fn break_glass_consultation(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+    input: BreakGlass,
+    client_ip: String,
+) -> Result<Consultation, ServiceError> {
+    let reason = parse_reason(&input.reason)?;
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    let row = state
+        .db
+        .write(move |conn| -> Result<ConsultationRow, ServiceError> {
+            let row = rx_db::find_consultation(conn, &id)?
+                .ok_or(ServiceError::NotFound("consultation"))?;
+            let hub_id = opds::find(conn, &row.opd_id)?
+                .map(|opd| opd.hub_id)
+                .ok_or(ServiceError::NotFound("consultation"))?;
+            break_glass(
+                conn,
+                &principal,
+                "consultation",
+                &row.id,
+                &hub_id,
+                &reason,
+                &client_ip,
+                now,
+            )?;
+            Ok(row)
+        })
+        .await?;
+    Ok(to_consultation(row))
 }
 
 /// The signed-in patient's family's prescriptions, newest first, each with its signed payload

@@ -135,6 +135,14 @@ pub struct Prescription {
     pub qr_text: String,
 }
 
+/// Emergency access to a record by staff outside the patient's care ("break glass").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BreakGlass {
+    /// Why the record is needed now (10-500 characters); kept in the audit trail.
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelPrescription {

@@ -68,4 +68,10 @@ pub struct AuditEvent {
     pub subject_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<String>,
+    /// A "break glass" access to a record outside the actor's care: to be reviewed.
+    #[serde(default)]
+    pub flagged: bool,
+    /// The reason the actor stated, for flagged events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
