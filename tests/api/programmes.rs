@@ -279,6 +279,24 @@ async fn a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged(back
     assert_eq!(issued.status, 201, "{}", issued.body);
     let prescription_id = issued.body["id"].as_str().unwrap().to_owned();
 
+    // The pharmacist, through the code, sees the medicines but neither the programme nor the
+    // OPD's name.
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    let verified = app
+        .post(
+            "/api/v1/pharmacy/verify",
+            Some(&pharmacist),
+            json!({"code": issued.body["code"]}),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    let view = verified.body["prescription"].to_string();
+    assert!(view.contains("Tenofovir"), "{view}");
+    for word in ["Care clinic", "HIV", "Infectious"] {
+        assert!(!view.contains(word), "{word} in {view}");
+    }
+    assert_eq!(verified.body["prescription"]["opd_name"], "your clinic");
+
     // The patient and the treating doctor read it.
     for reader in [&patient.token, &doctor] {
         let read = app
@@ -315,7 +333,6 @@ async fn a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged(back
     .await
     .assert_error(422, "validation_failed");
     // ...and is not for pharmacists or patients.
-    let pharmacist = app.staff_token("pharmacist.college").await;
     app.post(
         &format!("/api/v1/prescriptions/{prescription_id}/break-glass"),
         Some(&pharmacist),

@@ -604,7 +604,8 @@ pub async fn issue(
                 ps: sex_letter(&patient.sex).into(),
                 dn: doctor.name.clone(),
                 dr: doctor.registration_number.clone().unwrap_or_default(),
-                opd: opd.name.clone(),
+                // A sensitive programme's OPD is not named on the prescription a pharmacy sees.
+                opd: signed_opd_name(conn, &opd)?,
                 hub: hub.name.clone(),
                 rx: input
                     .items
@@ -744,6 +745,17 @@ pub async fn get(
             to_prescription(conn, loaded, now)
         })
         .await
+}
+
+/// The OPD as the signed prescription names it: its name, or for a sensitive programme the
+/// programme's neutral wording (the QR and the pharmacy's view then reveal no programme).
+fn signed_opd_name(conn: &mut DbConnection, opd: &opds::OpdRow) -> Result<String, ServiceError> {
+    Ok(match opds::find_programme(conn, &opd.programme_id)? {
+        Some(programme) if programme.sensitive => {
+            crate::notify::i18n::neutral_label(programme.public_label.as_deref(), "en")
+        }
+        _ => opd.name.clone(),
+    })
 }
 
 // ---- emergency access ("break glass") -------------------------------------------------------
