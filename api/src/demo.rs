@@ -162,6 +162,8 @@ pub struct DemoProgramme {
     pub sensitive: bool,
     /// Neutral wording for messages (JSON per language), for a sensitive programme.
     pub public_label: Option<&'static str>,
+    /// Targets the reports compare against (JSON).
+    pub targets: Option<&'static str>,
     /// Indexes into [`STAFF`] of its administrators.
     pub admins: &'static [usize],
 }
@@ -174,6 +176,8 @@ pub const PROGRAMMES: &[DemoProgramme] = &[
         eligibility: "open",
         sensitive: false,
         public_label: None,
+        // The state's own rules for its hubs and doctors.
+        targets: Some(r#"{"min_doctors_per_hub": 9, "min_consultations_per_doctor_month": 100}"#),
         admins: &[0],
     },
     DemoProgramme {
@@ -183,6 +187,7 @@ pub const PROGRAMMES: &[DemoProgramme] = &[
         eligibility: "closed",
         sensitive: false,
         public_label: None,
+        targets: None,
         admins: &[6],
     },
     DemoProgramme {
@@ -192,6 +197,7 @@ pub const PROGRAMMES: &[DemoProgramme] = &[
         eligibility: "open",
         sensitive: true,
         public_label: Some(r#"{"en": "your clinic", "hi": "आपका क्लिनिक", "bn": "আপনার ক্লিনিক"}"#),
+        targets: None,
         admins: &[],
     },
 ];
@@ -286,6 +292,7 @@ fn seed_programmes(conn: &mut DbConnection, now: chrono::NaiveDateTime) -> Resul
                 sensitive: programme.sensitive,
                 created_at: now,
                 public_label: programme.public_label.map(Into::into),
+                targets: programme.targets.map(Into::into),
             },
         )?;
         for admin in programme.admins {

@@ -191,6 +191,7 @@ diesel::table! {
         sensitive -> Bool,
         created_at -> Timestamp,
         public_label -> Nullable<Text>,
+        targets -> Nullable<Text>,
     }
 }
 

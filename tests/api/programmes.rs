@@ -12,6 +12,7 @@ both_backends!(
     an_administrator_verifies_a_claim_that_is_not_on_the_roster,
     a_roster_with_a_bad_line_changes_nothing,
     a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged,
+    west_bengal_targets_come_from_configuration,
 );
 
 const SEHAT_OPD: &str = "00000000-0000-7000-8000-000000002004";
@@ -397,4 +398,65 @@ async fn a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged(back
         .expect("the doctor's read is audited");
     assert_eq!(unflagged["flagged"], false);
     assert!(unflagged.get("reason").is_none());
+}
+
+async fn west_bengal_targets_come_from_configuration(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // dr.sen goes online at the General Medicine OPD (West Bengal's service) and completes one
+    // consultation with a prescription.
+    app.issue_prescription(
+        json!([{"medicine": "Amlodipine", "form": "tablet", "strength": "5 mg",
+        "dose": "1 tablet", "frequency": "once daily", "timing": "after_food", "route": "oral",
+        "duration_days": 30, "quantity": 30}]),
+    )
+    .await;
+    let admin = app.staff_token("admin.wb").await;
+    let report_path = "/api/v1/reports/programmes/wb/targets?on=2026-11-23";
+    let report = app.get(report_path, Some(&admin)).await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert_eq!(
+        report.body["targets"],
+        json!({"min_doctors_per_hub": 9, "min_consultations_per_doctor_month": 100})
+    );
+    let hub = &report.body["hubs"][0];
+    assert_eq!(
+        (hub["doctors_logged_in"].as_i64(), hub["target"].as_i64()),
+        (Some(1), Some(9))
+    );
+    assert_eq!(hub["met"], false);
+    let doctor = &report.body["doctors"][0];
+    assert_eq!(doctor["doctor_name"], "Dr. Arindam Sen");
+    assert_eq!(
+        (doctor["consultations"].as_i64(), doctor["target"].as_i64()),
+        (Some(1), Some(100))
+    );
+    assert_eq!(doctor["met"], false);
+
+    // The state changes its rules: the same figures now meet them.
+    let changed = app
+        .put(
+            "/api/v1/admin/programmes/wb/targets",
+            Some(&admin),
+            json!({"min_doctors_per_hub": 1, "min_consultations_per_doctor_month": 1}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let report = app.get(report_path, Some(&admin)).await;
+    assert_eq!(report.body["hubs"][0]["target"], 1);
+    assert_eq!(report.body["hubs"][0]["met"], true);
+    assert_eq!(report.body["doctors"][0]["target"], 1);
+    assert_eq!(report.body["doctors"][0]["met"], true);
+
+    app.put(
+        "/api/v1/admin/programmes/wb/targets",
+        Some(&admin),
+        json!({"min_doctors_per_hub": 0}),
+    )
+    .await
+    .assert_error(422, "validation_failed");
+    // Another programme's administrator sees neither the report nor the targets.
+    let sehat_admin = app.staff_token("admin.sehat").await;
+    app.get(report_path, Some(&sehat_admin))
+        .await
+        .assert_error(403, "forbidden");
 }

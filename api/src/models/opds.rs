@@ -20,6 +20,8 @@ pub struct ProgrammeRow {
     pub created_at: NaiveDateTime,
     /// Neutral wording per language (JSON) for messages about a sensitive programme.
     pub public_label: Option<String>,
+    /// The programme's targets (JSON `ProgrammeTargets`).
+    pub targets: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]

@@ -69,6 +69,11 @@ pub fn today_ist(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&IST).date_naive()
 }
 
+/// The UTC instant an IST date begins.
+pub fn ist_day_start_utc(date: NaiveDate) -> NaiveDateTime {
+    ist_to_utc(date.and_time(chrono::NaiveTime::MIN))
+}
+
 fn ist_to_utc(local: NaiveDateTime) -> NaiveDateTime {
     // IST has no daylight saving, so every local time maps to exactly one instant.
     IST.from_local_datetime(&local)

@@ -91,6 +91,8 @@ use super::{
         programmes::upload_roster,
         programmes::pending,
         programmes::decide,
+        programmes::set_targets,
+        programmes::targets_report,
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth)

@@ -1,9 +1,10 @@
 //! Programmes and membership of the closed ones: the patient's claim, and the programme
 //! administrator's roster upload and review of claims.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
 use sanjeevani_types::programme::{
-    MemberReview, Membership, MembershipClaim, MembershipDecision, Programme, RosterImported,
+    MemberReview, Membership, MembershipClaim, MembershipDecision, Programme, ProgrammeTargets,
+    RosterImported, TargetsReport,
 };
 use sanjeevani_types::ErrorBody;
 
@@ -17,7 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(claim)
         .service(upload_roster)
         .service(pending)
-        .service(decide);
+        .service(decide)
+        .service(set_targets)
+        .service(targets_report);
 }
 
 /// Every programme, whether the signed-in patient may use it, and their membership.
@@ -90,4 +93,41 @@ pub async fn decide(
     let (code, id) = path.into_inner();
     Ok(HttpResponse::Ok()
         .json(programmes::decide(&state, &principal, code, id, body.approve).await?))
+}
+
+/// Change the targets the programme's reports compare against (programme administrators).
+#[utoipa::path(tag = "programmes", security(("bearer" = [])), params(("code" = String, Path)),
+    request_body = ProgrammeTargets,
+    responses((status = 200, body = ProgrammeTargets), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[put("/admin/programmes/{code}/targets")]
+pub async fn set_targets(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<ProgrammeTargets>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        programmes::set_targets(&state, &principal, path.into_inner(), body.into_inner()).await?,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ReportDay {
+    /// The IST day (`YYYY-MM-DD`, default today).
+    pub on: Option<chrono::NaiveDate>,
+}
+
+/// Doctors logged in per hub on a day and consultations per doctor this month, against the
+/// programme's targets. A sensitive programme's counts under 5 are suppressed.
+#[utoipa::path(tag = "programmes", security(("bearer" = [])), params(("code" = String, Path), ReportDay),
+    responses((status = 200, body = TargetsReport), (status = 403, body = ErrorBody)))]
+#[get("/reports/programmes/{code}/targets")]
+pub async fn targets_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    query: web::Query<ReportDay>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(programmes::targets_report(&state, &principal, path.into_inner(), query.on).await?))
 }

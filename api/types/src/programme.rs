@@ -89,3 +89,56 @@ pub struct MemberReview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
+
+/// What a programme aims for; the reports compare against it. Absent: no target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProgrammeTargets {
+    /// Doctors logged in per hub on a day (West Bengal: 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_doctors_per_hub: Option<i32>,
+    /// Tele-consultations per doctor in a month (West Bengal: 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_consultations_per_doctor_month: Option<i32>,
+}
+
+/// Doctors logged in at one hub on the day, against the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HubDoctorsLoggedIn {
+    pub hub_id: String,
+    pub hub_name: String,
+    pub doctors_logged_in: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub met: Option<bool>,
+}
+
+/// One doctor's completed tele-consultations this month (to the day), against the target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DoctorConsultations {
+    pub doctor_id: String,
+    pub doctor_name: String,
+    /// Absent when suppressed: a sensitive programme's counts under 5 are not shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consultations: Option<i64>,
+    pub suppressed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub met: Option<bool>,
+}
+
+/// A programme's figures on a day against its configured targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TargetsReport {
+    pub programme_code: String,
+    /// The IST day reported (`YYYY-MM-DD`); consultations count from the 1st of its month.
+    pub on: chrono::NaiveDate,
+    pub targets: ProgrammeTargets,
+    pub hubs: Vec<HubDoctorsLoggedIn>,
+    pub doctors: Vec<DoctorConsultations>,
+}

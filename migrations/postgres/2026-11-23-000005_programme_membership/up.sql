@@ -39,3 +39,7 @@ CREATE INDEX programme_members_by_status ON programme_members (programme_id, sta
 -- neutral wording per language as JSON, e.g. {"en": "the clinic", "hi": "क्लिनिक"}, so that no
 -- text names the programme or a condition. Unset: the platform's own neutral wording.
 ALTER TABLE programmes ADD COLUMN public_label TEXT;
+
+-- The programme's targets (JSON), e.g. {"min_doctors_per_hub": 9,
+-- "min_consultations_per_doctor_month": 100}; reports compare against them. Unset: no targets.
+ALTER TABLE programmes ADD COLUMN targets TEXT;
