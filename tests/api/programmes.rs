@@ -3,6 +3,7 @@
 //! programme uploads, or by its administrator; other administrators are refused.
 
 use chrono::Duration;
+use sanjeevani_api::clock::Clock;
 use sanjeevani_tests::world::session_of;
 use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
 use serde_json::{json, Value};
@@ -398,6 +399,72 @@ async fn a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged(back
         .expect("the doctor's read is audited");
     assert_eq!(unflagged["flagged"], false);
     assert!(unflagged.get("reason").is_none());
+
+    // The programme's report shows no small counts: one consultation is suppressed.
+    app.step(&doctor, &token_id, "complete").await;
+    let state_admin_id = app.get("/api/v1/auth/me", Some(&state_admin)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let administrator = json!({"user_id": state_admin_id});
+    app.post(
+        "/api/v1/admin/programmes/ehiv/administrators",
+        Some(&state_admin),
+        administrator.clone(),
+    )
+    .await
+    .assert_error(403, "forbidden");
+    let national = national_admin(&app).await;
+    let added = app
+        .post(
+            "/api/v1/admin/programmes/ehiv/administrators",
+            Some(&national),
+            administrator,
+        )
+        .await;
+    assert_eq!(added.status, 204, "{}", added.body);
+    let report = app
+        .get(
+            "/api/v1/reports/programmes/ehiv/targets?on=2026-11-23",
+            Some(&state_admin),
+        )
+        .await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    let doctor_row = &report.body["doctors"][0];
+    assert_eq!(doctor_row["suppressed"], true, "{}", report.body);
+    assert!(doctor_row.get("consultations").is_none(), "{}", report.body);
+}
+
+/// A national administrator (the demo has none: West Bengal's is a state administrator).
+async fn national_admin(app: &TestApp) -> String {
+    let hash = sanjeevani_api::auth::hashing::hash_password("a long enough password");
+    let now = app.clock.now_naive();
+    app.app_state
+        .db
+        .write(move |conn| -> Result<(), sanjeevani_api::error::ApiError> {
+            sanjeevani_api::models::users::NewUser {
+                id: "00000000-0000-7000-8000-00000000a001",
+                role: "admin",
+                name: "National Administrator",
+                phone: None,
+                email: None,
+                username: Some("admin.in"),
+                password_hash: Some(&hash),
+                facility_id: None,
+                state_code: None,
+                registration_number: None,
+                specialty: None,
+                created_at: now,
+                updated_at: now,
+            }
+            .insert(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let login = app.login_staff("admin.in", "a long enough password").await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    login.body["token"].as_str().unwrap().to_owned()
 }
 
 async fn west_bengal_targets_come_from_configuration(backend: Backend) {

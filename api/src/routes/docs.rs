@@ -93,6 +93,7 @@ use super::{
         programmes::decide,
         programmes::set_targets,
         programmes::targets_report,
+        programmes::add_administrator,
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth)

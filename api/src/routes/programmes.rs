@@ -3,8 +3,8 @@
 
 use actix_web::{get, post, put, web, HttpResponse};
 use sanjeevani_types::programme::{
-    MemberReview, Membership, MembershipClaim, MembershipDecision, Programme, ProgrammeTargets,
-    RosterImported, TargetsReport,
+    MemberReview, Membership, MembershipClaim, MembershipDecision, Programme,
+    ProgrammeAdministrator, ProgrammeTargets, RosterImported, TargetsReport,
 };
 use sanjeevani_types::ErrorBody;
 
@@ -20,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(pending)
         .service(decide)
         .service(set_targets)
-        .service(targets_report);
+        .service(targets_report)
+        .service(add_administrator);
 }
 
 /// Every programme, whether the signed-in patient may use it, and their membership.
@@ -130,4 +131,19 @@ pub async fn targets_report(
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
         .json(programmes::targets_report(&state, &principal, path.into_inner(), query.on).await?))
+}
+
+/// Name an administrator of the programme (national administrators).
+#[utoipa::path(tag = "programmes", security(("bearer" = [])), params(("code" = String, Path)),
+    request_body = ProgrammeAdministrator,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/admin/programmes/{code}/administrators")]
+pub async fn add_administrator(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<ProgrammeAdministrator>,
+) -> Result<HttpResponse, ApiError> {
+    programmes::add_administrator(&state, &principal, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -10,7 +10,8 @@ use chrono::{Datelike, NaiveDateTime};
 use sanjeevani_types::domain::Role;
 use sanjeevani_types::programme::{
     DoctorConsultations, Eligibility, HubDoctorsLoggedIn, MemberReview, Membership,
-    MembershipClaim, MembershipStatus, Programme, ProgrammeTargets, RosterImported, TargetsReport,
+    MembershipClaim, MembershipStatus, Programme, ProgrammeAdministrator, ProgrammeTargets,
+    RosterImported, TargetsReport,
 };
 
 use super::ServiceError;
@@ -350,6 +351,45 @@ pub async fn decide(
             let row = programmes::member(conn, &programme.id, &membership_id)?
                 .ok_or(ServiceError::NotFound("membership"))?;
             Ok(to_membership(row, &programme.code))
+        })
+        .await
+}
+
+/// A national administrator names an administrator (any scope) as one of the programme's.
+pub async fn add_administrator(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+    input: ProgrammeAdministrator,
+) -> Result<(), ServiceError> {
+    if principal.admin_scope()? != crate::auth::AdminScope::National {
+        return Err(ServiceError::Forbidden);
+    }
+    let actor = principal.user_id.clone();
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| -> Result<(), ServiceError> {
+            let programme = find_programme(conn, &code)?;
+            let user = users::find(conn, &input.user_id)?
+                .filter(|u| u.role == Role::Admin.as_str())
+                .ok_or_else(|| {
+                    ValidationError::single(
+                        "user_id",
+                        "not_an_administrator",
+                        "no such administrator",
+                    )
+                })?;
+            programmes::add_admin(conn, &programme.id, &user.id, now)?;
+            audit::record(
+                conn,
+                now,
+                Some(&actor),
+                "programme.administrator_added",
+                Some(&user.id),
+                &programme.code,
+            )?;
+            Ok(())
         })
         .await
 }

@@ -142,3 +142,11 @@ pub struct TargetsReport {
     pub hubs: Vec<HubDoctorsLoggedIn>,
     pub doctors: Vec<DoctorConsultations>,
 }
+
+/// Names a staff member as one of a programme's administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProgrammeAdministrator {
+    /// An administrator's user id.
+    pub user_id: String,
+}
