@@ -42,23 +42,23 @@ struct Args {
     #[arg(long, default_value_t = 5)]
     seconds: u64,
     /// Patients logging in by OTP.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 2000)]
     patients: usize,
     /// Online OPDs (the first one is the popular OPD that opens with a burst).
     #[arg(long, default_value_t = 200)]
     opds: usize,
     /// Bookings in the burst on the popular OPD.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 1000)]
     burst: usize,
     /// Bookings spread over the other OPDs.
-    #[arg(long, default_value_t = 40000)]
+    #[arg(long, default_value_t = 10000)]
     bookings: usize,
     #[arg(long, default_value_t = 32)]
     doctors: usize,
     #[arg(long, default_value_t = 8)]
     pharmacists: usize,
     /// Consultations (each: call next, start, record, prescribe, complete; then dispensing).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 1000)]
     consultations: usize,
     /// Run the national record day (5,10,702 patients end to end) instead of the benchmark.
     #[arg(long)]
@@ -374,36 +374,26 @@ fn print_table(hello: &Phase, outcomes: &[Outcome]) {
         let mut book_latencies = stats::Stats::default();
         book_latencies.merge(burst.stats.clone());
         book_latencies.merge(spread.stats.clone());
-        let book_p99 = book_latencies
-            .ops
-            .get("book")
-            .map(|s| s.quantile_ms(0.99))
-            .unwrap_or(f64::MAX);
-        println!(
-            "| booking, {name} (burst {:.0}/s + spread {:.0}/s) | {book_rate:.0}/s | {:.3} | >= {book_target:.0}/s | {} |",
-            burst.rate("book"),
-            spread.rate("book"),
-            book_rate / ceiling,
-            met(book_rate >= book_target)
-        );
-        println!(
-            "| booking p99, {name} | {book_p99:.1} ms | | <= 20 ms | {} |",
-            met(book_p99 <= 20.0)
+        print_rate_rows(
+            &format!(
+                "booking, {name} (burst {:.0}/s, spread {:.0}/s)",
+                burst.rate("book"),
+                spread.rate("book")
+            ),
+            book_rate,
+            book_latencies.ops.get("book").map(|s| s.quantile_ms(0.99)),
+            ceiling,
+            book_target,
+            20.0,
         );
         let status = outcome.phase("queue status");
-        let status_rate = status.rate("queue_status");
-        let status_p99 = status
-            .op("queue_status")
-            .map(|s| s.quantile_ms(0.99))
-            .unwrap_or(f64::MAX);
-        println!(
-            "| queue status, {name} | {status_rate:.0}/s | {:.3} | >= {status_target:.0}/s | {} |",
-            status_rate / ceiling,
-            met(status_rate >= status_target)
-        );
-        println!(
-            "| queue status p99, {name} | {status_p99:.1} ms | | <= 10 ms | {} |",
-            met(status_p99 <= 10.0)
+        print_rate_rows(
+            &format!("queue status, {name}"),
+            status.rate("queue_status"),
+            status.op("queue_status").map(|s| s.quantile_ms(0.99)),
+            ceiling,
+            status_target,
+            10.0,
         );
         let verify = outcome.phase("otp verify");
         let verify_rate = verify.rate("otp_verify");
@@ -439,6 +429,27 @@ fn print_table(hello: &Phase, outcomes: &[Outcome]) {
             met(outcome.invariants.failures.is_empty())
         );
     }
+}
+
+/// A throughput row and its p99 row, each judged against its target.
+fn print_rate_rows(
+    figure: &str,
+    rate: f64,
+    p99: Option<f64>,
+    ceiling: f64,
+    rate_target: f64,
+    p99_target_ms: f64,
+) {
+    println!(
+        "| {figure} | {rate:.0}/s | {:.4} | >= {rate_target:.0}/s | {} |",
+        rate / ceiling,
+        met(rate >= rate_target)
+    );
+    let p99 = p99.unwrap_or(f64::MAX);
+    println!(
+        "| {figure}: p99 at 64 connections | {p99:.1} ms | | <= {p99_target_ms:.0} ms | {} |",
+        met(p99 <= p99_target_ms)
+    );
 }
 
 /// 5,10,702 patients through the whole flow, in waves: OTP login, registration, booking over

@@ -284,18 +284,6 @@ pub async fn build_world(
     let mut doctor_world = Vec::new();
     for (d, (_, bearer)) in doctor_list.into_iter().enumerate() {
         let mine: Vec<usize> = (0..opds).filter(|i| i % doctors == d).collect();
-        for &opd in &mine {
-            let presence = PresenceUpdate {
-                opd_id: opd_list[opd].id.clone(),
-                online: true,
-            };
-            call(
-                http.post("/api/v1/doctor/presence", Some(&bearer), &presence),
-                200,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("doctor {d} online: {e}"));
-        }
         doctor_world.push(Doctor { bearer, opds: mine });
     }
     let mut pharmacist_list = Vec::new();
@@ -746,11 +734,26 @@ pub async fn consult_phase(
         }
         let bearer = doctor.bearer.clone();
         let codes = codes.clone();
+        let opd_ids: Vec<String> = doctor
+            .opds
+            .iter()
+            .map(|&o| world.opds[o].id.clone())
+            .collect();
         let mut worker = Worker {
             http: Connection::new(&world.address),
             stats: Stats::default(),
         };
         doctors.push(tokio::spawn(async move {
+            // Presence lapses after 90 s without a heartbeat: the doctor signs in to the OPDs
+            // as the clinic starts, not when the world was built.
+            for opd_id in opd_ids {
+                let presence = PresenceUpdate {
+                    opd_id,
+                    online: true,
+                };
+                let path = "/api/v1/doctor/presence";
+                go_online(&mut worker, &bearer, path, &presence).await;
+            }
             for session in sessions {
                 if let Some(code) = consult(&mut worker, &bearer, &session).await {
                     let _ = codes.send(ToDispense { code });
@@ -815,4 +818,13 @@ pub async fn consult_phase(
 /// One status poll (the national day polls each booked patient once).
 pub async fn poll_once(w: Worker, booked: Booked) -> Worker {
     poll_status(w, booked).await
+}
+
+async fn go_online(w: &mut Worker, bearer: &str, path: &str, presence: &PresenceUpdate) {
+    w.stats
+        .time(
+            "go_online",
+            call(w.http.post(path, Some(bearer), presence), 200),
+        )
+        .await;
 }
