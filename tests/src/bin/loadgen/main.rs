@@ -256,6 +256,7 @@ async fn benchmark(args: &Args, server_bin: &PathBuf, backend: Backend, ceiling:
         .await,
     );
     let spread = spread_bookings(&world, &patients, &bearers, args.bookings);
+    let spread_cpu = (api.cpu_seconds(), own_cpu_seconds());
     phases.push(
         scenario::book_phase(
             "book spread",
@@ -268,6 +269,8 @@ async fn benchmark(args: &Args, server_bin: &PathBuf, backend: Backend, ceiling:
         .await,
     );
     let booked: Arc<Vec<Booked>> = Arc::new(acknowledged.lock().expect("acknowledged").clone());
+    print_cpu_per_request(&api, "book", phases.last().expect("spread"), spread_cpu);
+    let status_cpu = (api.cpu_seconds(), own_cpu_seconds());
     phases.push(
         scenario::status_phase(
             "queue status",
@@ -277,6 +280,12 @@ async fn benchmark(args: &Args, server_bin: &PathBuf, backend: Backend, ceiling:
             Duration::from_secs(args.seconds),
         )
         .await,
+    );
+    print_cpu_per_request(
+        &api,
+        "queue_status",
+        phases.last().expect("status"),
+        status_cpu,
     );
     let per_opd = consultations_per_opd(&world, &booked, args.consultations);
     phases.push(
@@ -323,6 +332,20 @@ fn consultations_per_opd(world: &World, booked: &[Booked], total: usize) -> Vec<
         }
     }
     per_opd
+}
+
+fn own_cpu_seconds() -> f64 {
+    server::cpu_seconds_of("/proc/self/stat")
+}
+
+/// CPU spent per successful request in a phase, by the server and by this load generator.
+fn print_cpu_per_request(api: &server::Running, op: &str, phase: &Phase, before: (f64, f64)) {
+    let requests = phase.op(op).map(|s| s.ok()).unwrap_or(0).max(1) as f64;
+    println!(
+        "  CPU per {op}: server {:.0} us, load generator {:.0} us",
+        (api.cpu_seconds() - before.0) * 1e6 / requests,
+        (own_cpu_seconds() - before.1) * 1e6 / requests
+    );
 }
 
 fn print_invariants(report: &invariants::Report) {

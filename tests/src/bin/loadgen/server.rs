@@ -86,6 +86,12 @@ impl Running {
         self.child.id()
     }
 
+    /// CPU time the process has used so far (user + system), in seconds: per request, a figure
+    /// that holds on a shared, noisy machine where throughput does not.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds_of(&format!("/proc/{}/stat", self.child.id()))
+    }
+
     /// The largest resident set seen since start (sampled every 100 ms), in MiB.
     pub fn peak_rss_mib(&self) -> f64 {
         self.peak_rss_kib.load(Ordering::Relaxed) as f64 / 1024.0
@@ -243,4 +249,24 @@ pub fn serve_hello(address: &str, workers: usize) -> std::io::Result<()> {
         .run()
         .await
     })
+}
+
+/// User + system CPU seconds from a `/proc/PID/stat` file (fields 14 and 15, in clock ticks of
+/// 1/100 s on Linux).
+pub fn cpu_seconds_of(stat_path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(stat_path) else {
+        return 0.0;
+    };
+    // The command name may hold spaces; the fields after its closing parenthesis do not.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
