@@ -535,7 +535,7 @@ async fn national_day(args: &Args, server_bin: &PathBuf, backend: Backend, ceili
             &world.address,
             args.connections,
             scenario::each_of(booked.clone()),
-            |w, b| scenario::poll_once(w, b),
+            scenario::poll_status,
         )
         .await;
         totals.merge(polls.stats);

@@ -528,7 +528,8 @@ pub async fn status_phase(
     .await
 }
 
-async fn poll_status(mut w: Worker, booked: Booked) -> Worker {
+/// One poll of a booked patient's place in the queue.
+pub async fn poll_status(mut w: Worker, booked: Booked) -> Worker {
     let path = format!("/api/v1/tokens/{}/status", booked.token_id);
     w.stats
         .time(
@@ -813,11 +814,6 @@ pub async fn consult_phase(
         elapsed: started.elapsed(),
         stats,
     }
-}
-
-/// One status poll (the national day polls each booked patient once).
-pub async fn poll_once(w: Worker, booked: Booked) -> Worker {
-    poll_status(w, booked).await
 }
 
 async fn go_online(w: &mut Worker, bearer: &str, path: &str, presence: &PresenceUpdate) {
