@@ -23,6 +23,9 @@ use sanjeevani_tests::{Backend, TestDatabase};
 use scenario::{Booked, Booking, World};
 use stats::Phase;
 
+/// The record day: 5,10,702 patients.
+const RECORD_DAY: usize = 510_702;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "loadgen",
@@ -64,7 +67,7 @@ struct Args {
     #[arg(long)]
     national_day: bool,
     /// Patients in the national day (the record, by default).
-    #[arg(long, default_value_t = 510_702)]
+    #[arg(long, default_value_t = RECORD_DAY)]
     day_patients: usize,
     /// Patients the national day moves through the flow together.
     #[arg(long, default_value_t = 25_000)]
@@ -563,11 +566,16 @@ async fn national_day(args: &Args, server_bin: &PathBuf, backend: Backend, ceili
     let report = invariants::check(&database.url, all_booked).await;
     print_invariants(&report);
     let minutes = elapsed.as_secs_f64() / 60.0;
+    // A smaller day is a rehearsal: its time says nothing about the record day's target.
+    let verdict = if args.day_patients >= RECORD_DAY {
+        met(minutes <= 15.0)
+    } else {
+        "smaller than the record day: not judged"
+    };
     println!(
-        "\n| national record day, {} ({} patients end to end) | {minutes:.1} min | <= 15 min | {} |",
+        "\n| national record day, {} ({} patients end to end) | {minutes:.1} min | <= 15 min | {verdict} |",
         backend_name(backend),
         args.day_patients,
-        met(minutes <= 15.0)
     );
     println!(
         "| server peak RSS, national day | {peak:.0} MB | <= 200 MB | {} |",
