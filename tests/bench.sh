@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The benchmark and the national-day simulation (README, "Performance"). Not part of CI.
+#   bash tests/bench.sh                       # SQLite and PostgreSQL, prints the table
+#   bash tests/bench.sh --backend sqlite      # one backend
+#   bash tests/bench.sh --national-day --backend sqlite
+# Release builds of the server and the load generator; PostgreSQL on 127.0.0.1:5432 (trust).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p sanjeevani-api -p sanjeevani-tests --bins
+exec target/release/loadgen "$@"

@@ -1,0 +1,122 @@
+//! Checks made in the database after a run, with the server stopped: what must hold however the
+//! requests interleaved.
+
+use std::collections::HashMap;
+
+use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+use sanjeevani_api::db::{Database, DbOptions};
+use sanjeevani_api::error::ApiError;
+
+use crate::scenario::Booked;
+
+#[derive(QueryableByName)]
+struct SessionNumbers {
+    #[diesel(sql_type = Text)]
+    session_id: String,
+    #[diesel(sql_type = BigInt)]
+    tokens: i64,
+    #[diesel(sql_type = BigInt)]
+    numbers: i64,
+    #[diesel(sql_type = BigInt)]
+    lowest: i64,
+    #[diesel(sql_type = BigInt)]
+    highest: i64,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct TokenNumber {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    session_id: String,
+    #[diesel(sql_type = Integer)]
+    number: i32,
+}
+
+/// What the checks found; `failures` is empty when every invariant holds.
+pub struct Report {
+    pub sessions: usize,
+    pub tokens: usize,
+    pub dispensed_items: i64,
+    pub failures: Vec<String>,
+}
+
+pub async fn check(database_url: &str, acknowledged: Vec<Booked>) -> Report {
+    let options = DbOptions {
+        url: database_url.to_owned(),
+        pool_size: 1,
+    };
+    let db = tokio::task::spawn_blocking(move || Database::open(&options))
+        .await
+        .expect("open task")
+        .expect("the database opens for the checks");
+    db.read(move |conn| -> Result<Report, ApiError> {
+        let mut failures = Vec::new();
+        let sessions: Vec<SessionNumbers> = diesel::sql_query(
+            "SELECT session_id, COUNT(*) AS tokens, COUNT(DISTINCT number) AS numbers, \
+             CAST(MIN(number) AS BIGINT) AS lowest, CAST(MAX(number) AS BIGINT) AS highest \
+             FROM tokens GROUP BY session_id",
+        )
+        .load(conn)?;
+        for s in &sessions {
+            if s.tokens != s.numbers || s.lowest != 1 || s.highest != s.tokens {
+                failures.push(format!(
+                    "session {}: {} tokens, {} distinct numbers from {} to {} (not 1..n)",
+                    s.session_id, s.tokens, s.numbers, s.lowest, s.highest
+                ));
+            }
+        }
+        let over: Vec<Count> = diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM prescription_items WHERE dispensed_quantity > quantity \
+             OR dispensed_quantity <> (SELECT CAST(COALESCE(SUM(d.quantity), 0) AS INTEGER) \
+             FROM dispensations d WHERE d.item_id = prescription_items.id)",
+        )
+        .load(conn)?;
+        if over[0].n > 0 {
+            failures.push(format!(
+                "{} prescription items dispensed beyond their quantity or out of step with \
+                 their dispensations",
+                over[0].n
+            ));
+        }
+        let dispensed: Vec<Count> = diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM prescription_items WHERE dispensed_quantity > 0",
+        )
+        .load(conn)?;
+        let stored: HashMap<String, (String, i32)> =
+            diesel::sql_query("SELECT id, session_id, number FROM tokens")
+                .load::<TokenNumber>(conn)?
+                .into_iter()
+                .map(|t| (t.id, (t.session_id, t.number)))
+                .collect();
+        let mut missing = 0;
+        for booked in &acknowledged {
+            match stored.get(&booked.token_id) {
+                Some((session, number))
+                    if *session == booked.session_id && *number == booked.number => {}
+                _ => missing += 1,
+            }
+        }
+        if missing > 0 {
+            failures.push(format!(
+                "{missing} of {} acknowledged bookings are missing or differ",
+                acknowledged.len()
+            ));
+        }
+        Ok(Report {
+            sessions: sessions.len(),
+            tokens: stored.len(),
+            dispensed_items: dispensed[0].n,
+            failures,
+        })
+    })
+    .await
+    .expect("the checks run")
+}
