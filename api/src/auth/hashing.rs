@@ -16,6 +16,30 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tokio::task::JoinError;
+
+/// At most one argon2 computation per core at a time. Each one holds 4-19 MiB while it runs:
+/// unbounded, a login burst put one on every blocking thread (up to 512) and the freed blocks
+/// stayed with those threads' allocator arenas, holding hundreds of MB; more computations than
+/// cores at once also finish no sooner.
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, |cores| cores.get()))
+    })
+}
+
+/// Runs an argon2 computation off the async threads, waiting for a free slot first.
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, JoinError> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .expect("the hashing semaphore is never closed");
+    tokio::task::spawn_blocking(work).await
+}
 
 fn password_hasher() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");

@@ -74,13 +74,14 @@ pub async fn password_login(
     let (user, valid) = match user {
         Some(user) => {
             let hash = user.password_hash.clone().unwrap_or_default();
-            let valid = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+            let valid = crate::auth::hashing::off_thread(move || verify_password(&hash, &password))
                 .await
                 .unwrap_or(false);
             (Some(user), valid)
         }
         None => {
-            let _ = tokio::task::spawn_blocking(move || verify_dummy_password(&password)).await;
+            let _ =
+                crate::auth::hashing::off_thread(move || verify_dummy_password(&password)).await;
             (None, false)
         }
     };

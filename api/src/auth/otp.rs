@@ -44,7 +44,7 @@ pub async fn request_code(
     let settings = state.settings.otp.clone();
     let code = new_otp_code();
     let code_for_hash = code.clone();
-    let code_hash = tokio::task::spawn_blocking(move || hash_otp(&code_for_hash))
+    let code_hash = crate::auth::hashing::off_thread(move || hash_otp(&code_for_hash))
         .await
         .map_err(|_| StoreError::Unavailable("hashing task failed".into()))?;
 
@@ -142,7 +142,7 @@ pub async fn verify_code(
         .await?;
     let Some(challenge) = found else {
         // Spend the time a real check takes, so timing does not tell unknown numbers apart.
-        let _ = tokio::task::spawn_blocking(move || verify_dummy_otp(&code)).await;
+        let _ = crate::auth::hashing::off_thread(move || verify_dummy_otp(&code)).await;
         return Err(AuthError::OtpRejected);
     };
 
@@ -157,7 +157,7 @@ pub async fn verify_code(
         return Err(AuthError::OtpRejected);
     }
     let hash = challenge.code_hash.clone();
-    let matches = tokio::task::spawn_blocking(move || verify_otp(&hash, &code))
+    let matches = crate::auth::hashing::off_thread(move || verify_otp(&hash, &code))
         .await
         .unwrap_or(false);
     if !matches {

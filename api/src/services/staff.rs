@@ -154,7 +154,7 @@ pub async fn create(
     let scope = principal.admin_scope()?;
     let account = StaffAccount::parse(&input)?;
     let password = account.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let password_hash = crate::auth::hashing::off_thread(move || hash_password(&password))
         .await
         .map_err(|_| crate::db::StoreError::Unavailable("hashing task failed".into()))?;
     let actor = principal.user_id.clone();
