@@ -229,11 +229,12 @@ pub struct SignedPrescription {
 
 impl From<Claims> for SignedPrescription {
     fn from(claims: Claims) -> Self {
+        let patient_sex = claims.patient_sex().into();
         Self {
             code: claims.id,
             patient_name: claims.pn,
             patient_age_years: claims.pa,
-            patient_sex: sex_from_letter(&claims.ps),
+            patient_sex,
             doctor_name: claims.dn,
             doctor_registration: claims.dr,
             opd_name: claims.opd,
@@ -433,14 +434,6 @@ impl From<Consultation> for ConsultationRecord {
     }
 }
 
-fn sex_from_letter(letter: &str) -> Sex {
-    match letter {
-        "F" => Sex::Female,
-        "M" => Sex::Male,
-        _ => Sex::Other,
-    }
-}
-
 fn unix_time(seconds: i64) -> SystemTime {
     DateTime::<Utc>::from_timestamp(seconds, 0)
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
@@ -450,24 +443,16 @@ fn unix_time(seconds: i64) -> SystemTime {
 /// Whether the record shown is the record signed: every signed field must match.
 fn record_is_what_was_signed(record: &Prescription, claims: &Claims) -> bool {
     let items_match = record.items.len() == claims.rx.len()
-        && record.items.iter().zip(&claims.rx).all(|(item, signed)| {
-            let shown = &item.prescribed;
-            shown.medicine == signed.medicine
-                && shown.form == signed.form
-                && shown.strength == signed.strength
-                && shown.dose == signed.dose
-                && shown.frequency == signed.frequency
-                && shown.timing == signed.timing
-                && shown.route == signed.route
-                && shown.duration_days == signed.duration_days
-                && shown.quantity == signed.quantity
-                && shown.instructions == signed.instructions
-        });
+        && record
+            .items
+            .iter()
+            .zip(&claims.rx)
+            .all(|(item, signed)| rx::SignedItem::from(&item.prescribed) == *signed);
     items_match
         && record.code == claims.id
         && record.patient_name == claims.pn
         && record.patient_age_years == claims.pa
-        && Sex::from(record.patient_sex) == sex_from_letter(&claims.ps)
+        && record.patient_sex == claims.patient_sex()
         && record.doctor_name == claims.dn
         && record.doctor_registration == claims.dr
         && record.opd_name == claims.opd

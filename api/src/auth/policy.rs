@@ -81,6 +81,14 @@ impl Principal {
         })
     }
 
+    /// Only national administrators (signing keys, programme administrators).
+    pub fn require_national_admin(&self) -> Result<(), Denied> {
+        match self.admin_scope()? {
+            AdminScope::National => Ok(()),
+            _ => Err(Denied),
+        }
+    }
+
     /// A patient account sees the patients registered under it, and nobody else's; a CHO sees
     /// the walk-in patients of their spoke. Doctors' access comes with consultations.
     pub fn may_view_patient(&self, patient: &PatientRow) -> bool {

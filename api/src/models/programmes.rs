@@ -62,14 +62,19 @@ pub fn usable_ids(conn: &mut DbConnection, account_id: Option<&str>) -> QueryRes
     Ok(ids)
 }
 
-pub fn usable_by(
+/// Whether the account holds a verified membership of the programme.
+pub fn is_verified_member(
     conn: &mut DbConnection,
     programme_id: &str,
-    account_id: Option<&str>,
+    account_id: &str,
 ) -> QueryResult<bool> {
-    Ok(usable_ids(conn, account_id)?
-        .iter()
-        .any(|id| id == programme_id))
+    diesel::select(diesel::dsl::exists(
+        programme_members::table
+            .filter(programme_members::programme_id.eq(programme_id))
+            .filter(programme_members::account_id.eq(account_id))
+            .filter(programme_members::status.eq(VERIFIED)),
+    ))
+    .get_result(conn)
 }
 
 pub fn memberships_of(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<MemberRow>> {

@@ -102,9 +102,7 @@ pub async fn jwks(state: &AppState) -> Result<Jwks, ServiceError> {
 
 /// Starts signing with a new key; the old ones stay published. National administrators only.
 pub async fn rotate_key(state: &AppState, principal: &Principal) -> Result<Jwk, ServiceError> {
-    if principal.admin_scope()? != crate::auth::AdminScope::National {
-        return Err(ServiceError::Forbidden);
-    }
+    principal.require_national_admin()?;
     let actor = principal.user_id.clone();
     let now = state.clock.now_naive();
     state
@@ -345,26 +343,18 @@ pub async fn get_consultation(
         .write(move |conn| -> Result<ConsultationRow, ServiceError> {
             let row = rx_db::find_consultation(conn, &id)?
                 .ok_or(ServiceError::NotFound("consultation"))?;
-            let allowed = match principal.role {
-                Role::Patient => patients::find(conn, &row.patient_id)?
-                    .is_some_and(|p| principal.may_view_patient(&p)),
-                Role::Doctor => row.doctor_id == principal.user_id,
-                _ => false,
-            };
-            if !allowed {
+            if !may_read(conn, &principal, &row.patient_id, &row.doctor_id)? {
                 return Err(ServiceError::NotFound("consultation"));
             }
-            if principal.role != Role::Patient {
-                audit::record_from(
-                    conn,
-                    now,
-                    Some(&principal.user_id),
-                    "consultation.read",
-                    Some(&row.id),
-                    "",
-                    Some(&client_ip),
-                )?;
-            }
+            audit_staff_read(
+                conn,
+                &principal,
+                "consultation.read",
+                &row.id,
+                "",
+                &client_ip,
+                now,
+            )?;
             Ok(row)
         })
         .await?;
@@ -415,22 +405,6 @@ fn check_items(items: &[ItemInput], fields: &mut Fields) {
                 "at most 300 characters",
             );
         }
-    }
-}
-
-fn sex_from_letter(letter: &str) -> Sex {
-    match letter {
-        "F" => Sex::Female,
-        "M" => Sex::Male,
-        _ => Sex::Other,
-    }
-}
-
-fn sex_letter(sex: &str) -> &'static str {
-    match sex {
-        "female" => "F",
-        "male" => "M",
-        _ => "O",
     }
 }
 
@@ -532,7 +506,7 @@ fn to_prescription(
         patient_id: loaded.row.patient_id.clone(),
         patient_name: claims.pn.clone(),
         patient_age_years: claims.pa,
-        patient_sex: sex_from_letter(&claims.ps),
+        patient_sex: claims.patient_sex(),
         doctor_name: claims.dn.clone(),
         doctor_registration: claims.dr.clone(),
         opd_name: claims.opd.clone(),
@@ -601,7 +575,7 @@ pub async fn issue(
                 exp: valid_until.timestamp(),
                 pn: patient.name.clone(),
                 pa: age_on(patient.birth_date, patient.birth_year, today),
-                ps: sex_letter(&patient.sex).into(),
+                ps: rx::sex_letter(Sex::parse(&patient.sex).unwrap_or(Sex::Other)).into(),
                 dn: doctor.name.clone(),
                 dr: doctor.registration_number.clone().unwrap_or_default(),
                 // A sensitive programme's OPD is not named on the prescription a pharmacy sees.
@@ -688,19 +662,45 @@ pub async fn issue(
         .await
 }
 
-/// Who may read a prescription in full: the patient's family and the issuing doctor.
+/// Who may read a consultation record or a prescription in full: the patient's family and the
+/// doctor who wrote it.
 fn may_read(
     conn: &mut DbConnection,
     principal: &Principal,
-    row: &PrescriptionRow,
+    patient_id: &str,
+    doctor_id: &str,
 ) -> Result<bool, ServiceError> {
     Ok(match principal.role {
         Role::Patient => {
-            patients::find(conn, &row.patient_id)?.is_some_and(|p| principal.may_view_patient(&p))
+            patients::find(conn, patient_id)?.is_some_and(|p| principal.may_view_patient(&p))
         }
-        Role::Doctor => row.doctor_id == principal.user_id,
+        Role::Doctor => doctor_id == principal.user_id,
         _ => false,
     })
+}
+
+/// Records a staff member's read of a health record (a patient reading their own is not).
+fn audit_staff_read(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    action: &str,
+    subject_id: &str,
+    detail: &str,
+    client_ip: &str,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    if principal.role != Role::Patient {
+        audit::record_from(
+            conn,
+            now,
+            Some(&principal.user_id),
+            action,
+            Some(subject_id),
+            detail,
+            Some(client_ip),
+        )?;
+    }
+    Ok(())
 }
 
 /// The prescription if the caller may read it (else "not found"); a staff read is audited.
@@ -712,20 +712,18 @@ fn readable(
     now: NaiveDateTime,
 ) -> Result<PrescriptionRow, ServiceError> {
     let row = rx_db::find(conn, id)?.ok_or(ServiceError::NotFound("prescription"))?;
-    if !may_read(conn, principal, &row)? {
+    if !may_read(conn, principal, &row.patient_id, &row.doctor_id)? {
         return Err(ServiceError::NotFound("prescription"));
     }
-    if principal.role != Role::Patient {
-        audit::record_from(
-            conn,
-            now,
-            Some(&principal.user_id),
-            "prescription.read",
-            Some(&row.id),
-            "",
-            Some(client_ip),
-        )?;
-    }
+    audit_staff_read(
+        conn,
+        principal,
+        "prescription.read",
+        &row.id,
+        "",
+        client_ip,
+        now,
+    )?;
     Ok(row)
 }
 
@@ -804,16 +802,15 @@ fn break_glass(
         }
         _ => return Err(ServiceError::Forbidden),
     }
-    audit::record_from(
+    audit_staff_read(
         conn,
-        now,
-        Some(&principal.user_id),
+        principal,
         &format!("{}{what}.read", audit::BREAK_GLASS),
-        Some(subject_id),
+        subject_id,
         reason,
-        Some(client_ip),
-    )?;
-    Ok(())
+        client_ip,
+        now,
+    )
 }
 
 /// A prescription read in an emergency by staff outside the patient's care (flagged).
@@ -1004,7 +1001,7 @@ fn pharmacy_view(loaded: &Loaded, pharmacy: &str) -> PharmacyView {
         code: loaded.row.code.clone(),
         patient_name: claims.pn.clone(),
         patient_age_years: claims.pa,
-        patient_sex: sex_from_letter(&claims.ps),
+        patient_sex: claims.patient_sex(),
         doctor_name: claims.dn.clone(),
         doctor_registration: claims.dr.clone(),
         opd_name: claims.opd.clone(),

@@ -78,24 +78,28 @@ fn find_programme(conn: &mut DbConnection, code: &str) -> Result<ProgrammeRow, S
     opds::find_programme_by_code(conn, code)?.ok_or(ServiceError::NotFound("programme"))
 }
 
-/// Refuses a booking for a patient whose account may not use the programme.
+/// Refuses a booking for a patient whose account may not use the programme: one read on the
+/// booking path for an open programme, two for a closed one.
 pub fn check_eligible(
     conn: &mut DbConnection,
     programme_id: &str,
     account_id: Option<&str>,
 ) -> Result<(), ServiceError> {
-    if programmes::usable_by(conn, programme_id, account_id)? {
+    let programme =
+        opds::find_programme(conn, programme_id)?.ok_or(ServiceError::NotFound("programme"))?;
+    if programme.eligibility != CLOSED {
         return Ok(());
     }
-    let name = programmes::all(conn)?
-        .into_iter()
-        .find(|p| p.id == programme_id)
-        .map(|p| p.name)
-        .unwrap_or_default();
+    if let Some(account_id) = account_id {
+        if programmes::is_verified_member(conn, programme_id, account_id)? {
+            return Ok(());
+        }
+    }
     Err(ServiceError::NotEligible(
         format!(
-            "This OPD is only for members of {name} and their families. Claim membership with \
-             your card number; you can book once it is verified."
+            "This OPD is only for members of {} and their families. Claim membership with \
+             your card number; you can book once it is verified.",
+            programme.name
         )
         .into(),
     ))
@@ -184,11 +188,13 @@ fn require_programme_admin(
     principal: &Principal,
     programme: &ProgrammeRow,
 ) -> Result<(), ServiceError> {
-    match principal.admin_scope()? {
-        crate::auth::AdminScope::National => Ok(()),
-        _ if programmes::is_admin_of(conn, &programme.id, &principal.user_id)? => Ok(()),
-        _ => Err(ServiceError::Forbidden),
+    if principal.require_national_admin().is_ok()
+        || (principal.admin_scope().is_ok()
+            && programmes::is_admin_of(conn, &programme.id, &principal.user_id)?)
+    {
+        return Ok(());
     }
+    Err(ServiceError::Forbidden)
 }
 
 /// One roster line: `card_number,holder name` (the name may be quoted and contain commas).
@@ -362,9 +368,7 @@ pub async fn add_administrator(
     code: String,
     input: ProgrammeAdministrator,
 ) -> Result<(), ServiceError> {
-    if principal.admin_scope()? != crate::auth::AdminScope::National {
-        return Err(ServiceError::Forbidden);
-    }
+    principal.require_national_admin()?;
     let actor = principal.user_id.clone();
     let now = state.clock.now_naive();
     state

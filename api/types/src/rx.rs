@@ -121,6 +121,26 @@ pub struct Claims {
     pub rx: Vec<SignedItem>,
 }
 
+impl Claims {
+    /// The patient's sex from its one-letter form in `ps`.
+    pub fn patient_sex(&self) -> crate::domain::Sex {
+        match self.ps.as_str() {
+            "F" => crate::domain::Sex::Female,
+            "M" => crate::domain::Sex::Male,
+            _ => crate::domain::Sex::Other,
+        }
+    }
+}
+
+/// The one-letter form of a sex in `ps` (`F`, `M`, `O`).
+pub fn sex_letter(sex: crate::domain::Sex) -> &'static str {
+    match sex {
+        crate::domain::Sex::Female => "F",
+        crate::domain::Sex::Male => "M",
+        crate::domain::Sex::Other => "O",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Header {
     alg: String,

@@ -99,7 +99,7 @@ def test_prescription_from_consultation_to_pharmacy_with_the_server_stopped_betw
     assert offline.prescriptions() == [synced]
     opened = offline.open_prescription(synced.id)
     assert opened.signature == sm.SignatureCheck.VALID
-    assert (opened.doctor_name, opened.opd_name) != ("", "")
+    assert (opened.doctor_name, opened.opd_name) == ("Dr. Partha Ghosh", "Round-the-clock General OPD")
     assert [item.medicine for item in opened.items] == MEDICINES
     hindi = offline.render_prescription(synced.id, sm.Language.HINDI)
     assert hindi.startswith("ई-पर्चा") and "खाने के बाद" in hindi and "प्यारासिटामल" not in hindi
