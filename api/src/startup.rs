@@ -49,6 +49,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartupError> {
         settings.check()?;
+        crate::auth::hashing::return_large_blocks_to_the_system();
         if overrides.capture.is_some() && settings.mode == Mode::Production {
             return Err(StartupError::Unsafe(
                 "the in-memory message capture is for tests and cannot run in production mode",
@@ -69,6 +70,7 @@ impl Application {
             messenger,
             outbox: crate::notify::outbox::Outbox::new(),
             signals: tokio::sync::broadcast::channel(1024).0,
+            queues: Default::default(),
         };
         if state.settings.mode == Mode::Demo {
             demo::seed(&state).await?;

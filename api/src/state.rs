@@ -22,6 +22,8 @@ pub struct AppState {
     /// Ids of sessions (or `opd:<id>`) whose queue just changed in this process. Streams also
     /// poll the database, so changes made by other API processes reach them too.
     pub signals: broadcast::Sender<String>,
+    /// Each session's waiting order as of its latest version seen here (`queue::snapshot`).
+    pub queues: crate::queue::snapshot::QueueCache,
 }
 
 impl AppState {

@@ -12,6 +12,7 @@
 //!   under concurrency comes from row locks taken by the queries themselves.
 
 mod connection;
+pub mod fixed;
 mod writer;
 
 use std::sync::Arc;

@@ -9,9 +9,15 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::auth::token::new_id;
+use crate::db::fixed::fixed;
 use crate::db::DbConnection;
+use crate::fixed_sql;
+use crate::queue::ordering::Waiting;
+use crate::queue::snapshot::Entry;
 use crate::schema::{doctor_presence, opd_sessions, token_events, tokens, vitals};
 
+/// Fields in the table's column order: `RETURNING` reads it by `all_columns` (diesel's
+/// `as_returning` does not work through the connection over both backends).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = opd_sessions)]
 pub struct SessionRow {
@@ -58,13 +64,27 @@ pub struct TokenRow {
     pub vitals_id: Option<String>,
 }
 
-/// Statuses of a token still in play (holding a place or being seen).
-pub const ACTIVE: [&str; 3] = ["waiting", "called", "in_consultation"];
+fixed_sql! {
+    /// A token still in play (holding a place or being seen). Word for word the condition of
+    /// the partial index `tokens_one_active_per_patient`, so that the index serves the query.
+    Active = "\"tokens\".\"status\" IN ('waiting', 'called', 'in_consultation')";
+    /// A token being served: called, or in consultation.
+    Serving = "\"tokens\".\"status\" IN ('called', 'in_consultation')";
+}
 
 pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionRow>> {
     opd_sessions::table
         .find(id)
         .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A session's version alone (see `queue::snapshot`).
+pub fn session_version(conn: &mut DbConnection, id: &str) -> QueryResult<Option<i64>> {
+    opd_sessions::table
+        .find(id)
+        .select(opd_sessions::version)
         .first(conn)
         .optional()
 }
@@ -94,10 +114,12 @@ pub fn ensure_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<
     }
 }
 
-/// Takes a place if the session has room: bumps the counters and returns the new token number
-/// and queue order, or `None` when full.
-pub fn take_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<(i32, i32)>> {
-    let updated = diesel::update(
+/// Takes a place if the session has room: bumps the counters and the version, and returns the
+/// session row as updated (its `tokens_issued` is the new token's number, `last_queue_order`
+/// its queue order), or `None` when the session is full or has no row yet. One statement: on
+/// PostgreSQL it also takes the row lock that serialises this session's changes.
+pub fn take_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<SessionRow>> {
+    diesel::update(
         opd_sessions::table
             .filter(opd_sessions::id.eq(session_id))
             .filter(opd_sessions::active_tokens.lt(opd_sessions::capacity)),
@@ -108,15 +130,9 @@ pub fn take_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<Opti
         opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1),
         opd_sessions::version.eq(opd_sessions::version + 1),
     ))
-    .execute(conn)?;
-    if updated == 0 {
-        return Ok(None);
-    }
-    let numbers = opd_sessions::table
-        .find(session_id)
-        .select((opd_sessions::tokens_issued, opd_sessions::last_queue_order))
-        .first(conn)?;
-    Ok(Some(numbers))
+    .returning(opd_sessions::all_columns)
+    .get_result(conn)
+    .optional()
 }
 
 /// Gives a place back (a cancelled token frees room for someone else).
@@ -130,15 +146,14 @@ pub fn release_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<(
         .map(|_| ())
 }
 
-/// Locks the session row for this transaction and marks the queue as changed.
+/// Locks the session row for this transaction and marks the queue as changed; returns the row
+/// as updated.
 pub fn lock_session(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<SessionRow>> {
-    let updated = diesel::update(opd_sessions::table.find(session_id))
+    diesel::update(opd_sessions::table.find(session_id))
         .set(opd_sessions::version.eq(opd_sessions::version + 1))
-        .execute(conn)?;
-    if updated == 0 {
-        return Ok(None);
-    }
-    find_session(conn, session_id)
+        .returning(opd_sessions::all_columns)
+        .get_result(conn)
+        .optional()
 }
 
 pub fn set_lane_state(
@@ -156,11 +171,8 @@ pub fn set_lane_state(
 pub fn next_queue_order(conn: &mut DbConnection, session_id: &str) -> QueryResult<i32> {
     diesel::update(opd_sessions::table.find(session_id))
         .set(opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1))
-        .execute(conn)?;
-    opd_sessions::table
-        .find(session_id)
-        .select(opd_sessions::last_queue_order)
-        .first(conn)
+        .returning(opd_sessions::last_queue_order)
+        .get_result(conn)
 }
 
 pub fn insert_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> {
@@ -193,21 +205,31 @@ pub fn active_token_of_patient(
     tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(tokens::patient_id.eq(patient_id))
-        .filter(tokens::status.eq_any(ACTIVE))
+        .filter(fixed::<Active>())
         .select(TokenRow::as_select())
         .first(conn)
         .optional()
 }
 
-/// A session's tokens with any of `statuses`, in queue order.
+/// A session's tokens with `status`, in queue order.
 pub fn session_tokens(
     conn: &mut DbConnection,
     session_id: &str,
-    statuses: &[&str],
+    status: &str,
 ) -> QueryResult<Vec<TokenRow>> {
     tokens::table
         .filter(tokens::session_id.eq(session_id))
-        .filter(tokens::status.eq_any(statuses.to_vec()))
+        .filter(tokens::status.eq(status))
+        .order(tokens::queue_order)
+        .select(TokenRow::as_select())
+        .load(conn)
+}
+
+/// A session's tokens being served (called or in consultation), in queue order.
+pub fn serving_tokens(conn: &mut DbConnection, session_id: &str) -> QueryResult<Vec<TokenRow>> {
+    tokens::table
+        .filter(tokens::session_id.eq(session_id))
+        .filter(fixed::<Serving>())
         .order(tokens::queue_order)
         .select(TokenRow::as_select())
         .load(conn)
@@ -218,7 +240,26 @@ pub fn waiting_lean(
     conn: &mut DbConnection,
     session_id: &str,
 ) -> QueryResult<Vec<(String, String, i32, bool)>> {
-    let rows: Vec<(String, String, i32, Option<String>)> = tokens::table
+    Ok(waiting_entries(conn, session_id)?
+        .into_iter()
+        .map(|w| {
+            (
+                w.id.id.into(),
+                w.id.display.into(),
+                w.queue_order,
+                w.priority,
+            )
+        })
+        .collect())
+}
+
+/// The waiting tokens of a session in booking order, as the call order needs them.
+pub fn waiting_entries(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> QueryResult<Vec<Waiting<Entry>>> {
+    type Row = (String, String, i32, Option<String>, Option<NaiveDateTime>);
+    let rows: Vec<Row> = tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(tokens::status.eq("waiting"))
         .order(tokens::queue_order)
@@ -227,11 +268,20 @@ pub fn waiting_lean(
             tokens::display,
             tokens::queue_order,
             tokens::priority_reason,
+            tokens::near_turn_at,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, display, order, reason)| (id, display, order, reason.is_some()))
+        .map(|(id, display, queue_order, reason, near_turn_at)| Waiting {
+            id: Entry {
+                id: id.into(),
+                display: display.into(),
+                near_turn: near_turn_at.is_some(),
+            },
+            queue_order,
+            priority: reason.is_some(),
+        })
         .collect())
 }
 
@@ -239,7 +289,7 @@ pub fn waiting_lean(
 pub fn serving_displays(conn: &mut DbConnection, session_id: &str) -> QueryResult<Vec<String>> {
     tokens::table
         .filter(tokens::session_id.eq(session_id))
-        .filter(tokens::status.eq_any(["called", "in_consultation"]))
+        .filter(fixed::<Serving>())
         .order(tokens::called_at)
         .select(tokens::display)
         .load(conn)
@@ -254,7 +304,7 @@ pub fn doctor_current_token(
     tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(tokens::doctor_id.eq(doctor_id))
-        .filter(tokens::status.eq_any(["called", "in_consultation"]))
+        .filter(fixed::<Serving>())
         .select(TokenRow::as_select())
         .first(conn)
         .optional()

@@ -85,6 +85,12 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
+crate::fixed_sql! {
+    /// Word for word the condition of the partial indexes `users_patient_phone` and
+    /// `users_patient_email`, so that they serve the login lookup (`db::fixed` says why).
+    PatientRole = "\"users\".\"role\" = 'patient'";
+}
+
 /// The patient account that logs in with this phone number (E.164) or email address.
 pub fn find_patient_by_login(
     conn: &mut DbConnection,
@@ -92,7 +98,7 @@ pub fn find_patient_by_login(
     email: Option<&str>,
 ) -> QueryResult<Option<User>> {
     let query = users::table
-        .filter(users::role.eq("patient"))
+        .filter(crate::db::fixed::fixed::<PatientRole>())
         .select(User::as_select());
     match (phone, email) {
         (Some(phone), _) => query.filter(users::phone.eq(phone)).first(conn).optional(),

@@ -2,6 +2,8 @@
 //! the public session board, doctor presence, calling the next patient, and the consultation's
 //! states. The ordering rule is [`crate::queue::ordering`].
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::Connection;
 use sanjeevani_types::domain::{Role, Sex};
@@ -11,7 +13,7 @@ use sanjeevani_types::queue::{
 };
 
 use super::idempotency::{self, Claim, IdempotentRequest};
-use super::opds::{calendar_of, lane_state, minutes, waiting_order, RECENT_CONSULTATIONS};
+use super::opds::{calendar_of, lane_state, minutes, RECENT_CONSULTATIONS};
 use super::patients::age_on;
 use super::ServiceError;
 use crate::auth::login::utc;
@@ -25,7 +27,9 @@ use crate::models::queue::{self, SessionRow, TokenRow};
 use crate::notify::i18n::{format_time_ist, Language};
 use crate::notify::outbox;
 use crate::queue::estimate::{expected_wait_seconds, typical_consultation_seconds};
+use crate::queue::ordering::Waiting;
 use crate::queue::schedule::{self, NotBookable};
+use crate::queue::snapshot::{Entry, QueueCache, QueueSnapshot};
 use crate::state::AppState;
 
 /// Seniors get the priority lane from this age.
@@ -121,10 +125,10 @@ pub fn book_referral(
             channel,
         };
         // A full session (or one the patient already holds) is skipped for the next one.
-        match conn
-            .transaction(|conn| book_in_transaction(conn, &booker, &request, now, presence_since))
-        {
-            Ok(token) => return Ok(token),
+        match conn.transaction(|conn| {
+            book_in_transaction(conn, None, &booker, &request, now, presence_since)
+        }) {
+            Ok((token, _)) => return Ok(token),
             Err(error @ ServiceError::Conflict { .. }) => last_error = error,
             Err(other) => return Err(other),
         }
@@ -188,36 +192,47 @@ async fn book_token(
 ) -> Result<(Token, bool), ServiceError> {
     let now = state.clock.now();
     let since = state.presence_since();
-    let result = state
+    let queues = state.queues.clone();
+    let (token, snapshot) = state
         .db
-        .write(move |conn| -> Result<(Token, bool), ServiceError> {
-            if let Some(idem) = &idempotency {
-                if let Claim::Replay(token) =
-                    idempotency::begin::<Token>(conn, idem, now.naive_utc())?
-                {
-                    return Ok((token, true));
+        .write(
+            move |conn| -> Result<(Token, Option<QueueSnapshot>), ServiceError> {
+                if let Some(idem) = &idempotency {
+                    if let Claim::Replay(token) =
+                        idempotency::begin::<Token>(conn, idem, now.naive_utc())?
+                    {
+                        return Ok((token, None));
+                    }
                 }
-            }
-            let token = book_in_transaction(conn, &booker, &request, now, since)?;
-            if let Some(idem) = &idempotency {
-                idempotency::finish(conn, idem, &token)?;
-            }
-            Ok((token, false))
-        })
+                let (token, snapshot) =
+                    book_in_transaction(conn, Some(&queues), &booker, &request, now, since)?;
+                if let Some(idem) = &idempotency {
+                    idempotency::finish(conn, idem, &token)?;
+                }
+                Ok((token, Some(snapshot)))
+            },
+        )
         .await?;
-    if !result.1 {
-        state.queue_changed(&result.0.session_id);
+    let replay = snapshot.is_none();
+    if let Some(snapshot) = snapshot {
+        // Committed: the snapshot is now the session's state at its version.
+        state.queues.put(&token.session_id, Arc::new(snapshot));
+        state.queue_changed(&token.session_id);
     }
-    Ok(result)
+    Ok((token, replay))
 }
 
+/// Books a token inside the caller's transaction. Returns it with the session's queue as this
+/// booking leaves it (for the cache, once committed). `queues` is this process's cache, if the
+/// caller will publish the result.
 fn book_in_transaction(
     conn: &mut DbConnection,
+    queues: Option<&QueueCache>,
     booker: &Booker,
     request: &BookingRequest,
     now: DateTime<Utc>,
     presence_since: NaiveDateTime,
-) -> Result<Token, ServiceError> {
+) -> Result<(Token, QueueSnapshot), ServiceError> {
     let (opd_id, starts_ist) =
         schedule::parse_session_id(&request.session_id).ok_or(ServiceError::NotFound("session"))?;
     let opd = opds::find(conn, opd_id)?
@@ -269,34 +284,42 @@ fn book_in_transaction(
         }
     }
 
-    queue::ensure_session(
-        conn,
-        &SessionRow {
-            id: request.session_id.clone(),
-            opd_id: opd.id.clone(),
-            session_date: times.date,
-            starts_at: times.starts_at,
-            ends_at: times.ends_at,
-            capacity: opd.capacity_per_session,
-            tokens_issued: 0,
-            active_tokens: 0,
-            last_queue_order: 0,
-            regular_since_priority: opd.priority_every,
-            version: 0,
-            created_at: now.naive_utc(),
-        },
-    )?;
-    // Lock the session first: from here on, concurrent bookings of it wait for this one.
-    queue::lock_session(conn, &request.session_id)?;
+    // Taking the place locks the session row (PostgreSQL): from here on, concurrent bookings of
+    // the session wait for this one. A refusal below rolls the place back with everything else.
+    let taken = match queue::take_place(conn, &request.session_id)? {
+        Some(session) => Some(session),
+        None => {
+            // Full, or nobody has booked the session yet.
+            queue::ensure_session(
+                conn,
+                &SessionRow {
+                    id: request.session_id.clone(),
+                    opd_id: opd.id.clone(),
+                    session_date: times.date,
+                    starts_at: times.starts_at,
+                    ends_at: times.ends_at,
+                    capacity: opd.capacity_per_session,
+                    tokens_issued: 0,
+                    active_tokens: 0,
+                    last_queue_order: 0,
+                    regular_since_priority: opd.priority_every,
+                    version: 0,
+                    created_at: now.naive_utc(),
+                },
+            )?;
+            queue::take_place(conn, &request.session_id)?
+        }
+    };
     if queue::active_token_of_patient(conn, &request.session_id, &patient.id)?.is_some() {
         return Err(ServiceError::conflict(
             "already_booked",
             "This patient already holds a token for this session.",
         ));
     }
-    let (number, queue_order) = queue::take_place(conn, &request.session_id)?.ok_or_else(|| {
+    let session = taken.ok_or_else(|| {
         ServiceError::conflict("session_full", "All tokens of this session are taken.")
     })?;
+    let (number, queue_order) = (session.tokens_issued, session.last_queue_order);
     let row = TokenRow {
         id: new_id(),
         session_id: request.session_id.clone(),
@@ -338,9 +361,34 @@ fn book_in_transaction(
         Some(&booker.principal.user_id),
         now.naive_utc(),
     )?;
-    notify_booked(conn, &row, &opd, now, presence_since)?;
-    mark_near_turn(conn, &request.session_id, &opd, now.naive_utc())?;
-    Ok(token_to_api(&row))
+    // The order after this booking: from the one cached for the version just before it (the
+    // new token joins the end of its lane), else read again.
+    let booked = Waiting {
+        id: Entry {
+            id: row.id.as_str().into(),
+            display: row.display.as_str().into(),
+            near_turn: false,
+        },
+        queue_order,
+        priority: priority_reason.is_some(),
+    };
+    let mut snapshot =
+        match queues.and_then(|q| q.get(&session.id, session.version - 1, opd.priority_every)) {
+            Some(before) => before.with_booked(session.version, booked),
+            None => load_snapshot(conn, &session, &opd)?,
+        };
+    notify_booked(
+        conn,
+        &row,
+        &opd,
+        &session,
+        &patient,
+        &snapshot,
+        now,
+        presence_since,
+    )?;
+    mark_near_turn(conn, &mut snapshot, &opd, now.naive_utc())?;
+    Ok((token_to_api(&row), snapshot))
 }
 
 /// What a message leaving the platform calls the OPD: its name, or for a sensitive programme
@@ -383,33 +431,25 @@ fn notify_token(
 
 /// The booking confirmation with the expected time: the session's start (or now, if it has
 /// begun) plus the expected wait for the patient's position.
+#[allow(clippy::too_many_arguments)]
 fn notify_booked(
     conn: &mut DbConnection,
     token: &TokenRow,
     opd: &OpdRow,
+    session: &SessionRow,
+    patient: &PatientRow,
+    snapshot: &QueueSnapshot,
     now: DateTime<Utc>,
     presence_since: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let session =
-        queue::find_session(conn, &token.session_id)?.ok_or(ServiceError::NotFound("session"))?;
-    let figures = figures(conn, &session, opd, presence_since)?;
-    let ahead = figures
-        .order
-        .iter()
-        .position(|(id, _)| *id == token.id)
-        .unwrap_or(figures.order.len());
+    let ahead = snapshot.position(&token.id).unwrap_or(snapshot.order.len());
+    let (doctors_online, typical_seconds) = pace(conn, opd, presence_since)?;
     // With no doctor online yet, assume one: the estimate is a promise of order, not of time.
-    let wait = expected_wait_seconds(
-        ahead,
-        figures.doctors_online.max(1) as usize,
-        figures.typical_seconds,
-    )
-    .unwrap_or(0);
+    let wait =
+        expected_wait_seconds(ahead, doctors_online.max(1) as usize, typical_seconds).unwrap_or(0);
     let from = utc(session.starts_at).max(now);
     let expected = from + Duration::seconds(wait);
-    let language = patients::find(conn, &token.patient_id)?
-        .map(|p| Language::parse(&p.preferred_language))
-        .unwrap_or(Language::En);
+    let language = Language::parse(&patient.preferred_language);
     notify_token(
         conn,
         token,
@@ -543,7 +583,7 @@ pub async fn cancel(
             queue::release_place(conn, &token.session_id)?;
             queue::record_event(conn, &token, "cancelled", Some(&principal.user_id), now)?;
             notify_token(conn, &token, &ctx.opd, "cancelled", &[])?;
-            mark_near_turn(conn, &token.session_id, &ctx.opd, now)?;
+            mark_near_turn_again(conn, &token.session_id, &ctx.opd, now)?;
             Ok(token_to_api(&token))
         })
         .await?;
@@ -553,31 +593,75 @@ pub async fn cancel(
 
 /// Figures shared by the queue status and the board.
 struct Figures {
-    order: Vec<(String, String)>,
-    now_serving: Vec<String>,
+    snapshot: Arc<QueueSnapshot>,
     doctors_online: i32,
     typical_seconds: i64,
 }
 
-fn figures(
+/// How fast an OPD's queue moves: doctors online, and the typical consultation's seconds.
+fn pace(
     conn: &mut DbConnection,
-    session: &SessionRow,
     opd: &OpdRow,
     presence_since: NaiveDateTime,
-) -> diesel::QueryResult<Figures> {
-    let order = waiting_order(conn, session, opd)?
-        .into_iter()
-        .map(|w| w.id)
-        .collect();
-    Ok(Figures {
-        order,
-        now_serving: queue::serving_displays(conn, &session.id)?,
-        doctors_online: queue::doctors_online(conn, &opd.id, presence_since)? as i32,
-        typical_seconds: typical_consultation_seconds(&queue::recent_consultation_seconds(
+) -> diesel::QueryResult<(i32, i64)> {
+    Ok((
+        queue::doctors_online(conn, &opd.id, presence_since)? as i32,
+        typical_consultation_seconds(&queue::recent_consultation_seconds(
             conn,
             &opd.id,
             RECENT_CONSULTATIONS,
         )?),
+    ))
+}
+
+/// A session's queue read from its tokens, at the version of `session` (the caller's
+/// transaction holds the session, or the caller checks the version afterwards).
+fn load_snapshot(
+    conn: &mut DbConnection,
+    session: &SessionRow,
+    opd: &OpdRow,
+) -> diesel::QueryResult<QueueSnapshot> {
+    Ok(QueueSnapshot::new(
+        session.version,
+        lane_state(session, opd),
+        queue::waiting_entries(conn, &session.id)?,
+        queue::serving_displays(conn, &session.id)?,
+    ))
+}
+
+/// A session's queue for a read: from this process's cache if it holds the session's version,
+/// else read and, if the version did not move while reading, kept for the next request.
+fn read_snapshot(
+    conn: &mut DbConnection,
+    queues: &QueueCache,
+    session: &SessionRow,
+    opd: &OpdRow,
+) -> diesel::QueryResult<Arc<QueueSnapshot>> {
+    if let Some(snapshot) = queues.get(&session.id, session.version, opd.priority_every) {
+        return Ok(snapshot);
+    }
+    let snapshot = Arc::new(load_snapshot(conn, session, opd)?);
+    // Each statement of a read sees the latest commit, so the tokens may be newer than
+    // `session`; then they answer this request but are not kept under the older version.
+    if queue::session_version(conn, &session.id)? == Some(session.version) {
+        queues.put(&session.id, snapshot.clone());
+    }
+    Ok(snapshot)
+}
+
+fn figures(
+    conn: &mut DbConnection,
+    queues: &QueueCache,
+    session: &SessionRow,
+    opd: &OpdRow,
+    presence_since: NaiveDateTime,
+) -> diesel::QueryResult<Figures> {
+    let snapshot = read_snapshot(conn, queues, session, opd)?;
+    let (doctors_online, typical_seconds) = pace(conn, opd, presence_since)?;
+    Ok(Figures {
+        snapshot,
+        doctors_online,
+        typical_seconds,
     })
 }
 
@@ -591,14 +675,15 @@ pub async fn queue_status(
     let principal = principal.clone();
     let now = state.clock.now();
     let since = state.presence_since();
+    let queues = state.queues.clone();
     state
         .db
         .read(move |conn| -> Result<QueueStatus, ServiceError> {
             let ctx = visible_context(conn, &principal, &token_id)?;
             let session = queue::find_session(conn, &ctx.token.session_id)?
                 .ok_or(ServiceError::NotFound("token"))?;
-            let figures = figures(conn, &session, &ctx.opd, since)?;
-            let position = figures.order.iter().position(|(id, _)| *id == ctx.token.id);
+            let figures = figures(conn, &queues, &session, &ctx.opd, since)?;
+            let position = figures.snapshot.position(&ctx.token.id);
             let expected = position.and_then(|ahead| {
                 expected_wait_seconds(
                     ahead,
@@ -611,8 +696,8 @@ pub async fn queue_status(
                 display: ctx.token.display.clone(),
                 status: TokenStatus::parse(&ctx.token.status).unwrap_or(TokenStatus::Cancelled),
                 position: position.map(|p| p as i32),
-                now_serving: figures.now_serving,
-                waiting: figures.order.len() as i32,
+                now_serving: figures.snapshot.serving.clone(),
+                waiting: figures.snapshot.order.len() as i32,
                 doctors_online: figures.doctors_online,
                 expected_wait_minutes: expected.map(minutes),
                 join_deadline: ctx
@@ -633,6 +718,7 @@ pub async fn session_board(
 ) -> Result<SessionBoard, ServiceError> {
     let now = state.clock.now();
     let since = state.presence_since();
+    let queues = state.queues.clone();
     state
         .db
         .read(move |conn| -> Result<SessionBoard, ServiceError> {
@@ -664,17 +750,18 @@ pub async fn session_board(
                     as_of: now,
                 });
             };
-            let figures = figures(conn, &session, &opd, since)?;
-            let waiting = figures.order.len();
+            let figures = figures(conn, &queues, &session, &opd, since)?;
+            let waiting = figures.snapshot.order.len();
             Ok(SessionBoard {
                 session_id,
                 opd_name: opd.name,
-                now_serving: figures.now_serving,
+                now_serving: figures.snapshot.serving.clone(),
                 next: figures
+                    .snapshot
                     .order
-                    .into_iter()
+                    .iter()
                     .take(10)
-                    .map(|(_, display)| display)
+                    .map(|w| w.id.display.to_string())
                     .collect(),
                 waiting: waiting as i32,
                 doctors_online: figures.doctors_online,
@@ -712,19 +799,20 @@ pub async fn session_fingerprint(
         .await
 }
 
-/// Records the near-turn event for tokens that reached the OPD's threshold position, once each.
+/// Records the near-turn event for tokens that reached the OPD's threshold position, once each;
+/// `snapshot` is the session's queue as this transaction leaves it, and learns the marks.
 fn mark_near_turn(
     conn: &mut DbConnection,
-    session_id: &str,
+    snapshot: &mut QueueSnapshot,
     opd: &OpdRow,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let Some(session) = queue::find_session(conn, session_id)? else {
-        return Ok(());
-    };
-    let order = waiting_order(conn, &session, opd)?;
-    for waiting in order.iter().take(opd.near_turn_threshold.max(0) as usize) {
-        let Some(mut token) = queue::find_token(conn, &waiting.id.0)? else {
+    let threshold = opd.near_turn_threshold.max(0) as usize;
+    for waiting in snapshot.order.iter_mut().take(threshold) {
+        if waiting.id.near_turn {
+            continue;
+        }
+        let Some(mut token) = queue::find_token(conn, &waiting.id.id)? else {
             continue;
         };
         if token.near_turn_at.is_none() {
@@ -733,8 +821,24 @@ fn mark_near_turn(
             queue::record_event(conn, &token, "near_turn", None, now)?;
             notify_token(conn, &token, opd, "turn-near", &[])?;
         }
+        waiting.id.near_turn = true;
     }
     Ok(())
+}
+
+/// [`mark_near_turn`] after a change that reorders the queue in ways not worth replaying in
+/// memory (cancel, expired calls): the queue is read again.
+fn mark_near_turn_again(
+    conn: &mut DbConnection,
+    session_id: &str,
+    opd: &OpdRow,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let Some(session) = queue::find_session(conn, session_id)? else {
+        return Ok(());
+    };
+    let mut snapshot = load_snapshot(conn, &session, opd)?;
+    mark_near_turn(conn, &mut snapshot, opd, now)
 }
 
 fn require_assigned_doctor(
@@ -811,6 +915,7 @@ pub async fn doctor_queue(
 ) -> Result<Vec<QueueEntry>, ServiceError> {
     let principal = principal.clone();
     let today = schedule::today_ist(state.clock.now());
+    let queues = state.queues.clone();
     state
         .db
         .read(move |conn| -> Result<Vec<QueueEntry>, ServiceError> {
@@ -819,15 +924,15 @@ pub async fn doctor_queue(
             require_assigned_doctor(conn, &principal, &session.opd_id)?;
             let opd =
                 opds::find(conn, &session.opd_id)?.ok_or(ServiceError::NotFound("session"))?;
-            let mut ids: Vec<String> =
-                queue::session_tokens(conn, &session.id, &["called", "in_consultation"])?
-                    .into_iter()
-                    .map(|t| t.id)
-                    .collect();
+            let mut ids: Vec<String> = queue::serving_tokens(conn, &session.id)?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
             ids.extend(
-                waiting_order(conn, &session, &opd)?
-                    .into_iter()
-                    .map(|w| w.id.0),
+                read_snapshot(conn, &queues, &session, &opd)?
+                    .order
+                    .iter()
+                    .map(|w| w.id.id.to_string()),
             );
             let mut entries = Vec::with_capacity(ids.len());
             for id in ids {
@@ -888,14 +993,15 @@ pub async fn call_next(
                     "Finish or mark no-show for your current patient first.",
                 ));
             }
-            let session =
-                queue::find_session(conn, &session.id)?.ok_or(ServiceError::NotFound("session"))?;
-            let next = waiting_order(conn, &session, &opd)?
-                .into_iter()
-                .next()
+            // Expired calls may have re-queued patients: the order is read after them.
+            let snapshot = load_snapshot(conn, &session, &opd)?;
+            let next = snapshot
+                .order
+                .first()
+                .cloned()
                 .ok_or_else(|| ServiceError::conflict("queue_empty", "Nobody is waiting."))?;
             let mut token =
-                queue::find_token(conn, &next.id.0)?.ok_or(ServiceError::NotFound("token"))?;
+                queue::find_token(conn, &next.id.id)?.ok_or(ServiceError::NotFound("token"))?;
             token.status = TokenStatus::Called.as_str().into();
             token.doctor_id = Some(principal.user_id.clone());
             token.called_at = Some(now);
@@ -911,9 +1017,11 @@ pub async fn call_next(
                 "called",
                 &[("minutes", minutes.to_string())],
             )?;
-            let after = lane_state(&session, &opd).after_call(next.priority);
+            let after = snapshot.lane.after_call(next.priority);
             queue::set_lane_state(conn, &session.id, after.regular_since_priority)?;
-            mark_near_turn(conn, &session.id, &opd, now)?;
+            // The rest of the queue, in the order the rule gives after this call.
+            let mut remaining = snapshot.after_call(session.version, after, token.display.clone());
+            mark_near_turn(conn, &mut remaining, &opd, now)?;
             Ok(token_to_api(&token))
         })
         .await?;
@@ -957,7 +1065,7 @@ fn expire_overdue_calls(
     opd: &OpdRow,
     now: NaiveDateTime,
 ) -> Result<usize, ServiceError> {
-    let overdue: Vec<TokenRow> = queue::session_tokens(conn, session_id, &["called"])?
+    let overdue: Vec<TokenRow> = queue::session_tokens(conn, session_id, "called")?
         .into_iter()
         .filter(|t| t.joined_at.is_none() && t.join_deadline.is_some_and(|d| d < now))
         .collect();
@@ -1081,7 +1189,7 @@ pub async fn sweep(state: &AppState) -> Result<(usize, usize), ServiceError> {
                     continue;
                 };
                 expired += expire_overdue_calls(conn, session_id, &opd, now)?;
-                mark_near_turn(conn, session_id, &opd, now)?;
+                mark_near_turn_again(conn, session_id, &opd, now)?;
             }
             Ok((expired, sessions))
         })
