@@ -10,6 +10,7 @@ pub mod error;
 pub mod html;
 pub mod models;
 pub mod notify;
+pub mod pages;
 pub mod qr;
 pub mod queue;
 pub mod routes;

@@ -398,6 +398,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_daily (day, opd_id, doctor_id) {
+        day -> Date,
+        opd_id -> Text,
+        hub_id -> Text,
+        doctor_id -> Text,
+        consultations -> Integer,
+        women -> Integer,
+        seniors -> Integer,
+        no_shows -> Integer,
+    }
+}
+
+diesel::table! {
+    report_waits (day, opd_id, wait_minutes) {
+        day -> Date,
+        opd_id -> Text,
+        hub_id -> Text,
+        wait_minutes -> Integer,
+        consultations -> Integer,
+    }
+}
+
 diesel::joinable!(opds -> facilities (hub_id));
 diesel::joinable!(opd_schedule_slots -> opds (opd_id));
 diesel::joinable!(opd_sessions -> opds (opd_id));
@@ -407,6 +430,8 @@ diesel::joinable!(patients -> users (account_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    report_daily,
+    report_waits,
     states,
     facilities,
     users,

@@ -16,7 +16,7 @@ use crate::error::{ApiError, REQUEST_ID};
 use crate::notify::{MessageCapture, Messenger};
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
-use crate::{demo, routes, telemetry};
+use crate::{demo, pages, routes, telemetry};
 
 /// Replacements tests (and simulations) make; the server binary uses none.
 #[derive(Default, Clone)]
@@ -129,6 +129,7 @@ impl Application {
                     .into()
                 }))
                 .configure(routes::configure)
+                .configure(pages::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::not_found("endpoint"))
                 }))

@@ -12,4 +12,5 @@ mod prescriptions;
 mod production;
 mod programmes;
 mod queue;
+mod reports;
 mod sessions;

@@ -11,5 +11,6 @@ pub mod patients;
 pub mod prescriptions;
 pub mod programmes;
 pub mod queue;
+pub mod reports;
 pub mod sessions;
 pub mod users;

@@ -85,6 +85,14 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
+/// (id, name) of these users, for labelling report rows.
+pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids.to_vec()))
+        .select((users::id, users::name))
+        .load(conn)
+}
+
 /// The patient account that logs in with this phone number (E.164) or email address.
 pub fn find_patient_by_login(
     conn: &mut DbConnection,

@@ -10,7 +10,7 @@ use crate::html::escape;
 
 use super::{
     admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions,
-    programmes, sessions, tokens,
+    programmes, reports, sessions, tokens,
 };
 
 #[derive(OpenApi)]
@@ -93,6 +93,15 @@ use super::{
         programmes::decide,
         programmes::set_targets,
         programmes::targets_report,
+        reports::consultations_per_day,
+        reports::consultations_per_hub,
+        reports::consultations_per_opd,
+        reports::doctors_logged_in,
+        reports::consultations_per_doctor,
+        reports::demographics,
+        reports::waiting_times,
+        reports::no_shows,
+        reports::csv,
         programmes::add_administrator,
     ),
     servers((url = "/api/v1")),

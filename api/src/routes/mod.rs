@@ -11,6 +11,7 @@ pub mod opds;
 pub mod patients;
 pub mod prescriptions;
 pub mod programmes;
+pub mod reports;
 pub mod sessions;
 pub mod tokens;
 
@@ -72,7 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sessions::configure)
             .configure(assisted::configure)
             .configure(prescriptions::configure)
-            .configure(programmes::configure),
+            .configure(programmes::configure)
+            .configure(reports::configure),
     );
     // The signing keys live where verifiers expect them, outside the versioned API.
     cfg.service(prescriptions::jwks);

@@ -15,6 +15,7 @@ pub mod patient;
 pub mod prescription;
 pub mod programme;
 pub mod queue;
+pub mod reports;
 pub mod rx;
 pub mod staff;
 
