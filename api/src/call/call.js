@@ -505,11 +505,18 @@ $('language').addEventListener('change', () => {
 
 // ---- start -----------------------------------------------------------------------------------
 
+let heartbeatTimer = null;
+
 function start() {
   applyLanguage();
   if (!session()) {
     show(SIDE === 'doctor' ? 'login-staff' : 'login-patient');
     return;
+  }
+  if (SIDE === 'doctor' && !heartbeatTimer) {
+    // A doctor on this page is working: without a heartbeat the queue shows them offline
+    // after 90 s (a 409 before they went online is harmless).
+    heartbeatTimer = setInterval(() => api('POST', '/api/v1/doctor/heartbeat').catch(() => {}), 30000);
   }
   const token = new URLSearchParams(location.search).get('token');
   if (token) enterRoom(token);
