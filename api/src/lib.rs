@@ -2,6 +2,7 @@
 //! start the very same application ([`startup::Application`]).
 
 pub mod auth;
+pub mod call;
 pub mod clock;
 pub mod config;
 pub mod db;

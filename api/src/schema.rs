@@ -460,3 +460,60 @@ diesel::allow_tables_to_appear_in_same_query!(
     prescription_items,
     dispensations,
 );
+
+// ---- the consultation call (migration 000007_calls) ------------------------------------------
+// Its own `allow_tables_to_appear_in_same_query!`: these tables are queried on their own, so the
+// list above stays untouched.
+
+diesel::table! {
+    calls (id) {
+        id -> Text,
+        token_id -> Text,
+        doctor_id -> Text,
+        opened_at -> Timestamp,
+        doctor_joined_at -> Nullable<Timestamp>,
+        patient_joined_at -> Nullable<Timestamp>,
+        connected_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        ended_how -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    call_events (id) {
+        id -> Text,
+        call_id -> Text,
+        user_id -> Text,
+        side -> Text,
+        event -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    call_messages (id) {
+        id -> Text,
+        token_id -> Text,
+        call_id -> Text,
+        sender_id -> Text,
+        sender_name -> Text,
+        side -> Text,
+        body -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    call_files (id) {
+        id -> Text,
+        token_id -> Text,
+        uploaded_by -> Text,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(calls, call_events, call_messages, call_files);

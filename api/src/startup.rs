@@ -62,6 +62,7 @@ impl Application {
             .await
             .map_err(|_| StoreError::Unavailable("database start-up task failed".into()))??;
         let messenger = Messenger::from_settings(&settings, overrides.capture)?;
+        let calls = crate::call::Calls::new(&settings.calls);
         let state = AppState {
             db,
             clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -69,11 +70,13 @@ impl Application {
             messenger,
             outbox: crate::notify::outbox::Outbox::new(),
             signals: tokio::sync::broadcast::channel(1024).0,
+            calls,
         };
         if state.settings.mode == Mode::Demo {
             demo::seed(&state).await?;
         }
         spawn_sweeper(state.clone());
+        crate::call::spawn_watcher(state.clone());
         if state.settings.notifications.worker {
             crate::notify::outbox::spawn_worker(state.clone());
         }

@@ -22,6 +22,8 @@ pub struct AppState {
     /// Ids of sessions (or `opd:<id>`) whose queue just changed in this process. Streams also
     /// poll the database, so changes made by other API processes reach them too.
     pub signals: broadcast::Sender<String>,
+    /// The consultation call: this process's live rooms and the shared-file store.
+    pub calls: crate::call::Calls,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 mod admin;
 mod auth_otp;
 mod auth_staff;
+mod calls;
 mod channels;
 mod health;
 mod migrations;

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use crate::html::escape;
 
 use super::{
-    admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions,
+    admin, assisted, auth, calls, doctor, health, notifications, opds, patients, prescriptions,
     programmes, reports, sessions, tokens,
 };
 
@@ -103,6 +103,12 @@ use super::{
         reports::no_shows,
         reports::csv,
         programmes::add_administrator,
+        calls::room,
+        calls::ice_servers,
+        calls::socket,
+        calls::record,
+        calls::files,
+        calls::download,
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth)

@@ -5,6 +5,7 @@
 //! number, an ABHA number) are newtypes in [`domain`] that parse once.
 
 pub mod auth;
+pub mod call;
 pub mod domain;
 pub mod error;
 pub mod facility;

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use diesel::connection::SimpleConnection;
 use sanjeevani_api::error::ApiError;
-use sanjeevani_api::models::opds::NATIONAL_PROGRAMME;
 use sanjeevani_tests::{postgres_skipped, spawn_app, Backend, TestApp};
 
 #[derive(Parser, Debug)]
@@ -43,6 +42,8 @@ const DOCTORS_PER_OPD: usize = 4;
 const STATES: usize = 32;
 const BATCH: usize = 1000;
 const LAST_DAY: &str = "2026-11-23";
+/// The national programme's row, created by the migrations.
+const NATIONAL_PROGRAMME_ID: &str = "00000000-0000-7000-8000-000000000001";
 
 /// A small deterministic generator: the same data every run, no extra dependency.
 struct Rng(u64);
@@ -87,22 +88,21 @@ fn day(d: usize) -> chrono::NaiveDate {
         - chrono::Duration::days(d as i64)
 }
 
-/// Inserts rows in multi-row statements, a transaction per 50 statements.
+/// Inserts rows in multi-row statements, a write (one transaction) per 50 statements.
 async fn insert(app: &TestApp, table: &str, columns: &str, rows: Vec<String>) {
     for chunk in rows.chunks(BATCH * 50) {
-        let mut sql = String::from("BEGIN;\n");
+        let mut sql = String::new();
         for batch in chunk.chunks(BATCH) {
             sql.push_str(&format!(
                 "INSERT INTO {table} ({columns}) VALUES {};\n",
                 batch.join(",")
             ));
         }
-        sql.push_str("COMMIT;");
         app.app_state
             .db
             .write(move |conn| conn.batch_execute(&sql).map_err(ApiError::internal))
             .await
-            .unwrap_or_else(|e| panic!("insert into {table}: {e}"));
+            .unwrap_or_else(|e| panic!("insert into {table}: {e:?}"));
     }
 }
 
@@ -132,7 +132,7 @@ async fn fill(app: &TestApp, args: &Args) {
     let opds: Vec<String> = (0..args.opds)
         .map(|i| {
             format!(
-                "('{}', '{NATIONAL_PROGRAMME}', '{}', 'B{i:04}', 'OPD {i:04}', 'General Medicine', 'en', FALSE, 2000, 1, 0, 120, FALSE, 3, TRUE, {now}, {now})",
+                "('{}', '{NATIONAL_PROGRAMME_ID}', '{}', 'B{i:04}', 'OPD {i:04}', 'General Medicine', 'en', FALSE, 2000, 1, 0, 120, FALSE, 3, TRUE, {now}, {now})",
                 opd_id(i),
                 hub_id(i % args.hubs)
             )
