@@ -23,7 +23,7 @@ async fn sign_in(browser: &Browser, app: &TestApp, path: &str, username: &str) {
     assert_eq!(here.path(), "/login", "{path} asks who is there first");
     browser.fill("#username", username).await;
     browser.fill("#password", DEMO_PASSWORD).await;
-    browser.click("#sign-in").await;
+    browser.click_to_load("#sign-in").await;
     browser
         .wait_for("return location.pathname !== '/login'", WAIT)
         .await;
@@ -47,14 +47,14 @@ async fn the_pharmacist_verifies_and_dispenses_part_of_a_prescription(backend: B
     let last = mistyped.pop().unwrap();
     mistyped.push(if last == 'A' { 'B' } else { 'A' });
     browser.fill("#code", &mistyped).await;
-    browser.click("#verify").await;
+    browser.click_to_load("#verify").await;
     assert!(browser
         .text("#problem")
         .await
         .contains("invalid_check_character"));
 
     browser.fill("#code", &code).await;
-    browser.click("#verify").await;
+    browser.click_to_load("#verify").await;
     assert_eq!(
         browser
             .eval("return document.getElementById('result').dataset.status")
@@ -75,7 +75,7 @@ async fn the_pharmacist_verifies_and_dispenses_part_of_a_prescription(backend: B
     let second = items[1].as_str().unwrap().to_owned();
     browser.fill(&format!("#give-{first}"), "4").await;
     browser.fill(&format!("#give-{second}"), "0").await;
-    browser.click("#dispense").await;
+    browser.click_to_load("#dispense").await;
     assert!(browser.text("#notice").await.contains("Dispense recorded"));
     assert_eq!(
         browser
@@ -118,7 +118,7 @@ async fn the_pharmacist_verifies_and_dispenses_part_of_a_prescription(backend: B
     browser.screenshot(&format!("desk-hindi-{backend:?}")).await;
 
     // An administrator is not a pharmacist.
-    browser.click("header form button").await;
+    browser.click_to_load("header form button").await;
     browser
         .wait_for("return document.getElementById('signed-in') === null", WAIT)
         .await;

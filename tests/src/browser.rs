@@ -127,6 +127,19 @@ impl Browser {
             .expect("clicked");
     }
 
+    /// Clicks something that loads a new page (a form's submit button, a link) and waits
+    /// until that page has loaded: WebDriver's click does not always wait for the navigation.
+    pub async fn click_to_load(&self, css: &str) {
+        self.eval("window.beforeThisClick = true; return true")
+            .await;
+        self.click(css).await;
+        self.wait_for(
+            "return window.beforeThisClick === undefined && document.readyState === 'complete'",
+            Duration::from_secs(10),
+        )
+        .await;
+    }
+
     /// Runs a script in the page and returns its value.
     pub async fn eval(&self, script: &str) -> Value {
         self.client
@@ -139,7 +152,8 @@ impl Browser {
     pub async fn wait_for(&self, script: &str, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.eval(script).await == Value::Bool(true) {
+            // A page still loading may fail the script: that is "not yet".
+            if let Ok(Value::Bool(true)) = self.client.execute(script, Vec::new()).await {
                 return;
             }
             if tokio::time::Instant::now() > deadline {
