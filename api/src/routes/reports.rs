@@ -86,8 +86,8 @@ pub async fn csv_response(
     table: Table,
     query: ReportQuery,
 ) -> Result<HttpResponse, ApiError> {
-    let dashboard = reports::dashboard(state, principal, query).await?;
-    let covered = &dashboard.per_day.covered;
+    let data = reports::table(state, principal, query, table).await?;
+    let covered = data.covered();
     let filename = format!(
         "sanjeevani-{}-{}-{}.csv",
         table.name(),
@@ -100,5 +100,5 @@ pub async fn csv_response(
             "Content-Disposition",
             format!("attachment; filename=\"{filename}\""),
         ))
-        .body(table.csv(&dashboard)))
+        .body(data.csv()))
 }

@@ -448,16 +448,65 @@ impl Table {
     pub fn parse(name: &str) -> Option<Table> {
         Table::ALL.into_iter().find(|t| t.name() == name)
     }
+}
+
+/// One table's figures, computed alone for its CSV download.
+#[derive(Debug, Clone)]
+pub enum TableData {
+    Daily(ConsultationsPerDay),
+    Hubs(ConsultationsPerHub),
+    Opds(ConsultationsPerOpd),
+    DoctorsLoggedIn(DoctorsLoggedIn),
+    Doctors(ConsultationsPerDoctor),
+    Summary(Box<(Demographics, WaitingTimes, NoShows)>),
+}
+
+/// The figures of one table only (a CSV download computes just what it writes).
+pub async fn table(
+    state: &AppState,
+    principal: &Principal,
+    query: ReportQuery,
+    table: Table,
+) -> Result<TableData, ServiceError> {
+    run(state, principal, query, move |conn, r| {
+        Ok(match table {
+            Table::Daily => TableData::Daily(per_day_in(conn, r)?),
+            Table::Hubs => TableData::Hubs(per_hub_in(conn, r)?),
+            Table::Opds => TableData::Opds(per_opd_in(conn, r)?),
+            Table::DoctorsLoggedIn => TableData::DoctorsLoggedIn(doctors_logged_in_in(conn, r)?),
+            Table::Doctors => TableData::Doctors(per_doctor_in(conn, r)?),
+            Table::Summary => TableData::Summary(Box::new((
+                demographics_in(conn, r)?,
+                waiting_times_in(conn, r)?,
+                no_shows_in(conn, r)?,
+            ))),
+        })
+    })
+    .await
+}
+
+impl TableData {
+    /// The range and scope the figures cover.
+    pub fn covered(&self) -> &ReportScope {
+        match self {
+            TableData::Daily(t) => &t.covered,
+            TableData::Hubs(t) => &t.covered,
+            TableData::Opds(t) => &t.covered,
+            TableData::DoctorsLoggedIn(t) => &t.covered,
+            TableData::Doctors(t) => &t.covered,
+            TableData::Summary(summary) => &summary.0.covered,
+        }
+    }
 
     /// The table as CSV (RFC 4180: a header line, CRLF line ends, fields quoted when needed).
-    pub fn csv(self, d: &Dashboard) -> String {
+    pub fn csv(&self) -> String {
         let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         let optf = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
         let optb = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_default();
         let (header, rows): (&[&str], Vec<Vec<String>>) = match self {
-            Table::Daily => (
+            TableData::Daily(per_day) => (
                 &["day", "consultations", "no_shows"],
-                d.per_day
+                per_day
                     .days
                     .iter()
                     .map(|r| {
@@ -469,9 +518,9 @@ impl Table {
                     })
                     .collect(),
             ),
-            Table::Hubs => (
+            TableData::Hubs(per_hub) => (
                 &["hub_id", "hub_name", "state_code", "consultations"],
-                d.per_hub
+                per_hub
                     .hubs
                     .iter()
                     .map(|r| {
@@ -484,7 +533,7 @@ impl Table {
                     })
                     .collect(),
             ),
-            Table::Opds => (
+            TableData::Opds(per_opd) => (
                 &[
                     "opd_id",
                     "opd_code",
@@ -493,7 +542,7 @@ impl Table {
                     "consultations",
                     "suppressed",
                 ],
-                d.per_opd
+                per_opd
                     .opds
                     .iter()
                     .map(|r| {
@@ -508,9 +557,9 @@ impl Table {
                     })
                     .collect(),
             ),
-            Table::DoctorsLoggedIn => (
+            TableData::DoctorsLoggedIn(doctors_logged_in) => (
                 &["hub_id", "hub_name", "doctors_logged_in", "target", "met"],
-                d.doctors_logged_in
+                doctors_logged_in
                     .hubs
                     .iter()
                     .map(|r| {
@@ -524,7 +573,7 @@ impl Table {
                     })
                     .collect(),
             ),
-            Table::Doctors => (
+            TableData::Doctors(per_doctor) => (
                 &[
                     "doctor_id",
                     "doctor_name",
@@ -533,7 +582,7 @@ impl Table {
                     "target",
                     "met",
                 ],
-                d.per_doctor
+                per_doctor
                     .doctors
                     .iter()
                     .map(|r| {
@@ -548,30 +597,30 @@ impl Table {
                     })
                     .collect(),
             ),
-            Table::Summary => (
-                &["measure", "value"],
-                vec![
+            TableData::Summary(summary) => {
+                let (demographics, waiting_times, no_shows) = summary.as_ref();
+                (
+                    &["measure", "value"],
                     vec![
-                        "consultations".into(),
-                        d.demographics.consultations.to_string(),
+                        vec![
+                            "consultations".into(),
+                            demographics.consultations.to_string(),
+                        ],
+                        vec!["women".into(), demographics.women.to_string()],
+                        vec!["women_percent".into(), optf(demographics.women_percent)],
+                        vec!["seniors".into(), demographics.seniors.to_string()],
+                        vec!["seniors_percent".into(), optf(demographics.seniors_percent)],
+                        vec![
+                            "wait_median_minutes".into(),
+                            opt(waiting_times.median_minutes),
+                        ],
+                        vec!["wait_p90_minutes".into(), opt(waiting_times.p90_minutes)],
+                        vec!["called".into(), no_shows.called.to_string()],
+                        vec!["no_shows".into(), no_shows.no_shows.to_string()],
+                        vec!["no_show_percent".into(), optf(no_shows.rate_percent)],
                     ],
-                    vec!["women".into(), d.demographics.women.to_string()],
-                    vec!["women_percent".into(), optf(d.demographics.women_percent)],
-                    vec!["seniors".into(), d.demographics.seniors.to_string()],
-                    vec![
-                        "seniors_percent".into(),
-                        optf(d.demographics.seniors_percent),
-                    ],
-                    vec![
-                        "wait_median_minutes".into(),
-                        opt(d.waiting_times.median_minutes),
-                    ],
-                    vec!["wait_p90_minutes".into(), opt(d.waiting_times.p90_minutes)],
-                    vec!["called".into(), d.no_shows.called.to_string()],
-                    vec!["no_shows".into(), d.no_shows.no_shows.to_string()],
-                    vec!["no_show_percent".into(), optf(d.no_shows.rate_percent)],
-                ],
-            ),
+                )
+            }
         };
         let mut out = String::new();
         for line in std::iter::once(header.iter().map(|h| h.to_string()).collect()).chain(rows) {
