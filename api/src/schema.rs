@@ -412,10 +412,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    report_waits (day, opd_id, wait_minutes) {
-        day -> Date,
-        opd_id -> Text,
+    report_waits (hub_id, day, programme_id, wait_minutes) {
         hub_id -> Text,
+        day -> Date,
+        programme_id -> Text,
         wait_minutes -> Integer,
         consultations -> Integer,
     }

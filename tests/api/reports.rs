@@ -2,8 +2,6 @@
 //! scope, the CSV matching the JSON, and the migration's backfill giving the same figures as
 //! the rollups kept live.
 
-use diesel::connection::SimpleConnection;
-use sanjeevani_api::error::ApiError;
 use sanjeevani_tests::world::{DEMO_GM, KOLKATA_HUB};
 use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
 use serde_json::Value;
@@ -199,22 +197,6 @@ async fn report_requests_are_checked(backend: Backend) {
         .assert_error(404, "not_found");
 }
 
-/// The backfill statements of the reports migration, for this backend.
-fn backfill_sql(backend: Backend) -> &'static str {
-    let up = match backend {
-        Backend::Sqlite => {
-            include_str!("../../migrations/sqlite/2026-11-30-000006_reports/up.sql")
-        }
-        Backend::Postgres => {
-            include_str!("../../migrations/postgres/2026-11-30-000006_reports/up.sql")
-        }
-    };
-    let start = up
-        .find("-- Backfill")
-        .expect("the migration marks its backfill");
-    &up[start..]
-}
-
 async fn the_backfill_gives_the_live_figures(backend: Backend) {
     let app = spawn_app(backend).await;
     app.a_morning_of_consultations().await;
@@ -231,16 +213,7 @@ async fn the_backfill_gives_the_live_figures(backend: Backend) {
     for path in paths {
         live.push(report(&app, &admin, &format!("{path}?{DAY}")).await);
     }
-    let sql = backfill_sql(app.backend);
-    app.app_state
-        .db
-        .write(move |conn| -> Result<(), ApiError> {
-            conn.batch_execute("DELETE FROM report_daily; DELETE FROM report_waits;")
-                .map_err(ApiError::internal)?;
-            conn.batch_execute(sql).map_err(ApiError::internal)
-        })
-        .await
-        .unwrap();
+    app.rebuild_report_rollups().await;
     for (path, before) in paths.iter().zip(live) {
         let rebuilt = report(&app, &admin, &format!("{path}?{DAY}")).await;
         assert_eq!(rebuilt, before, "{path} after the backfill");

@@ -10,9 +10,10 @@ use sanjeevani_api::models::facilities::{self, NewFacility};
 use sanjeevani_api::models::patients::{NewPatient, PatientFields};
 use sanjeevani_api::models::sessions::NewSession;
 use sanjeevani_api::models::users::NewUser;
+use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
-use crate::TestApp;
+use crate::{Backend, TestApp};
 
 /// The demo General Medicine OPD (Kolkata hub; Mon-Sat 09:00-13:00 and 14:00-16:00; capacity
 /// 100; priority lane k = 3; dr.sen and dr.roy).
@@ -32,6 +33,34 @@ pub fn monday_morning(opd_id: &str) -> String {
     session_of(opd_id, "2026-11-23T09:00")
 }
 
+/// The statements that rebuild the report rollups from the tokens: the backfills of the
+/// migrations that made them (`report_daily` in 000006; `report_waits` as 000008 reshaped it).
+pub fn report_backfill_sql(backend: Backend) -> String {
+    let (reports, waits) = match backend {
+        Backend::Sqlite => (
+            include_str!("../../migrations/sqlite/2026-11-30-000006_reports/up.sql"),
+            include_str!("../../migrations/sqlite/2026-12-01-000008_report_waits_by_hub/up.sql"),
+        ),
+        Backend::Postgres => (
+            include_str!("../../migrations/postgres/2026-11-30-000006_reports/up.sql"),
+            include_str!(
+                "../../migrations/postgres/2026-12-01-000008_report_waits_by_hub/up.sql"
+            ),
+        ),
+    };
+    let after = |sql: &'static str, marker: &str| {
+        &sql[sql.find(marker).expect("the migration marks its backfill")..]
+    };
+    let daily = after(reports, "-- Backfill");
+    let daily = &daily[..daily
+        .find("-- Backfill of the first report_waits")
+        .expect("the first waits backfill is marked")];
+    format!(
+        "DELETE FROM report_daily; DELETE FROM report_waits; {daily} {}",
+        after(waits, "-- Backfill")
+    )
+}
+
 /// A patient ready to book: their session token and their own patient id.
 #[derive(Debug, Clone)]
 pub struct QuickPatient {
@@ -41,6 +70,16 @@ pub struct QuickPatient {
 }
 
 impl TestApp {
+    /// Rebuilds the report rollups from the tokens with the migrations' own backfill SQL.
+    pub async fn rebuild_report_rollups(&self) {
+        let sql = report_backfill_sql(self.backend);
+        self.app_state
+            .db
+            .write(move |conn| conn.batch_execute(&sql).map_err(ApiError::internal))
+            .await
+            .expect("the rollups are rebuilt");
+    }
+
     /// A national administrator (the demo has none: West Bengal's is a state administrator).
     pub async fn national_admin(&self) -> String {
         let hash = sanjeevani_api::auth::hashing::hash_password("a long enough password");

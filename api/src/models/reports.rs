@@ -13,6 +13,7 @@ use crate::schema::{
     doctor_presence, opd_sessions, opds, patients, programmes, report_daily, report_waits,
 };
 
+use super::opds::OpdRow;
 use super::queue::TokenRow;
 
 /// Waits longer than a day are counted as a day: the histogram stays bounded.
@@ -26,13 +27,32 @@ pub const SENIOR_AGE: i32 = 60;
 const LONGEST_PRESENCE_DAYS: i64 = 7;
 
 /// Which rows a report reads: IST days (both ends included), and where given, only these hubs
-/// (the caller's scope) and these OPDs (one programme).
+/// (the caller's scope) and one programme (its OPDs, for the rollups kept per OPD).
 #[derive(Debug, Clone)]
 pub struct Filter {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub hubs: Option<Vec<String>>,
-    pub opds: Option<Vec<String>>,
+    pub programme: Option<ProgrammeOpds>,
+}
+
+/// A programme and its OPDs.
+#[derive(Debug, Clone)]
+pub struct ProgrammeOpds {
+    pub id: String,
+    pub opds: Vec<String>,
+}
+
+/// The histogram's bucket for a wait: to the minute under an hour, to 5 minutes under 4 hours,
+/// to 30 minutes beyond, at most a day (the first minute of the bucket). The migration's
+/// backfill computes the same in SQL.
+pub fn wait_bucket(minutes: i64) -> i32 {
+    let minutes = minutes.clamp(0, MAX_WAIT_MINUTES.into()) as i32;
+    match minutes {
+        0..60 => minutes,
+        60..240 => minutes - minutes % 5,
+        _ => minutes - minutes % 30,
+    }
 }
 
 /// The IST day an instant falls on.
@@ -45,8 +65,9 @@ pub fn ist_day(at: NaiveDateTime) -> NaiveDate {
 pub fn count_consultation(
     conn: &mut DbConnection,
     token: &TokenRow,
-    hub_id: &str,
+    opd: &OpdRow,
 ) -> QueryResult<()> {
+    let hub_id = opd.hub_id.as_str();
     let (Some(completed_at), Some(doctor_id)) = (token.completed_at, token.doctor_id.as_deref())
     else {
         return Ok(());
@@ -65,14 +86,14 @@ pub fn count_consultation(
             .select(opd_sessions::starts_at)
             .first(conn)?;
         let waited = called_at - token.booked_at.max(session_start);
-        let minutes = waited.num_minutes().clamp(0, MAX_WAIT_MINUTES.into()) as i32;
-        upsert_wait(conn, day, token, hub_id, minutes)?;
+        upsert_wait(conn, day, opd, wait_bucket(waited.num_minutes()))?;
     }
     Ok(())
 }
 
 /// Counts a called patient who never joined (and was not put back in the queue).
-pub fn count_no_show(conn: &mut DbConnection, token: &TokenRow, hub_id: &str) -> QueryResult<()> {
+pub fn count_no_show(conn: &mut DbConnection, token: &TokenRow, opd: &OpdRow) -> QueryResult<()> {
+    let hub_id = opd.hub_id.as_str();
     let (Some(no_show_at), Some(doctor_id)) = (token.no_show_at, token.doctor_id.as_deref()) else {
         return Ok(());
     };
@@ -131,24 +152,23 @@ fn upsert_daily(
 fn upsert_wait(
     conn: &mut DbConnection,
     day: NaiveDate,
-    token: &TokenRow,
-    hub_id: &str,
-    minutes: i32,
+    opd: &OpdRow,
+    bucket: i32,
 ) -> QueryResult<()> {
     let sql = placeholders(
         conn,
-        "INSERT INTO report_waits (day, opd_id, hub_id, wait_minutes, consultations) \
+        "INSERT INTO report_waits (hub_id, day, programme_id, wait_minutes, consultations) \
          VALUES (?, ?, ?, ?, 1) \
-         ON CONFLICT (day, opd_id, wait_minutes) DO UPDATE SET \
+         ON CONFLICT (hub_id, day, programme_id, wait_minutes) DO UPDATE SET \
          consultations = report_waits.consultations + 1",
     );
     macro_rules! run {
         ($conn:expr) => {
             diesel::sql_query(&sql)
+                .bind::<Text, _>(&opd.hub_id)
                 .bind::<Date, _>(day)
-                .bind::<Text, _>(&token.opd_id)
-                .bind::<Text, _>(hub_id)
-                .bind::<Integer, _>(minutes)
+                .bind::<Text, _>(&opd.programme_id)
+                .bind::<Integer, _>(bucket)
                 .execute($conn)
         };
     }
@@ -190,8 +210,8 @@ macro_rules! filtered {
         if let Some(hubs) = &filter.hubs {
             query = query.filter($table::hub_id.eq_any(hubs.clone()));
         }
-        if let Some(opds) = &filter.opds {
-            query = query.filter($table::opd_id.eq_any(opds.clone()));
+        if let Some(programme) = &filter.programme {
+            query = query.filter($table::opd_id.eq_any(programme.opds.clone()));
         }
         query
     }};
@@ -268,17 +288,21 @@ pub fn totals(conn: &mut DbConnection, filter: &Filter) -> QueryResult<[i64; 4]>
     Ok([c, w, s, n].map(|v| v.unwrap_or(0)))
 }
 
-/// The waiting-time histogram: (minutes, consultations), shortest first.
+/// The waiting-time histogram: (first minute of the bucket, consultations), shortest first.
 pub fn wait_histogram(conn: &mut DbConnection, filter: &Filter) -> QueryResult<Vec<(i32, i64)>> {
-    let rows: Vec<(i32, Option<i64>)> = filtered!(
-        report_waits,
-        filter,
-        report_waits::table
-            .group_by(report_waits::wait_minutes)
-            .select((report_waits::wait_minutes, sum(report_waits::consultations)))
-    )
-    .order(report_waits::wait_minutes)
-    .load(conn)?;
+    let mut query = report_waits::table
+        .group_by(report_waits::wait_minutes)
+        .select((report_waits::wait_minutes, sum(report_waits::consultations)))
+        .into_boxed()
+        .filter(report_waits::day.ge(filter.from))
+        .filter(report_waits::day.le(filter.to));
+    if let Some(hubs) = &filter.hubs {
+        query = query.filter(report_waits::hub_id.eq_any(hubs.clone()));
+    }
+    if let Some(programme) = &filter.programme {
+        query = query.filter(report_waits::programme_id.eq(programme.id.clone()));
+    }
+    let rows: Vec<(i32, Option<i64>)> = query.order(report_waits::wait_minutes).load(conn)?;
     Ok(rows.into_iter().map(|(m, c)| (m, c.unwrap_or(0))).collect())
 }
 
@@ -366,6 +390,18 @@ mod tests {
         assert_eq!(percentile(&histogram, 0.9), Some(10));
         assert_eq!(percentile(&histogram, 0.91), Some(30));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn waits_are_bucketed_coarser_as_they_grow() {
+        let buckets: Vec<i32> = [-3, 0, 59, 60, 64, 65, 239, 240, 269, 270, 1439, 1440, 5000]
+            .into_iter()
+            .map(wait_bucket)
+            .collect();
+        assert_eq!(
+            buckets,
+            [0, 0, 59, 60, 60, 65, 235, 240, 240, 270, 1410, 1440, 1440]
+        );
     }
 
     #[test]

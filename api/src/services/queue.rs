@@ -947,7 +947,7 @@ fn no_show(
         token.status = TokenStatus::NoShow.as_str().into();
         token.no_show_at = Some(now);
         queue::save_token(conn, &token)?;
-        reports::count_no_show(conn, &token, &opd.hub_id)?;
+        reports::count_no_show(conn, &token, opd)?;
         notify_token(conn, &token, opd, "no-show", &[("requeued", "no".into())])?;
     }
     Ok(token)
@@ -1053,7 +1053,7 @@ pub async fn transition(
             queue::save_token(conn, &token)?;
             queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
             if step == Transition::Complete {
-                reports::count_consultation(conn, &token, &ctx.opd.hub_id)?;
+                reports::count_consultation(conn, &token, &ctx.opd)?;
             }
             Ok(token_to_api(&token))
         })

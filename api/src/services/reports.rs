@@ -17,7 +17,7 @@ use sanjeevani_types::reports::{
 use super::ServiceError;
 use crate::auth::{AdminScope, Principal};
 use crate::db::DbConnection;
-use crate::models::reports::{self, Filter};
+use crate::models::reports::{self, Filter, ProgrammeOpds};
 use crate::models::{facilities, opds, programmes, users};
 use crate::state::AppState;
 use crate::validate::Fields;
@@ -127,8 +127,11 @@ fn resolve(
         (AdminScope::State(code), false) => Some(facilities::ids_in_state(conn, code)?),
         (AdminScope::Facility(id), false) => Some(vec![id.clone()]),
     };
-    let opds = match &programme {
-        Some(p) => Some(programmes::opd_ids(conn, &p.id)?),
+    let programme_opds = match &programme {
+        Some(p) => Some(ProgrammeOpds {
+            id: p.id.clone(),
+            opds: programmes::opd_ids(conn, &p.id)?,
+        }),
         None => None,
     };
     let targets = match &programme {
@@ -154,7 +157,7 @@ fn resolve(
             from,
             to,
             hubs,
-            opds,
+            programme: programme_opds,
         },
         targets,
         sensitive_programme: programme.is_some_and(|p| p.sensitive),
@@ -260,7 +263,7 @@ fn doctors_logged_in_in(
     let on = r.filter.to;
     let mut per_hub: HashMap<String, HashSet<String>> = HashMap::new();
     for (hub, doctor) in
-        reports::doctors_logged_in(conn, on, r.filter.hubs.as_deref(), r.filter.opds.as_deref())?
+        reports::doctors_logged_in(conn, on, r.filter.hubs.as_deref(), r.filter.programme.as_ref().map(|p| p.opds.as_slice()))?
     {
         per_hub.entry(hub).or_default().insert(doctor);
     }

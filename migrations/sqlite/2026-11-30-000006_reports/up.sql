@@ -49,6 +49,7 @@ JOIN patients p ON p.id = t.patient_id
 WHERE t.status IN ('completed', 'no_show') AND t.doctor_id IS NOT NULL
 GROUP BY 1, t.opd_id, o.hub_id, t.doctor_id;
 
+-- Backfill of the first report_waits (rebuilt by 2026-12-01-000008_report_waits_by_hub)
 INSERT INTO report_waits (day, opd_id, hub_id, wait_minutes, consultations)
 SELECT day, opd_id, hub_id, wait_minutes, COUNT(*)
 FROM (

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use diesel::connection::SimpleConnection;
 use sanjeevani_api::error::ApiError;
+use sanjeevani_tests::world::report_backfill_sql;
 use sanjeevani_tests::{postgres_skipped, spawn_app, Backend, TestApp};
 
 #[derive(Parser, Debug)]
@@ -252,17 +253,9 @@ async fn fill(app: &TestApp, args: &Args) {
 
 /// The migration's backfill, run again over the filled tokens: the rollups the reports read.
 async fn build_rollups(app: &TestApp) {
-    let up = match app.backend {
-        Backend::Sqlite => {
-            include_str!("../../../migrations/sqlite/2026-11-30-000006_reports/up.sql")
-        }
-        Backend::Postgres => {
-            include_str!("../../../migrations/postgres/2026-11-30-000006_reports/up.sql")
-        }
-    };
-    let backfill = &up[up.find("-- Backfill").expect("marked backfill")..];
     let sql = format!(
-        "DELETE FROM report_daily; DELETE FROM report_waits; {backfill} {}",
+        "{} {}",
+        report_backfill_sql(app.backend),
         match app.backend {
             Backend::Sqlite => "ANALYZE;",
             Backend::Postgres =>
