@@ -2,9 +2,10 @@
 # The whole test suite, exactly as CI runs it (.ci/run calls this script):
 #   formatting, clippy with warnings as errors, and every test on SQLite and PostgreSQL.
 # It prepares what the tests need: a PostgreSQL server on 127.0.0.1:5432 (started, or installed
-# from Debian's packages if absent) and a Python venv with aiosmtpd (the real SMTP server the
-# email tests talk to), and what the bindings tests need (bindings/test.sh fetches the Kotlin
-# compiler and JNA). With CI=true a missing dependency fails the run instead of skipping.
+# from Debian's packages if absent), a Python venv with aiosmtpd (the real SMTP server the email
+# tests talk to), Debian's chromium and chromium-driver for the page tests, and what the bindings
+# tests need (bindings/test.sh fetches the Kotlin compiler and JNA). With CI=true a missing
+# dependency fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +51,20 @@ else
     missing "no PostgreSQL server on $pg_host:$pg_port"
     export SANJEEVANI_SKIP_POSTGRES=1
 fi
+
+say "Chromium and ChromeDriver for the page tests (Debian's chromium, chromium-driver)"
+browsers_present() { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }
+if ! browsers_present && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    # Small Devanagari and Bengali fonts so the Hindi and Bengali screenshots are legible.
+    packages="chromium chromium-driver fonts-lohit-deva fonts-lohit-beng-bengali"
+    apt-get install -y -q $packages >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null && apt-get install -y -q $packages >/dev/null; } \
+        || true
+fi
+browsers_present || missing "no /usr/bin/chromium and /usr/bin/chromedriver"
+# Screenshots of every page the browser tests visit.
+rm -rf target/browser-artifacts
 
 say "Python test tools (aiosmtpd for the SMTP tests, pytest for the Python bindings)"
 if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import aiosmtpd, pytest' 2>/dev/null; then

@@ -49,6 +49,8 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub queue: QueueSettings,
     pub notifications: NotificationSettings,
+    /// The consultation call: reconnects, shared files, STUN/TURN.
+    pub calls: crate::call::CallSettings,
     /// SMS gateway for OTPs to phone numbers.
     pub sms: Option<SmsGatewaySettings>,
     /// SMTP server for OTPs to email addresses.
@@ -68,6 +70,7 @@ impl Default for Settings {
             sessions: SessionSettings::default(),
             queue: QueueSettings::default(),
             notifications: NotificationSettings::default(),
+            calls: crate::call::CallSettings::default(),
             sms: None,
             email: None,
         }
@@ -315,6 +318,7 @@ impl Settings {
                 "notifications.max_attempts and notifications.lease_seconds must be > 0".into(),
             ));
         }
+        self.calls.check()?;
         if self.otp.ttl_seconds == 0 || self.otp.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "otp.ttl_seconds and otp.max_attempts must be > 0".into(),

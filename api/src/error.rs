@@ -113,6 +113,24 @@ impl ApiError {
         &self.code
     }
 
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Problems per field of a refused form.
+    pub fn fields(&self) -> &[FieldError] {
+        &self.fields
+    }
+
+    /// The cause of a server-side failure, for the log only.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
     fn body(&self) -> ErrorBody {
         ErrorBody {
             code: self.code.to_string(),

@@ -2,6 +2,7 @@
 //! start the very same application ([`startup::Application`]).
 
 pub mod auth;
+pub mod call;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod html;
 pub mod models;
 pub mod notify;
+pub mod pages;
 pub mod qr;
 pub mod queue;
 pub mod routes;

@@ -398,6 +398,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_daily (day, opd_id, doctor_id) {
+        day -> Date,
+        opd_id -> Text,
+        hub_id -> Text,
+        doctor_id -> Text,
+        consultations -> Integer,
+        women -> Integer,
+        seniors -> Integer,
+        no_shows -> Integer,
+    }
+}
+
+diesel::table! {
+    report_waits (hub_id, day, programme_id, wait_minutes) {
+        hub_id -> Text,
+        day -> Date,
+        programme_id -> Text,
+        wait_minutes -> Integer,
+        consultations -> Integer,
+    }
+}
+
 diesel::joinable!(opds -> facilities (hub_id));
 diesel::joinable!(opd_schedule_slots -> opds (opd_id));
 diesel::joinable!(opd_sessions -> opds (opd_id));
@@ -407,6 +430,8 @@ diesel::joinable!(patients -> users (account_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    report_daily,
+    report_waits,
     states,
     facilities,
     users,
@@ -435,3 +460,60 @@ diesel::allow_tables_to_appear_in_same_query!(
     prescription_items,
     dispensations,
 );
+
+// ---- the consultation call (migration 000007_calls) ------------------------------------------
+// Its own `allow_tables_to_appear_in_same_query!`: these tables are queried on their own, so the
+// list above stays untouched.
+
+diesel::table! {
+    calls (id) {
+        id -> Text,
+        token_id -> Text,
+        doctor_id -> Text,
+        opened_at -> Timestamp,
+        doctor_joined_at -> Nullable<Timestamp>,
+        patient_joined_at -> Nullable<Timestamp>,
+        connected_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        ended_how -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    call_events (id) {
+        id -> Text,
+        call_id -> Text,
+        user_id -> Text,
+        side -> Text,
+        event -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    call_messages (id) {
+        id -> Text,
+        token_id -> Text,
+        call_id -> Text,
+        sender_id -> Text,
+        sender_name -> Text,
+        side -> Text,
+        body -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    call_files (id) {
+        id -> Text,
+        token_id -> Text,
+        uploaded_by -> Text,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(calls, call_events, call_messages, call_files);

@@ -16,7 +16,7 @@ use crate::error::{ApiError, REQUEST_ID};
 use crate::notify::{MessageCapture, Messenger};
 use crate::state::AppState;
 use crate::telemetry::RequestSpan;
-use crate::{demo, routes, telemetry};
+use crate::{demo, pages, routes, telemetry};
 
 /// Replacements tests (and simulations) make; the server binary uses none.
 #[derive(Default, Clone)]
@@ -63,6 +63,7 @@ impl Application {
             .await
             .map_err(|_| StoreError::Unavailable("database start-up task failed".into()))??;
         let messenger = Messenger::from_settings(&settings, overrides.capture)?;
+        let calls = crate::call::Calls::new(&settings.calls);
         let state = AppState {
             db,
             clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -71,11 +72,13 @@ impl Application {
             outbox: crate::notify::outbox::Outbox::new(),
             signals: tokio::sync::broadcast::channel(1024).0,
             queues: Default::default(),
+            calls,
         };
         if state.settings.mode == Mode::Demo {
             demo::seed(&state).await?;
         }
         spawn_sweeper(state.clone());
+        crate::call::spawn_watcher(state.clone());
         if state.settings.notifications.worker {
             crate::notify::outbox::spawn_worker(state.clone());
         }
@@ -131,6 +134,7 @@ impl Application {
                     .into()
                 }))
                 .configure(routes::configure)
+                .configure(pages::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::not_found("endpoint"))
                 }))

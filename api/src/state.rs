@@ -24,6 +24,8 @@ pub struct AppState {
     pub signals: broadcast::Sender<String>,
     /// Each session's waiting order as of its latest version seen here (`queue::snapshot`).
     pub queues: crate::queue::snapshot::QueueCache,
+    /// The consultation call: this process's live rooms and the shared-file store.
+    pub calls: crate::call::Calls,
 }
 
 impl AppState {

@@ -186,6 +186,11 @@ impl Api {
         })
     }
 
+    /// The server's address, without the API prefix (the call's WebSocket is derived from it).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// The same server with another retry policy (the queue watcher keeps its own backoff).
     pub fn with_retry(&self, retry: RetryPolicy) -> Self {
         Self {

@@ -519,7 +519,7 @@ fn check_session_id(id: &str) -> Result<(), Error> {
 #[derive(Debug, uniffi::Object)]
 pub struct SanjeevaniClient {
     // Shared with queue watch threads.
-    core: Arc<Core>,
+    pub(crate) core: Arc<Core>,
 }
 
 #[uniffi::export]

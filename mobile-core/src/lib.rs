@@ -39,6 +39,8 @@
 //! | `refresh_issuer_keys()` | `GET /.well-known/jwks.json` | the issuer keys (kept across logins) |
 //! | `verify_scanned(qr_text)` | - | checks a scanned QR with the cached keys |
 //! | `check_prescription(code_or_qr)`, `dispense(code, quantities)` | `POST /api/v1/pharmacy/verify`, `/pharmacy/prescriptions/{code}/dispense` | - |
+//! | `join_call(token_id, listener)` → `CallSession` (`send_offer`, `send_answer`, `send_ice`, `send_chat`, `leave`) | WebSocket `/api/v1/calls/{id}/ws` | - |
+//! | `call_ice_servers(token_id)` | `GET /api/v1/calls/{id}/ice-servers` | - |
 //!
 //! Phone numbers, email addresses and OTPs are checked on the phone with the API's own
 //! parsers (`sanjeevani_types::domain`) before any request. Request and response bodies are
@@ -88,6 +90,11 @@
 //!   then ask the server, which alone knows what was dispensed. Logout, or another account's
 //!   login, removes the prescriptions (a shared phone keeps no one else's health records);
 //!   the public keys stay.
+//! - **The consultation call** ([`call`]): signalling and chat for the room of a called
+//!   token; the app's platform WebRTC library does the media. One thread per call holds a
+//!   `tungstenite` WebSocket over rustls, authenticates with the stored session in its first
+//!   message, reports everything to the app's [`CallListener`], and reconnects by itself after
+//!   a drop (the server holds the place for its grace period).
 //! - **Synchronous.** Every call blocks; apps call from a background thread. No async runtime
 //!   inside, so nothing to start, stop or share with the app's own.
 //! - **Errors.** One public enum, [`MobileError`] (`MobileException` in Kotlin), whose variants
@@ -130,6 +137,7 @@
 //! (`uniffi.toml` renames them), because `message` is already `Throwable.message`.
 
 pub mod api;
+pub mod call;
 pub mod client;
 pub mod error;
 pub mod prescriptions;
@@ -138,6 +146,10 @@ pub mod records;
 pub mod render;
 pub mod store;
 
+pub use call::{
+    CallIceServer, CallListener, CallSession, CallSide, CallSignal, CallTiming, ChatLine,
+    IceCandidateInit, SharedReport,
+};
 pub use client::{Core, SanjeevaniClient};
 pub use error::{FieldProblem, MobileError};
 pub use prescriptions::{

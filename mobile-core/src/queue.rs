@@ -77,6 +77,17 @@ impl StopSignal {
     }
 }
 
+/// Waits for a background thread the app asked to stop (a queue watch, a call), once; not
+/// from the thread itself (a listener call), which would wait for itself.
+pub(crate) fn join_worker(slot: &Mutex<Option<JoinHandle<()>>>) {
+    let handle = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(handle) = handle {
+        if handle.thread().id() != thread::current().id() {
+            let _ = handle.join();
+        }
+    }
+}
+
 /// A running watch. Stop it when the screen goes away; dropping it stops it too.
 #[derive(Debug, uniffi::Object)]
 pub struct QueueWatch {
@@ -91,17 +102,7 @@ impl QueueWatch {
     /// under way. Calling it again does nothing.
     pub fn stop(&self) {
         self.signal.stop();
-        let handle = self
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            // From inside a listener call the thread would wait for itself.
-            if handle.thread().id() != thread::current().id() {
-                let _ = handle.join();
-            }
-        }
+        join_worker(&self.thread);
     }
 
     /// Whether the watch thread is still polling.

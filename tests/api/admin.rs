@@ -1,9 +1,7 @@
 //! Staff accounts and facilities, within each administrator's scope.
 
-use sanjeevani_api::error::ApiError;
-use sanjeevani_api::models::facilities::{self, NewFacility};
-use sanjeevani_api::models::users::NewUser;
-use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp, DEMO_PASSWORD};
+use sanjeevani_tests::world::DELHI_HUB;
+use sanjeevani_tests::{both_backends, spawn_app, Backend, DEMO_PASSWORD};
 use serde_json::{json, Value};
 
 both_backends!(
@@ -16,7 +14,6 @@ both_backends!(
 
 const KOLKATA_HUB: &str = "00000000-0000-7000-8000-000000000101";
 const SONARPUR_SPOKE: &str = "00000000-0000-7000-8000-000000000201";
-const DELHI_HUB: &str = "00000000-0000-7000-8000-000000000901";
 
 fn doctor(username: &str, facility: &str) -> Value {
     json!({
@@ -25,48 +22,6 @@ fn doctor(username: &str, facility: &str) -> Value {
         "registration_number": "WBMC-11111", "specialty": "Dermatology"
     })
 }
-
-/// A second state with a hub and its own administrator, added straight to the database.
-async fn add_delhi(app: &TestApp) {
-    let now = app.clock.now_naive();
-    let hash = sanjeevani_api::auth::hashing::hash_password(DEMO_PASSWORD);
-    app.app_state
-        .db
-        .write(move |conn| -> Result<(), ApiError> {
-            facilities::insert_state(conn, "DL", "Delhi")?;
-            NewFacility {
-                id: DELHI_HUB,
-                state_code: "DL",
-                district: "New Delhi",
-                kind: "hub",
-                name: "AIIMS New Delhi",
-                address: "Ansari Nagar",
-                created_at: now,
-            }
-            .insert(conn)?;
-            NewUser {
-                id: "00000000-0000-7000-8000-000000009999",
-                role: "admin",
-                name: "Delhi Admin",
-                phone: None,
-                email: None,
-                username: Some("admin.dl"),
-                password_hash: Some(&hash),
-                facility_id: None,
-                state_code: Some("DL"),
-                registration_number: None,
-                specialty: None,
-                created_at: now,
-                updated_at: now,
-            }
-            .insert(conn)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
-}
-
-use sanjeevani_api::clock::Clock;
 
 async fn state_admin_creates_a_doctor_who_can_log_in(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -97,7 +52,7 @@ async fn state_admin_creates_a_doctor_who_can_log_in(backend: Backend) {
 
 async fn admins_act_only_within_their_scope(backend: Backend) {
     let app = spawn_app(backend).await;
-    add_delhi(&app).await;
+    app.add_delhi().await;
     let wb = app.staff_token("admin.wb").await;
     let dl = app.staff_token("admin.dl").await;
     // West Bengal's admin cannot staff a Delhi hub, nor create a national admin.

@@ -3,6 +3,7 @@
 mod admin;
 mod auth_otp;
 mod auth_staff;
+mod calls;
 mod channels;
 mod health;
 mod migrations;
@@ -12,4 +13,5 @@ mod prescriptions;
 mod production;
 mod programmes;
 mod queue;
+mod reports;
 mod sessions;

@@ -3,7 +3,6 @@
 //! programme uploads, or by its administrator; other administrators are refused.
 
 use chrono::Duration;
-use sanjeevani_api::clock::Clock;
 use sanjeevani_tests::world::session_of;
 use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
 use serde_json::{json, Value};
@@ -414,7 +413,7 @@ async fn a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged(back
     )
     .await
     .assert_error(403, "forbidden");
-    let national = national_admin(&app).await;
+    let national = app.national_admin().await;
     let added = app
         .post(
             "/api/v1/admin/programmes/ehiv/administrators",
@@ -433,38 +432,6 @@ async fn a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged(back
     let doctor_row = &report.body["doctors"][0];
     assert_eq!(doctor_row["suppressed"], true, "{}", report.body);
     assert!(doctor_row.get("consultations").is_none(), "{}", report.body);
-}
-
-/// A national administrator (the demo has none: West Bengal's is a state administrator).
-async fn national_admin(app: &TestApp) -> String {
-    let hash = sanjeevani_api::auth::hashing::hash_password("a long enough password");
-    let now = app.clock.now_naive();
-    app.app_state
-        .db
-        .write(move |conn| -> Result<(), sanjeevani_api::error::ApiError> {
-            sanjeevani_api::models::users::NewUser {
-                id: "00000000-0000-7000-8000-00000000a001",
-                role: "admin",
-                name: "National Administrator",
-                phone: None,
-                email: None,
-                username: Some("admin.in"),
-                password_hash: Some(&hash),
-                facility_id: None,
-                state_code: None,
-                registration_number: None,
-                specialty: None,
-                created_at: now,
-                updated_at: now,
-            }
-            .insert(conn)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
-    let login = app.login_staff("admin.in", "a long enough password").await;
-    assert_eq!(login.status, 200, "{}", login.body);
-    login.body["token"].as_str().unwrap().to_owned()
 }
 
 async fn west_bengal_targets_come_from_configuration(backend: Backend) {

@@ -840,6 +840,9 @@ async fn the_session_stream_pushes_every_change(backend: Backend) {
         loop {
             if let Some(end) = buffer.find("\n\n") {
                 let event: String = buffer.drain(..end + 2).collect();
+                if !event.lines().any(|l| l == "event: board") {
+                    continue;
+                }
                 if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
                     return serde_json::from_str(data).unwrap();
                 }

@@ -5,6 +5,7 @@
 //!
 //! Every API test runs on both backends through [`both_backends!`].
 
+pub mod browser;
 pub mod external;
 pub mod world;
 
@@ -238,6 +239,14 @@ impl Answer {
     pub fn json<T: DeserializeOwned>(&self) -> T {
         serde_json::from_value(self.body.clone())
             .unwrap_or_else(|e| panic!("unexpected body {}: {e}", self.body))
+    }
+
+    /// A body that is not JSON (CSV, HTML), as text.
+    pub fn text(&self) -> String {
+        match &self.body {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }
     }
 
     /// The error body, checking the one error shape on the way.

@@ -6,18 +6,22 @@ use sanjeevani_api::auth::hashing::hash_token;
 use sanjeevani_api::auth::token::{new_id, new_session_token};
 use sanjeevani_api::clock::Clock;
 use sanjeevani_api::error::ApiError;
+use sanjeevani_api::models::facilities::{self, NewFacility};
 use sanjeevani_api::models::patients::{NewPatient, PatientFields};
 use sanjeevani_api::models::sessions::NewSession;
 use sanjeevani_api::models::users::NewUser;
+use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
-use crate::TestApp;
+use crate::{Backend, TestApp};
 
 /// The demo General Medicine OPD (Kolkata hub; Mon-Sat 09:00-13:00 and 14:00-16:00; capacity
 /// 100; priority lane k = 3; dr.sen and dr.roy).
 pub const DEMO_GM: &str = "00000000-0000-7000-8000-000000002001";
 pub const KOLKATA_HUB: &str = "00000000-0000-7000-8000-000000000101";
 pub const DR_SEN: &str = "00000000-0000-7000-8000-000000001001";
+/// A Delhi hub added by [`TestApp::add_delhi`], with its state administrator `admin.dl`.
+pub const DELHI_HUB: &str = "00000000-0000-7000-8000-000000000901";
 
 /// The session of an OPD starting at an IST date-time (`2026-11-23T09:00`).
 pub fn session_of(opd_id: &str, starts_ist: &str) -> String {
@@ -29,6 +33,34 @@ pub fn monday_morning(opd_id: &str) -> String {
     session_of(opd_id, "2026-11-23T09:00")
 }
 
+/// The statements that rebuild the report rollups from the tokens: the backfills of the
+/// migrations that made them (`report_daily` in 000006; `report_waits` as 000008 reshaped it).
+pub fn report_backfill_sql(backend: Backend) -> String {
+    let (reports, waits) = match backend {
+        Backend::Sqlite => (
+            include_str!("../../migrations/sqlite/2026-11-30-000006_reports/up.sql"),
+            include_str!("../../migrations/sqlite/2026-12-01-000008_report_waits_by_hub/up.sql"),
+        ),
+        Backend::Postgres => (
+            include_str!("../../migrations/postgres/2026-11-30-000006_reports/up.sql"),
+            include_str!(
+                "../../migrations/postgres/2026-12-01-000008_report_waits_by_hub/up.sql"
+            ),
+        ),
+    };
+    let after = |sql: &'static str, marker: &str| {
+        &sql[sql.find(marker).expect("the migration marks its backfill")..]
+    };
+    let daily = after(reports, "-- Backfill");
+    let daily = &daily[..daily
+        .find("-- Backfill of the first report_waits")
+        .expect("the first waits backfill is marked")];
+    format!(
+        "DELETE FROM report_daily; DELETE FROM report_waits; {daily} {}",
+        after(waits, "-- Backfill")
+    )
+}
+
 /// A patient ready to book: their session token and their own patient id.
 #[derive(Debug, Clone)]
 pub struct QuickPatient {
@@ -38,9 +70,101 @@ pub struct QuickPatient {
 }
 
 impl TestApp {
+    /// Rebuilds the report rollups from the tokens with the migrations' own backfill SQL.
+    pub async fn rebuild_report_rollups(&self) {
+        let sql = report_backfill_sql(self.backend);
+        self.app_state
+            .db
+            .write(move |conn| conn.batch_execute(&sql).map_err(ApiError::internal))
+            .await
+            .expect("the rollups are rebuilt");
+    }
+
+    /// A national administrator (the demo has none: West Bengal's is a state administrator).
+    pub async fn national_admin(&self) -> String {
+        let hash = sanjeevani_api::auth::hashing::hash_password("a long enough password");
+        let now = self.clock.now_naive();
+        self.app_state
+            .db
+            .write(move |conn| -> Result<(), sanjeevani_api::error::ApiError> {
+                sanjeevani_api::models::users::NewUser {
+                    id: "00000000-0000-7000-8000-00000000a001",
+                    role: "admin",
+                    name: "National Administrator",
+                    phone: None,
+                    email: None,
+                    username: Some("admin.in"),
+                    password_hash: Some(&hash),
+                    facility_id: None,
+                    state_code: None,
+                    registration_number: None,
+                    specialty: None,
+                    created_at: now,
+                    updated_at: now,
+                }
+                .insert(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let login = self.login_staff("admin.in", "a long enough password").await;
+        assert_eq!(login.status, 200, "{}", login.body);
+        login.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A second state with a hub and its own administrator, added straight to the database.
+    pub async fn add_delhi(&self) {
+        let now = self.clock.now_naive();
+        let hash = sanjeevani_api::auth::hashing::hash_password(crate::DEMO_PASSWORD);
+        self.app_state
+            .db
+            .write(move |conn| -> Result<(), ApiError> {
+                facilities::insert_state(conn, "DL", "Delhi")?;
+                NewFacility {
+                    id: DELHI_HUB,
+                    state_code: "DL",
+                    district: "New Delhi",
+                    kind: "hub",
+                    name: "AIIMS New Delhi",
+                    address: "Ansari Nagar",
+                    created_at: now,
+                }
+                .insert(conn)?;
+                NewUser {
+                    id: "00000000-0000-7000-8000-000000009999",
+                    role: "admin",
+                    name: "Delhi Admin",
+                    phone: None,
+                    email: None,
+                    username: Some("admin.dl"),
+                    password_hash: Some(&hash),
+                    facility_id: None,
+                    state_code: Some("DL"),
+                    registration_number: None,
+                    specialty: None,
+                    created_at: now,
+                    updated_at: now,
+                }
+                .insert(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+
     /// Creates `count` patient accounts with a profile and a session each, straight in the
     /// database (logging 200 people in by OTP would only slow the test that needs them).
     pub async fn quick_patients(&self, count: usize, birth_year: i32) -> Vec<QuickPatient> {
+        self.quick_patients_of(count, birth_year, "female").await
+    }
+
+    /// Like [`TestApp::quick_patients`], with the patients' recorded sex.
+    pub async fn quick_patients_of(
+        &self,
+        count: usize,
+        birth_year: i32,
+        sex: &'static str,
+    ) -> Vec<QuickPatient> {
         let now = self.clock.now_naive();
         let patients: Vec<QuickPatient> = (0..count)
             .map(|_| QuickPatient {
@@ -66,7 +190,7 @@ impl TestApp {
                         created_at: now,
                         fields: PatientFields {
                             name: "Test Patient",
-                            sex: "female",
+                            sex,
                             birth_date: None,
                             birth_year,
                             preferred_language: "bn",
@@ -318,3 +442,35 @@ impl TestApp {
 
 /// The demo pharmacy on College Street, Kolkata.
 pub const DEMO_PHARMACY: &str = "00000000-0000-7000-8000-000000000301";
+
+impl TestApp {
+    /// Six patients seen by dr.sen on Monday morning, five minutes apart from 09:05 (so they waited
+    /// 5, 10, ... 30 minutes), then a seventh called twice and never joining (re-queued once, then
+    /// a no-show). Four of the six are women, three are seniors (born 1950).
+    pub async fn a_morning_of_consultations(&self) {
+        let session = monday_morning(DEMO_GM);
+        let mut patients = self.quick_patients_of(3, 1950, "female").await;
+        patients.extend(self.quick_patients_of(1, 1990, "female").await);
+        patients.extend(self.quick_patients_of(2, 1990, "male").await);
+        for p in &patients {
+            let booked = self.book(&p.token, &session, &p.patient_id).await;
+            assert_eq!(booked.status, 201, "{}", booked.body);
+        }
+        let doctor = self.staff_token("dr.sen").await;
+        self.go_online(&doctor, DEMO_GM).await;
+        for _ in &patients {
+            self.advance(Duration::minutes(5));
+            // Five quiet minutes outlast the heartbeat timeout: back online, as the app would.
+            self.go_online(&doctor, DEMO_GM).await;
+            self.see_next(&doctor, &session).await;
+        }
+        let late = self.quick_patients_of(1, 1990, "male").await.remove(0);
+        let booked = self.book(&late.token, &session, &late.patient_id).await;
+        assert_eq!(booked.status, 201, "{}", booked.body);
+        for _ in 0..2 {
+            let called = self.call_next(&doctor, &session).await;
+            self.step(&doctor, called["id"].as_str().unwrap(), "no-show")
+                .await;
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! `QueryResult`; they run unchanged on SQLite and PostgreSQL. No HTTP types here.
 
 pub mod audit;
+pub mod calls;
 pub mod facilities;
 pub mod idempotency;
 pub mod notifications;
@@ -11,5 +12,6 @@ pub mod patients;
 pub mod prescriptions;
 pub mod programmes;
 pub mod queue;
+pub mod reports;
 pub mod sessions;
 pub mod users;

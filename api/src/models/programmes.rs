@@ -277,3 +277,20 @@ pub fn set_targets(conn: &mut DbConnection, programme_id: &str, json: &str) -> Q
         .set(programmes::targets.eq(json))
         .execute(conn)
 }
+
+/// The ids of a programme's OPDs.
+pub fn opd_ids(conn: &mut DbConnection, programme_id: &str) -> QueryResult<Vec<String>> {
+    use crate::schema::opds;
+    opds::table
+        .filter(opds::programme_id.eq(programme_id))
+        .select(opds::id)
+        .load(conn)
+}
+
+/// Every programme's (code, name), by name.
+pub fn codes_and_names(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    programmes::table
+        .select((programmes::code, programmes::name))
+        .order(programmes::name)
+        .load(conn)
+}

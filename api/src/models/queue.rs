@@ -516,6 +516,28 @@ pub fn close_presence(
     .map(|_| ())
 }
 
+/// Closes a presence the sweep found stale, unless a heartbeat arrived since it looked (on
+/// PostgreSQL the doctor's heartbeat can commit between the sweep's read and this write).
+pub fn close_stale_presence(
+    conn: &mut DbConnection,
+    id: &str,
+    seen_heartbeat: NaiveDateTime,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        doctor_presence::table
+            .find(id)
+            .filter(doctor_presence::offline_at.is_null())
+            .filter(doctor_presence::last_heartbeat_at.eq(seen_heartbeat)),
+    )
+    .set((
+        doctor_presence::offline_at.eq(at),
+        doctor_presence::offline_reason.eq("timeout"),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = vitals)]
 pub struct VitalsRow {

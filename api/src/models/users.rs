@@ -85,6 +85,14 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
+/// (id, name) of these users, for labelling report rows.
+pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids.to_vec()))
+        .select((users::id, users::name))
+        .load(conn)
+}
+
 crate::fixed_sql! {
     /// Word for word the condition of the partial indexes `users_patient_phone` and
     /// `users_patient_email`, so that they serve the login lookup (`db::fixed` says why).

@@ -36,11 +36,21 @@ impl Language {
         }
     }
 
-    fn source(self) -> &'static str {
+    /// The messages (notifications) and the web pages' texts, in one bundle per language.
+    fn sources(self) -> [&'static str; 2] {
         match self {
-            Language::En => include_str!("locales/en/messages.ftl"),
-            Language::Hi => include_str!("locales/hi/messages.ftl"),
-            Language::Bn => include_str!("locales/bn/messages.ftl"),
+            Language::En => [
+                include_str!("locales/en/messages.ftl"),
+                include_str!("locales/en/pages.ftl"),
+            ],
+            Language::Hi => [
+                include_str!("locales/hi/messages.ftl"),
+                include_str!("locales/hi/pages.ftl"),
+            ],
+            Language::Bn => [
+                include_str!("locales/bn/messages.ftl"),
+                include_str!("locales/bn/pages.ftl"),
+            ],
         }
     }
 }
@@ -80,16 +90,18 @@ fn bundles() -> &'static Bundles {
         Language::ALL
             .into_iter()
             .map(|language| {
-                let resource = FluentResource::try_new(language.source().to_owned())
-                    .expect("the embedded .ftl files parse (checked by the tests)");
                 let langid = language.code().parse().expect("a valid language id");
                 let mut bundle = FluentBundle::new_concurrent(vec![langid]);
                 // No Unicode isolation marks around placeholders: they cost SMS characters
                 // (and force UCS-2 on English texts).
                 bundle.set_use_isolating(false);
-                bundle
-                    .add_resource(resource)
-                    .expect("no duplicate message ids");
+                for source in language.sources() {
+                    let resource = FluentResource::try_new(source.to_owned())
+                        .expect("the embedded .ftl files parse (checked by the tests)");
+                    bundle
+                        .add_resource(resource)
+                        .expect("no duplicate message ids");
+                }
                 (language, bundle)
             })
             .collect()
@@ -126,6 +138,18 @@ pub fn neutral_label(programme_wording: Option<&str>, language_code: &str) -> St
         .cloned()
         .or_else(|| format(language, "neutral-opd", &FluentArgs::new()).ok())
         .unwrap_or_else(|| "the clinic".to_owned())
+}
+
+/// One text of the web pages (`locales/*/pages.ftl`) in `language`, else in English, else the
+/// id itself (so a missing text shows up on the page instead of failing it).
+pub fn text(language: Language, id: &str, args: &[(&str, String)]) -> String {
+    let mut fluent_args = FluentArgs::new();
+    for (name, value) in args {
+        fluent_args.set(*name, value.clone());
+    }
+    format(language, id, &fluent_args)
+        .or_else(|_| format(Language::En, id, &fluent_args))
+        .unwrap_or_else(|_| id.to_owned())
 }
 
 /// Renders template `id` in `language`, or in English if the language lacks it.

@@ -9,8 +9,8 @@ use utoipa::{Modify, OpenApi};
 use crate::html::escape;
 
 use super::{
-    admin, assisted, auth, doctor, health, notifications, opds, patients, prescriptions,
-    programmes, sessions, tokens,
+    admin, assisted, auth, calls, doctor, health, notifications, opds, patients, prescriptions,
+    programmes, reports, sessions, tokens,
 };
 
 #[derive(OpenApi)]
@@ -93,7 +93,22 @@ use super::{
         programmes::decide,
         programmes::set_targets,
         programmes::targets_report,
+        reports::consultations_per_day,
+        reports::consultations_per_hub,
+        reports::consultations_per_opd,
+        reports::doctors_logged_in,
+        reports::consultations_per_doctor,
+        reports::demographics,
+        reports::waiting_times,
+        reports::no_shows,
+        reports::csv,
         programmes::add_administrator,
+        calls::room,
+        calls::ice_servers,
+        calls::socket,
+        calls::record,
+        calls::files,
+        calls::download,
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth)

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod assisted;
 pub mod auth;
+pub mod calls;
 pub mod docs;
 pub mod doctor;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod opds;
 pub mod patients;
 pub mod prescriptions;
 pub mod programmes;
+pub mod reports;
 pub mod sessions;
 pub mod tokens;
 
@@ -72,8 +74,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sessions::configure)
             .configure(assisted::configure)
             .configure(prescriptions::configure)
-            .configure(programmes::configure),
+            .configure(programmes::configure)
+            .configure(reports::configure)
+            .configure(calls::configure),
     );
+    // The call pages are for people, outside the versioned API.
+    cfg.configure(calls::pages);
     // The signing keys live where verifiers expect them, outside the versioned API.
     cfg.service(prescriptions::jwks);
 }

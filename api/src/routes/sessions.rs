@@ -18,8 +18,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(board).service(events);
 }
 
-/// A comment line every so often keeps proxies from closing an idle stream.
+/// A `keepalive` event every so often keeps proxies from closing an idle stream and lets a
+/// screen tell a silently dead connection (no event for a while) from a quiet queue.
 const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// How long a client waits before reconnecting after the stream drops.
+const RETRY_MS: u32 = 3000;
 
 /// What a waiting-room screen shows for a session.
 #[utoipa::path(tag = "queue", params(("id" = String, Path, description = "`<opd id>@<YYYY-MM-DDTHH:MM>`")),
@@ -64,20 +68,26 @@ impl Stream {
                 .await
                 .ok()?;
             if self.last != Some(fingerprint) {
+                let first = self.last.is_none();
                 self.last = Some(fingerprint);
                 self.quiet = Duration::ZERO;
                 let snapshot = queue::session_board(&self.state, self.session_id.clone())
                     .await
                     .ok()?;
                 let json = serde_json::to_string(&snapshot).ok()?;
+                let retry = if first {
+                    format!("retry: {RETRY_MS}\n")
+                } else {
+                    String::new()
+                };
                 return Some(format!(
-                    "event: board\nid: {}\ndata: {json}\n\n",
+                    "{retry}event: board\nid: {}\ndata: {json}\n\n",
                     snapshot.version
                 ));
             }
             if self.quiet >= KEEPALIVE {
                 self.quiet = Duration::ZERO;
-                return Some(": keepalive\n\n".into());
+                return Some("event: keepalive\ndata: {}\n\n".into());
             }
         }
     }

@@ -10,6 +10,7 @@ pub mod patients;
 pub mod prescriptions;
 pub mod programmes;
 pub mod queue;
+pub mod reports;
 pub mod staff;
 
 use std::borrow::Cow;

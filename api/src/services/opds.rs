@@ -545,3 +545,66 @@ pub fn lane_state(session: &queue::SessionRow, opd: &OpdRow) -> LaneState {
         regular_since_priority: session.regular_since_priority,
     }
 }
+
+/// One of today's OPD sessions, for the waiting-room boards' index.
+#[derive(Debug, Clone)]
+pub struct SessionOfDay {
+    pub session_id: String,
+    pub opd_name: String,
+    pub hub_name: String,
+    /// IST wall-clock times, as the screen shows them.
+    pub starts_ist: chrono::NaiveDateTime,
+    pub ends_ist: chrono::NaiveDateTime,
+}
+
+/// Today's (IST) sessions of every active OPD, for picking a board. A sensitive programme's
+/// OPDs are left out: their names must not show on a public screen.
+pub async fn sessions_today(state: &AppState) -> Result<Vec<SessionOfDay>, ServiceError> {
+    let today = schedule::today_ist(state.clock.now());
+    state
+        .db
+        .read(move |conn| -> Result<Vec<SessionOfDay>, ServiceError> {
+            let rows = opds::list(conn, None, true)?;
+            let bundle = OpdBundle::load(conn, rows, today)?;
+            let mut sensitive: HashMap<String, bool> = HashMap::new();
+            let mut sessions = Vec::new();
+            for opd in &bundle.opds {
+                let hidden = match sensitive.get(&opd.programme_id) {
+                    Some(hidden) => *hidden,
+                    None => {
+                        let hidden = opds::find_programme(conn, &opd.programme_id)?
+                            .is_some_and(|p| p.sensitive);
+                        sensitive.insert(opd.programme_id.clone(), hidden);
+                        hidden
+                    }
+                };
+                if hidden {
+                    continue;
+                }
+                let hub_name = bundle
+                    .hubs
+                    .get(&opd.hub_id)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_default();
+                for times in calendar_of(opd, &bundle.slots, &bundle.closures).sessions_on(today) {
+                    let length = times.ends_at - times.starts_at;
+                    sessions.push(SessionOfDay {
+                        session_id: schedule::session_id(&opd.id, times.starts_ist),
+                        opd_name: opd.name.clone(),
+                        hub_name: hub_name.clone(),
+                        starts_ist: times.starts_ist,
+                        ends_ist: times.starts_ist + length,
+                    });
+                }
+            }
+            sessions.sort_by(|a, b| {
+                (&a.hub_name, &a.opd_name, a.starts_ist).cmp(&(
+                    &b.hub_name,
+                    &b.opd_name,
+                    b.starts_ist,
+                ))
+            });
+            Ok(sessions)
+        })
+        .await
+}

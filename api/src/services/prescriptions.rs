@@ -664,7 +664,7 @@ pub async fn issue(
 
 /// Who may read a consultation record or a prescription in full: the patient's family and the
 /// doctor who wrote it.
-fn may_read(
+pub(crate) fn may_read(
     conn: &mut DbConnection,
     principal: &Principal,
     patient_id: &str,
@@ -680,7 +680,7 @@ fn may_read(
 }
 
 /// Records a staff member's read of a health record (a patient reading their own is not).
-fn audit_staff_read(
+pub(crate) fn audit_staff_read(
     conn: &mut DbConnection,
     principal: &Principal,
     action: &str,

@@ -528,6 +528,14 @@ pub async fn targets_report(
         .await
 }
 
+/// Every programme's (code, name), for choosing one on a report.
+pub async fn codes_and_names(state: &AppState) -> Result<Vec<(String, String)>, ServiceError> {
+    state
+        .db
+        .read(|conn| programmes::codes_and_names(conn).map_err(ServiceError::from))
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

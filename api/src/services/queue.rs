@@ -24,6 +24,7 @@ use crate::models::facilities;
 use crate::models::opds::{self, OpdRow};
 use crate::models::patients::{self, PatientRow};
 use crate::models::queue::{self, SessionRow, TokenRow};
+use crate::models::reports;
 use crate::notify::i18n::{format_time_ist, Language};
 use crate::notify::outbox;
 use crate::queue::estimate::{expected_wait_seconds, typical_consultation_seconds};
@@ -1054,6 +1055,7 @@ fn no_show(
         token.status = TokenStatus::NoShow.as_str().into();
         token.no_show_at = Some(now);
         queue::save_token(conn, &token)?;
+        reports::count_no_show(conn, &token, opd)?;
         notify_token(conn, &token, opd, "no-show", &[("requeued", "no".into())])?;
     }
     Ok(token)
@@ -1158,6 +1160,9 @@ pub async fn transition(
             };
             queue::save_token(conn, &token)?;
             queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
+            if step == Transition::Complete {
+                reports::count_consultation(conn, &token, &ctx.opd)?;
+            }
             Ok(token_to_api(&token))
         })
         .await?;
@@ -1202,7 +1207,7 @@ pub async fn sweep(state: &AppState) -> Result<(usize, usize), ServiceError> {
         .write(move |conn| -> Result<usize, ServiceError> {
             let stale = queue::stale_presence(conn, now - timeout)?;
             for (id, last_heartbeat) in &stale {
-                queue::close_presence(conn, id, *last_heartbeat + timeout, "timeout")?;
+                queue::close_stale_presence(conn, id, *last_heartbeat, *last_heartbeat + timeout)?;
             }
             Ok(stale.len())
         })

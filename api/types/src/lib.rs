@@ -5,6 +5,7 @@
 //! number, an ABHA number) are newtypes in [`domain`] that parse once.
 
 pub mod auth;
+pub mod call;
 pub mod domain;
 pub mod error;
 pub mod facility;
@@ -15,6 +16,7 @@ pub mod patient;
 pub mod prescription;
 pub mod programme;
 pub mod queue;
+pub mod reports;
 pub mod rx;
 pub mod staff;
 

@@ -3,6 +3,7 @@
 //! message capture, and drives [`SanjeevaniClient`] exactly as an app would. The client is
 //! blocking, so its calls run on `spawn_blocking` while the server runs on the test's runtime.
 
+mod call;
 mod family;
 mod login;
 mod offline;

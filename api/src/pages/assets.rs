@@ -1,0 +1,43 @@
+//! The pages' stylesheet and scripts, embedded in the binary: nothing to build or install.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+
+use crate::error::ApiError;
+
+/// (path under `/static/`, content type, content).
+const ASSETS: [(&str, &str, &str); 4] = [
+    (
+        "pages.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/pages.css"),
+    ),
+    (
+        "board.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/board.js"),
+    ),
+    (
+        "desk.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/desk.js"),
+    ),
+    (
+        "vendor/jsQR.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/vendor/jsQR.js"),
+    ),
+];
+
+#[get("/static/{path:.*}")]
+pub async fn serve(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (_, content_type, content) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == path.as_str())
+        .ok_or(ApiError::not_found("file"))?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(*content))
+}

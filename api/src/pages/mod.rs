@@ -1,0 +1,464 @@
+//! Server-rendered web pages, served by the API binary with no front-end build: the pharmacist
+//! desk, the waiting-room boards and the reports dashboard, in English, Hindi and Bengali.
+//!
+//! Staff sign in with a form; the session token then lives in an `HttpOnly`, `SameSite=Strict`
+//! cookie that only these pages read. The JSON API keeps bearer tokens, so a page's cookie can
+//! never authorise an API call from another site; page forms also check `Origin`.
+
+mod assets;
+pub mod board;
+pub mod dashboard;
+pub mod desk;
+
+use actix_web::cookie::{time, Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use sanjeevani_types::domain::Role;
+use serde::Deserialize;
+
+use crate::auth::{login, principal, Principal};
+use crate::error::ApiError;
+use crate::notify::i18n::{self, Language};
+use crate::state::AppState;
+
+/// The page session's cookie: the same random session token the API hands out, never readable
+/// by scripts.
+pub const SESSION_COOKIE: &str = "sanjeevani_session";
+/// The language chosen on a page (`?lang=hi`), remembered for a year.
+pub const LANGUAGE_COOKIE: &str = "sanjeevani_lang";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(home)
+        .service(login_form)
+        .service(login_submit)
+        .service(logout)
+        .service(assets::serve)
+        .configure(desk::configure)
+        .configure(board::configure)
+        .configure(dashboard::configure);
+}
+
+/// What every page's frame needs: the language, who is signed in, and the links to switch
+/// language on the same page.
+pub struct Chrome {
+    pub language: Language,
+    pub user_name: Option<String>,
+    pub switch: Vec<LanguageLink>,
+}
+
+pub struct LanguageLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+impl Chrome {
+    pub fn new(req: &HttpRequest, user: Option<&Principal>) -> Self {
+        let language = language_of(req);
+        let others: Vec<(String, String)> =
+            web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+                .map(|q| q.into_inner())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, _)| k != "lang")
+                .collect();
+        let switch = Language::ALL
+            .into_iter()
+            .map(|l| {
+                let mut pairs = others.clone();
+                pairs.push(("lang".into(), l.code().into()));
+                LanguageLink {
+                    code: l.code(),
+                    name: match l {
+                        Language::En => "English",
+                        Language::Hi => "हिन्दी",
+                        Language::Bn => "বাংলা",
+                    },
+                    href: format!("{}?{}", req.path(), encode_query(&pairs)),
+                    current: l == language,
+                }
+            })
+            .collect();
+        Self {
+            language,
+            user_name: user.map(|p| p.name.clone()),
+            switch,
+        }
+    }
+
+    /// A text of the page in its language.
+    pub fn t(&self, id: &str) -> String {
+        i18n::text(self.language, id, &[])
+    }
+
+    /// A text with one placeholder.
+    pub fn t1(&self, id: &str, name: &str, value: &dyn std::fmt::Display) -> String {
+        i18n::text(self.language, id, &[(name, value.to_string())])
+    }
+
+    /// A text with two placeholders.
+    pub fn t2(
+        &self,
+        id: &str,
+        (a, a_value): (&str, &dyn std::fmt::Display),
+        (b, b_value): (&str, &dyn std::fmt::Display),
+    ) -> String {
+        i18n::text(
+            self.language,
+            id,
+            &[(a, a_value.to_string()), (b, b_value.to_string())],
+        )
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.language.code()
+    }
+}
+
+/// `application/x-www-form-urlencoded` for a query string.
+pub fn encode_query(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// The page's language: `?lang=`, else the remembered choice, else the browser's preference
+/// (`Accept-Language`), else English.
+pub fn language_of(req: &HttpRequest) -> Language {
+    let known = |code: &str| {
+        let code = code.trim().split(['-', '_', ';']).next().unwrap_or("");
+        matches!(code, "en" | "hi" | "bn").then(|| Language::parse(code))
+    };
+    if let Some(chosen) = chosen_language(req) {
+        return chosen;
+    }
+    if let Some(cookie) = req.cookie(LANGUAGE_COOKIE) {
+        if let Some(language) = known(cookie.value()) {
+            return language;
+        }
+    }
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(known))
+        .unwrap_or(Language::En)
+}
+
+fn chosen_language(req: &HttpRequest) -> Option<Language> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .ok()?
+        .into_inner()
+        .into_iter()
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| matches!(v.as_str(), "en" | "hi" | "bn").then(|| Language::parse(&v)))
+}
+
+/// Renders a template as a page: strict content security (scripts and styles only from this
+/// server), never framed, never cached when it carries a signed-in user's data.
+pub fn render(req: &HttpRequest, status: StatusCode, page: &impl Template) -> HttpResponse {
+    let body = match page.render() {
+        Ok(body) => body,
+        Err(error) => return ApiError::internal(error).into_page(req),
+    };
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(language) = chosen_language(req) {
+        response.cookie(
+            Cookie::build(LANGUAGE_COOKIE, language.code())
+                .path("/")
+                .same_site(SameSite::Lax)
+                .max_age(time::Duration::days(365))
+                .finish(),
+        );
+    }
+    response.body(body)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    c: Chrome,
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// This error as a page (the JSON API answers with `application/problem+json` instead).
+    pub fn into_page(self, req: &HttpRequest) -> HttpResponse {
+        if let Some(cause) = self.cause() {
+            tracing::error!(error.cause = %cause, "page failed with an internal error");
+        }
+        let page = ErrorPage {
+            c: Chrome::new(req, None),
+            code: self.code(),
+            message: self.message(),
+        };
+        match page.render() {
+            Ok(body) => HttpResponse::build(self.status())
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body(body),
+            Err(_) => HttpResponse::InternalServerError().finish(),
+        }
+    }
+}
+
+/// The signed-in staff member behind the page's cookie, if any.
+pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Option<Principal> {
+    let token = req.cookie(SESSION_COOKIE)?;
+    principal::authenticate(state, token.value()).await.ok()
+}
+
+/// What a page does when its visitor may not see it.
+pub enum Refusal {
+    /// Nobody signed in: off to the sign-in form, then back here.
+    SignIn,
+    /// Signed in with the wrong role.
+    NotAllowed,
+}
+
+/// The signed-in staff member if their role is one of `roles`.
+pub async fn require(
+    req: &HttpRequest,
+    state: &AppState,
+    roles: &[Role],
+) -> Result<Principal, HttpResponse> {
+    match signed_in(req, state).await {
+        Some(p) if roles.contains(&p.role) => Ok(p),
+        Some(p) => Err(refuse(req, Refusal::NotAllowed, Some(&p))),
+        None => Err(refuse(req, Refusal::SignIn, None)),
+    }
+}
+
+fn refuse(req: &HttpRequest, refusal: Refusal, user: Option<&Principal>) -> HttpResponse {
+    match refusal {
+        Refusal::SignIn => {
+            let here = match req.query_string() {
+                "" => req.path().to_owned(),
+                query => format!("{}?{query}", req.path()),
+            };
+            see_other(&format!(
+                "/login?{}",
+                encode_query(&[("next".into(), here)])
+            ))
+        }
+        Refusal::NotAllowed => {
+            let page = LoginPage {
+                c: Chrome::new(req, user),
+                next: req.path().to_owned(),
+                username: String::new(),
+                problem: Some("not-allowed"),
+            };
+            render(req, StatusCode::FORBIDDEN, &page)
+        }
+    }
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A form post must come from one of these pages: the browser's `Origin` (or `Referer`) names
+/// this host. Together with the `SameSite=Strict` cookie this stops cross-site form posts.
+pub fn same_origin(req: &HttpRequest) -> Result<(), ApiError> {
+    let host = req.connection_info().host().to_owned();
+    let from = req
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| req.headers().get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let Some(from) = from else {
+        // Browsers send Origin on every form post; a client without it has no browser cookie.
+        return Ok(());
+    };
+    let authority = from
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
+        .unwrap_or("");
+    if authority == host {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "This form must be sent from Sanjeevani's own pages.",
+        ))
+    }
+}
+
+/// Only paths on this site are followed after signing in (never `//elsewhere` or a URL).
+fn local_path(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+}
+
+#[get("/")]
+async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let user = signed_in(&req, &state).await;
+    render(
+        &req,
+        StatusCode::OK,
+        &HomePage {
+            c: Chrome::new(&req, user.as_ref()),
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    next: String,
+    username: String,
+    /// The text id of what went wrong, if anything.
+    problem: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+#[get("/login")]
+async fn login_form(req: HttpRequest, query: web::Query<NextQuery>) -> HttpResponse {
+    let page = LoginPage {
+        c: Chrome::new(&req, None),
+        next: local_path(query.next.as_deref().unwrap_or("/")),
+        username: String::new(),
+        problem: None,
+    };
+    render(&req, StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+#[post("/login")]
+async fn login_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    if let Err(error) = same_origin(&req) {
+        return error.into_page(&req);
+    }
+    let form = form.into_inner();
+    let next = local_path(form.next.as_deref().unwrap_or("/"));
+    let refused = |username: String| {
+        let page = LoginPage {
+            c: Chrome::new(&req, None),
+            next: next.clone(),
+            username,
+            problem: Some("login-failed"),
+        };
+        render(&req, StatusCode::UNAUTHORIZED, &page)
+    };
+    if form.username.trim().is_empty() || form.password.is_empty() || form.password.len() > 1024 {
+        return refused(form.username);
+    }
+    let device = Some("web pages".to_owned());
+    match login::password_login(&state, form.username.clone(), form.password, device).await {
+        Ok(session) => {
+            let secure = req.connection_info().scheme() == "https";
+            let lifetime = (session.expires_at - state.clock.now())
+                .num_seconds()
+                .max(0);
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, next))
+                .cookie(
+                    Cookie::build(SESSION_COOKIE, session.token)
+                        .path("/")
+                        .http_only(true)
+                        .secure(secure)
+                        .same_site(SameSite::Strict)
+                        .max_age(time::Duration::seconds(lifetime))
+                        .finish(),
+                )
+                .finish()
+        }
+        Err(_) => refused(form.username),
+    }
+}
+
+#[post("/logout")]
+async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(error) = same_origin(&req) {
+        return error.into_page(&req);
+    }
+    if let Some(principal) = signed_in(&req, &state).await {
+        // Signing out of the page ends the session on the server too.
+        let _ = login::revoke_session(&state, &principal, principal.session_id.clone()).await;
+    }
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/"))
+        .cookie(gone)
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path("/desk"), "/desk");
+        assert_eq!(
+            local_path("/reports?from=2026-11-01"),
+            "/reports?from=2026-11-01"
+        );
+        assert_eq!(local_path("//evil.example/x"), "/");
+        assert_eq!(local_path("https://evil.example"), "/");
+        assert_eq!(local_path("/\\evil.example"), "/");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            encode_query(&[("next".into(), "/reports?from=1&to=2".into())]),
+            "next=%2Freports%3Ffrom%3D1%26to%3D2"
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! The consultation call: the room, ICE servers, the signalling WebSocket, shared files and the
+//! call record under `/api/v1/calls/{token_id}`; and, outside the API, the doctor's and the
+//! patient's call pages with their script.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use sanjeevani_types::call::{CallRecord, CallRoom, IceConfig, SharedFile};
+use sanjeevani_types::ErrorBody;
+
+use super::client_ip;
+use crate::auth::Principal;
+use crate::call::service::{self, Upload};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Mounted under `/api/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(room)
+        .service(ice_servers)
+        .service(socket)
+        .service(record)
+        .service(files)
+        .service(download);
+}
+
+/// Mounted at the root: the pages and their script.
+pub fn pages(cfg: &mut web::ServiceConfig) {
+    cfg.service(doctor_page)
+        .service(patient_page)
+        .service(script);
+}
+
+/// The room of a called token, for its participants: the doctor who called it, and the
+/// patient's family account or (assisted) the CHO of the spoke. Others: 404.
+#[utoipa::path(tag = "calls", security(("bearer" = [])), params(("token_id" = String, Path)),
+    responses((status = 200, body = CallRoom), (status = 404, body = ErrorBody)))]
+#[get("/calls/{token_id}")]
+pub async fn room(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(service::room(&state, &principal, path.into_inner()).await?))
+}
+
+/// STUN and TURN servers with short-lived TURN REST credentials, for a participant of an open
+/// room.
+#[utoipa::path(tag = "calls", security(("bearer" = [])), params(("token_id" = String, Path)),
+    responses((status = 200, body = IceConfig), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`room_not_open`, `room_closed`")))]
+#[get("/calls/{token_id}/ice-servers")]
+pub async fn ice_servers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let config = service::ice_servers(&state, &principal, path.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(config))
+}
+
+/// The signalling WebSocket. Send `{"type": "auth", "token": "<session token>"}` first; then
+/// `offer`, `answer`, `ice`, `chat`, `leave`, `ping` (see `sanjeevani_types::call`).
+#[utoipa::path(tag = "calls", params(("token_id" = String, Path)),
+    responses((status = 101, description = "WebSocket of JSON messages with a `type` tag")))]
+#[get("/calls/{token_id}/ws")]
+pub async fn socket(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+    path: web::Path<String>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    actix_web::rt::spawn(crate::call::socket::serve(
+        state.get_ref().clone(),
+        path.into_inner(),
+        session,
+        stream,
+    ));
+    Ok(response)
+}
+
+/// The record of a token's calls: who joined when, how each call ended, the chat and the
+/// shared files. For the participants and whoever may read the consultation record.
+#[utoipa::path(tag = "calls", security(("bearer" = [])), params(("token_id" = String, Path)),
+    responses((status = 200, body = CallRecord), (status = 404, body = ErrorBody)))]
+#[get("/calls/{token_id}/record")]
+pub async fn record(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = service::record(&state, &principal, path.into_inner(), client_ip(&req)).await?;
+    Ok(HttpResponse::Ok().json(record))
+}
+
+/// The patient's side shares a file during the call: the body is the file itself (PDF, PNG,
+/// JPEG or WebP, recognised by its content; at most `calls.max_file_bytes`), its name in
+/// `X-File-Name` (percent-encoded UTF-8).
+#[utoipa::path(tag = "calls", security(("bearer" = [])), params(("token_id" = String, Path),
+        ("X-File-Name" = Option<String>, Header, description = "the file's name, percent-encoded")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = SharedFile), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`room_not_open`, `room_closed`, `too_many_files`"),
+              (status = 413, body = ErrorBody, description = "`file_too_large`"),
+              (status = 422, body = ErrorBody, description = "`unsupported_file_type`, `empty_file`")))]
+#[post("/calls/{token_id}/files")]
+pub async fn files(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let limit = state.settings.calls.max_file_bytes as usize;
+    let bytes = read_limited(body, limit).await?;
+    let file_name = req
+        .headers()
+        .get("x-file-name")
+        .and_then(|v| v.to_str().ok())
+        .map(percent_decode)
+        .unwrap_or_default();
+    let upload = Upload { file_name, bytes };
+    let file = service::upload(&state, &principal, path.into_inner(), upload).await?;
+    Ok(HttpResponse::Created().json(file))
+}
+
+/// A shared file, for the room's participants and the record's readers. Served as an
+/// attachment-safe download: its sniffed type, `nosniff`, and a sandbox so a PDF viewer runs
+/// no script of ours.
+#[utoipa::path(tag = "calls", security(("bearer" = [])),
+    params(("token_id" = String, Path), ("file_id" = String, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = ErrorBody)))]
+#[get("/calls/{token_id}/files/{file_id}")]
+pub async fn download(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (token_id, file_id) = path.into_inner();
+    let (file, bytes) =
+        service::download(&state, &principal, token_id, file_id, client_ip(&req)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.media_type.as_str())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "inline; filename*=UTF-8''{}",
+                percent_encode(&file.file_name)
+            ),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
+        .body(bytes))
+}
+
+/// Reads a body up to `limit` bytes; a longer one is refused with 413 before it is all read.
+async fn read_limited(mut body: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let too_large = || {
+        ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            format!("Files may be at most {limit} bytes."),
+        )
+    };
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::bad_request("invalid_body", "The upload was interrupted."))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+const PAGE: &str = include_str!("../call/page.html");
+const SCRIPT: &str = include_str!("../call/call.js");
+
+/// The pages load only our own script and talk only to this server; media stays in the page.
+const PAGE_POLICY: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' blob: data:; media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; \
+     frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+fn page(side: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_POLICY))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header((
+            "Permissions-Policy",
+            "camera=(self), microphone=(self), display-capture=()",
+        ))
+        .body(PAGE.replace("{{side}}", side))
+}
+
+/// The doctor's call page: sign in, go online, call the next patient, and the call.
+#[get("/call/doctor")]
+pub async fn doctor_page() -> HttpResponse {
+    page("doctor")
+}
+
+/// The patient's call page (also the CHO's at a spoke): sign in, see the token, join the call.
+#[get("/call/patient")]
+pub async fn patient_page() -> HttpResponse {
+    page("patient")
+}
+
+#[get("/call/assets/call.js")]
+pub async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(SCRIPT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_travel_percent_encoded() {
+        let name = "রিপোর্ট 2026.pdf";
+        assert_eq!(percent_decode(&percent_encode(name)), name);
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+}
