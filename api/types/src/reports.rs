@@ -124,6 +124,8 @@ pub struct Demographics {
 }
 
 /// Minutes from the start of the wait to the doctor's call, over completed consultations.
+/// Exact to the minute under an hour; beyond, the first minute of a 5-minute (under 4 hours) or
+/// 30-minute bucket; a day at most.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WaitingTimes {
