@@ -2,6 +2,7 @@
 //! once, doctors online.
 
 use chrono::Duration;
+use diesel::connection::SimpleConnection;
 use sanjeevani_api::auth::hashing::hash_token;
 use sanjeevani_api::auth::token::{new_id, new_session_token};
 use sanjeevani_api::clock::Clock;
@@ -10,7 +11,6 @@ use sanjeevani_api::models::facilities::{self, NewFacility};
 use sanjeevani_api::models::patients::{NewPatient, PatientFields};
 use sanjeevani_api::models::sessions::NewSession;
 use sanjeevani_api::models::users::NewUser;
-use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
 use crate::{Backend, TestApp};
@@ -43,9 +43,7 @@ pub fn report_backfill_sql(backend: Backend) -> String {
         ),
         Backend::Postgres => (
             include_str!("../../migrations/postgres/2026-11-30-000006_reports/up.sql"),
-            include_str!(
-                "../../migrations/postgres/2026-12-01-000008_report_waits_by_hub/up.sql"
-            ),
+            include_str!("../../migrations/postgres/2026-12-01-000008_report_waits_by_hub/up.sql"),
         ),
     };
     let after = |sql: &'static str, marker: &str| {

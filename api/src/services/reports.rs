@@ -262,9 +262,12 @@ fn doctors_logged_in_in(
 ) -> Result<DoctorsLoggedIn, ServiceError> {
     let on = r.filter.to;
     let mut per_hub: HashMap<String, HashSet<String>> = HashMap::new();
-    for (hub, doctor) in
-        reports::doctors_logged_in(conn, on, r.filter.hubs.as_deref(), r.filter.programme.as_ref().map(|p| p.opds.as_slice()))?
-    {
+    for (hub, doctor) in reports::doctors_logged_in(
+        conn,
+        on,
+        r.filter.hubs.as_deref(),
+        r.filter.programme.as_ref().map(|p| p.opds.as_slice()),
+    )? {
         per_hub.entry(hub).or_default().insert(doctor);
     }
     let names = hub_names(conn)?;
