@@ -253,6 +253,20 @@ async fn a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged(back
         .book(&patient.token, &session, &patient.patient_id)
         .await;
     assert_eq!(booked.status, 201, "{}", booked.body);
+    // The public board (JSON, and the page in Hindi) never names the OPD or the programme.
+    let board = app
+        .get(&format!("/api/v1/opd-sessions/{session}/board"), None)
+        .await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    assert_eq!(board.body["opd_name"], "your clinic");
+    assert_eq!(board.body["waiting"], 1);
+    let page = app.get(&format!("/board/{session}?lang=hi"), None).await;
+    assert_eq!(page.status, 200);
+    for shown in [board.body.to_string(), page.text()] {
+        for word in ["Care clinic", "HIV", "Infectious"] {
+            assert!(!shown.contains(word), "{word} on the public board: {shown}");
+        }
+    }
     app.advance(Duration::hours(5));
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, CARE_OPD).await;

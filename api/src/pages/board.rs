@@ -57,11 +57,11 @@ async fn board(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let board = match queue::session_board(&state, path.into_inner()).await {
+    let c = Chrome::new(&req, None);
+    let board = match queue::session_board(&state, path.into_inner(), c.language).await {
         Ok(board) => board,
         Err(error) => return ApiError::from(error).into_page(&req),
     };
-    let c = Chrome::new(&req, None);
     let minutes_pattern = c.t1("board-minutes", "minutes", &"{m}");
     let expected_wait = match board.expected_wait_minutes {
         Some(m) => minutes_pattern.replace("{m}", &m.to_string()),

@@ -10,6 +10,7 @@ use sanjeevani_types::ErrorBody;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::ApiError;
+use crate::notify::i18n::Language;
 use crate::queue::schedule::parse_session_id;
 use crate::services::queue;
 use crate::state::AppState;
@@ -33,7 +34,8 @@ pub async fn board(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(queue::session_board(&state, path.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(queue::session_board(&state, path.into_inner(), Language::En).await?))
 }
 
 struct Stream {
@@ -71,9 +73,10 @@ impl Stream {
                 let first = self.last.is_none();
                 self.last = Some(fingerprint);
                 self.quiet = Duration::ZERO;
-                let snapshot = queue::session_board(&self.state, self.session_id.clone())
-                    .await
-                    .ok()?;
+                let snapshot =
+                    queue::session_board(&self.state, self.session_id.clone(), Language::En)
+                        .await
+                        .ok()?;
                 let json = serde_json::to_string(&snapshot).ok()?;
                 let retry = if first {
                     format!("retry: {RETRY_MS}\n")
@@ -103,7 +106,7 @@ pub async fn events(
 ) -> Result<HttpResponse, ApiError> {
     let session_id = path.into_inner();
     // Refuse unknown sessions up front; later errors just end the stream.
-    queue::session_board(&state, session_id.clone()).await?;
+    queue::session_board(&state, session_id.clone(), Language::En).await?;
     let (opd_id, _) = parse_session_id(&session_id).ok_or(ApiError::not_found("session"))?;
     let stream_state = Stream {
         opd_signal: format!("opd:{opd_id}"),

@@ -413,6 +413,24 @@ fn public_opd_name(
     ))
 }
 
+/// What a public board calls the OPD: its name, or for a sensitive programme the programme's
+/// neutral wording in the board's language.
+fn board_opd_name(
+    conn: &mut DbConnection,
+    opd: &OpdRow,
+    language: Language,
+) -> diesel::QueryResult<String> {
+    Ok(
+        match opds::find_programme(conn, &opd.programme_id)?.filter(|p| p.sensitive) {
+            Some(programme) => crate::notify::i18n::neutral_label(
+                programme.public_label.as_deref(),
+                language.code(),
+            ),
+            None => opd.name.clone(),
+        },
+    )
+}
+
 /// Writes a message about a token to its patient's outbox, in this transaction.
 fn notify_token(
     conn: &mut DbConnection,
@@ -713,9 +731,13 @@ pub async fn queue_status(
 }
 
 /// The public board of a session: display numbers and counts only.
+///
+/// A public screen must not tell who is waiting for what: a sensitive programme's OPD (e-HIV
+/// Care) is shown under the programme's neutral wording in `language`, never by its name.
 pub async fn session_board(
     state: &AppState,
     session_id: String,
+    language: Language,
 ) -> Result<SessionBoard, ServiceError> {
     let now = state.clock.now();
     let since = state.presence_since();
@@ -726,6 +748,7 @@ pub async fn session_board(
             let (opd_id, _) =
                 schedule::parse_session_id(&session_id).ok_or(ServiceError::NotFound("session"))?;
             let opd = opds::find(conn, opd_id)?.ok_or(ServiceError::NotFound("session"))?;
+            let opd_name = board_opd_name(conn, &opd, language)?;
             let Some(session) = queue::find_session(conn, &session_id)? else {
                 // A scheduled session nobody has booked yet.
                 let ids = [opd.id.clone()];
@@ -741,7 +764,7 @@ pub async fn session_board(
                     .ok_or(ServiceError::NotFound("session"))?;
                 return Ok(SessionBoard {
                     session_id,
-                    opd_name: opd.name,
+                    opd_name: opd_name.clone(),
                     now_serving: Vec::new(),
                     next: Vec::new(),
                     waiting: 0,
@@ -755,7 +778,7 @@ pub async fn session_board(
             let waiting = figures.snapshot.order.len();
             Ok(SessionBoard {
                 session_id,
-                opd_name: opd.name,
+                opd_name,
                 now_serving: figures.snapshot.serving.clone(),
                 next: figures
                     .snapshot
