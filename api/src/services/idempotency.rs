@@ -67,21 +67,6 @@ fn replay<T: DeserializeOwned>(
     Ok(Claim::Replay(answer))
 }
 
-/// The answer already given for this key, if any: a read, before the work is attempted
-/// ([`begin`] claims the key for real, in the write).
-pub fn answered<T: DeserializeOwned>(
-    conn: &mut DbConnection,
-    request: &IdempotentRequest,
-) -> Result<Option<T>, ServiceError> {
-    match idempotency::find(conn, &request.user_id, &request.key)? {
-        Some(stored) => match replay(stored, request)? {
-            Claim::Replay(answer) => Ok(Some(answer)),
-            Claim::Fresh => Ok(None),
-        },
-        None => Ok(None),
-    }
-}
-
 /// Claims the key, or returns the answer already given for it.
 pub fn begin<T: DeserializeOwned>(
     conn: &mut DbConnection,

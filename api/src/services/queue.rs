@@ -71,7 +71,6 @@ pub fn token_to_api(row: &TokenRow) -> Token {
 }
 
 /// Who is booking, and through which door.
-#[derive(Clone)]
 struct Booker {
     principal: Principal,
     channel: BookingChannel,
@@ -138,7 +137,6 @@ pub fn book_referral(
     Err(last_error)
 }
 
-#[derive(Clone)]
 struct BookingRequest {
     session_id: String,
     patient_id: String,
@@ -187,12 +185,6 @@ pub async fn book_assisted(
 }
 
 /// Books a token. Returns the token and whether it is a replay of an earlier identical request.
-///
-/// The checks that only read (the OPD, the patient, eligibility, the calendar, the queue's pace)
-/// run first on the read pool, in parallel with other requests, so that the write transaction,
-/// which on SQLite runs on the one writer thread, does only what must be serialised: taking
-/// the place, the duplicate check and the inserts. A check is as of a moment before the write,
-/// as if the request had arrived that moment earlier; the place itself is taken atomically.
 async fn book_token(
     state: &AppState,
     booker: Booker,
@@ -201,28 +193,6 @@ async fn book_token(
 ) -> Result<(Token, bool), ServiceError> {
     let now = state.clock.now();
     let since = state.presence_since();
-    let checked = {
-        let (booker, request, idempotency) = (booker.clone(), request.clone(), idempotency.clone());
-        state
-            .db
-            .read(
-                move |conn| -> Result<Result<CheckedBooking, Token>, ServiceError> {
-                    // A retry of a booking already made is answered as before, even if the
-                    // checks would now refuse it (the session has since filled or ended).
-                    if let Some(idem) = &idempotency {
-                        if let Some(token) = idempotency::answered::<Token>(conn, idem)? {
-                            return Ok(Err(token));
-                        }
-                    }
-                    check_booking(conn, &booker, &request, now, since).map(Ok)
-                },
-            )
-            .await?
-    };
-    let checked = match checked {
-        Ok(checked) => checked,
-        Err(replayed) => return Ok((replayed, true)),
-    };
     let queues = state.queues.clone();
     let (token, snapshot) = state
         .db
@@ -236,7 +206,7 @@ async fn book_token(
                     }
                 }
                 let (token, snapshot) =
-                    book_checked(conn, Some(&queues), &booker, &request, checked, now)?;
+                    book_in_transaction(conn, Some(&queues), &booker, &request, now, since)?;
                 if let Some(idem) = &idempotency {
                     idempotency::finish(conn, idem, &token)?;
                 }
@@ -264,30 +234,6 @@ fn book_in_transaction(
     now: DateTime<Utc>,
     presence_since: NaiveDateTime,
 ) -> Result<(Token, QueueSnapshot), ServiceError> {
-    let checked = check_booking(conn, booker, request, now, presence_since)?;
-    book_checked(conn, queues, booker, request, checked, now)
-}
-
-/// What the read-only checks of a booking found, for its write.
-struct CheckedBooking {
-    opd: OpdRow,
-    patient: PatientRow,
-    times: schedule::SessionTimes,
-    priority_reason: Option<PriorityReason>,
-    /// Doctors online and the typical consultation's seconds, for the confirmation's time.
-    pace: (i32, i64),
-}
-
-/// The checks of a booking that only read: the OPD is active, the booker may book for the
-/// patient, the patient is eligible for the programme, the session is on the calendar and open
-/// for booking, the priority lane applies, the vitals are the patient's.
-fn check_booking(
-    conn: &mut DbConnection,
-    booker: &Booker,
-    request: &BookingRequest,
-    now: DateTime<Utc>,
-    presence_since: NaiveDateTime,
-) -> Result<CheckedBooking, ServiceError> {
     let (opd_id, starts_ist) =
         schedule::parse_session_id(&request.session_id).ok_or(ServiceError::NotFound("session"))?;
     let opd = opds::find(conn, opd_id)?
@@ -338,33 +284,7 @@ fn check_booking(
             return Err(ServiceError::NotFound("vitals"));
         }
     }
-    let pace = pace(conn, &opd, presence_since)?;
-    Ok(CheckedBooking {
-        opd,
-        patient,
-        times,
-        priority_reason,
-        pace,
-    })
-}
 
-/// The write of a checked booking: takes the place, refuses a second token for the patient,
-/// stores the token and its event, and queues the confirmation.
-fn book_checked(
-    conn: &mut DbConnection,
-    queues: Option<&QueueCache>,
-    booker: &Booker,
-    request: &BookingRequest,
-    checked: CheckedBooking,
-    now: DateTime<Utc>,
-) -> Result<(Token, QueueSnapshot), ServiceError> {
-    let CheckedBooking {
-        opd,
-        patient,
-        times,
-        priority_reason,
-        pace,
-    } = checked;
     // Taking the place locks the session row (PostgreSQL): from here on, concurrent bookings of
     // the session wait for this one. A refusal below rolls the place back with everything else.
     let taken = match queue::take_place(conn, &request.session_id)? {
@@ -458,7 +378,16 @@ fn book_checked(
             Some(before) => before.with_booked(session.version, booked),
             None => load_snapshot(conn, &session, &opd)?,
         };
-    notify_booked(conn, &row, &opd, &session, &patient, &snapshot, pace, now)?;
+    notify_booked(
+        conn,
+        &row,
+        &opd,
+        &session,
+        &patient,
+        &snapshot,
+        now,
+        presence_since,
+    )?;
     mark_near_turn(conn, &mut snapshot, &opd, now.naive_utc())?;
     Ok((token_to_api(&row), snapshot))
 }
@@ -529,10 +458,11 @@ fn notify_booked(
     session: &SessionRow,
     patient: &PatientRow,
     snapshot: &QueueSnapshot,
-    (doctors_online, typical_seconds): (i32, i64),
     now: DateTime<Utc>,
+    presence_since: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let ahead = snapshot.position(&token.id).unwrap_or(snapshot.order.len());
+    let (doctors_online, typical_seconds) = pace(conn, opd, presence_since)?;
     // With no doctor online yet, assume one: the estimate is a promise of order, not of time.
     let wait =
         expected_wait_seconds(ahead, doctors_online.max(1) as usize, typical_seconds).unwrap_or(0);
