@@ -226,52 +226,6 @@ pub fn add_admin(
         .map(|_| ())
 }
 
-/// (hub id, doctor id) of every doctor online at one of the programme's OPDs at some moment in
-/// `[from, to)`, each pair once.
-pub fn doctors_online_between(
-    conn: &mut DbConnection,
-    programme_id: &str,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<Vec<(String, String)>> {
-    use crate::schema::{doctor_presence, opds};
-    let programme_opds = opds::table
-        .filter(opds::programme_id.eq(programme_id.to_owned()))
-        .select(opds::id);
-    doctor_presence::table
-        .filter(doctor_presence::opd_id.eq_any(programme_opds))
-        .filter(doctor_presence::online_at.lt(to))
-        .filter(
-            doctor_presence::offline_at
-                .is_null()
-                .or(doctor_presence::offline_at.ge(from)),
-        )
-        .select((doctor_presence::hub_id, doctor_presence::doctor_id))
-        .distinct()
-        .load(conn)
-}
-
-/// Completed consultations per doctor at the programme's OPDs in `[from, to)`.
-pub fn completed_per_doctor(
-    conn: &mut DbConnection,
-    programme_id: &str,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<Vec<(Option<String>, i64)>> {
-    use crate::schema::{opds, tokens};
-    let programme_opds = opds::table
-        .filter(opds::programme_id.eq(programme_id.to_owned()))
-        .select(opds::id);
-    tokens::table
-        .filter(tokens::opd_id.eq_any(programme_opds))
-        .filter(tokens::status.eq("completed"))
-        .filter(tokens::completed_at.ge(from))
-        .filter(tokens::completed_at.lt(to))
-        .group_by(tokens::doctor_id)
-        .select((tokens::doctor_id, diesel::dsl::count_star()))
-        .load(conn)
-}
-
 pub fn set_targets(conn: &mut DbConnection, programme_id: &str, json: &str) -> QueryResult<usize> {
     diesel::update(programmes::table.find(programme_id))
         .set(programmes::targets.eq(json))

@@ -6,12 +6,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDateTime};
+use chrono::NaiveDateTime;
 use sanjeevani_types::domain::Role;
 use sanjeevani_types::programme::{
-    DoctorConsultations, Eligibility, HubDoctorsLoggedIn, MemberReview, Membership,
-    MembershipClaim, MembershipStatus, Programme, ProgrammeAdministrator, ProgrammeTargets,
-    RosterImported, TargetsReport,
+    Eligibility, MemberReview, Membership, MembershipClaim, MembershipStatus, Programme,
+    ProgrammeAdministrator, ProgrammeTargets, RosterImported, TargetsReport,
 };
 
 use super::ServiceError;
@@ -21,7 +20,7 @@ use crate::auth::Principal;
 use crate::db::DbConnection;
 use crate::models::opds::{self, ProgrammeRow};
 use crate::models::programmes::{self, MemberRow, CLOSED, PENDING, REJECTED, VERIFIED};
-use crate::models::{audit, facilities, users};
+use crate::models::{audit, users};
 use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
@@ -398,18 +397,6 @@ pub async fn add_administrator(
         .await
 }
 
-/// Counts under this are not shown in a sensitive programme's reports (small cells could
-/// identify people).
-const SMALLEST_SHOWN_COUNT: i64 = 5;
-
-fn targets_of(programme: &ProgrammeRow) -> ProgrammeTargets {
-    programme
-        .targets
-        .as_deref()
-        .and_then(|json| serde_json::from_str(json).ok())
-        .unwrap_or_default()
-}
-
 /// A programme administrator changes the targets its reports compare against.
 pub async fn set_targets(
     state: &AppState,
@@ -470,53 +457,8 @@ pub async fn targets_report(
         .read(move |conn| -> Result<TargetsReport, ServiceError> {
             let programme = find_programme(conn, &code)?;
             require_programme_admin(conn, &principal, &programme)?;
-            let targets = targets_of(&programme);
-            let ist_start = crate::queue::schedule::ist_day_start_utc;
-            let day_start = ist_start(on);
-            let day_end = ist_start(on + chrono::Duration::days(1));
-            let month_start = ist_start(on.with_day(1).expect("the 1st exists"));
-
-            let mut per_hub: HashMap<String, i64> = HashMap::new();
-            for (hub, _) in
-                programmes::doctors_online_between(conn, &programme.id, day_start, day_end)?
-            {
-                *per_hub.entry(hub).or_default() += 1;
-            }
-            let mut hubs = Vec::new();
-            for (hub_id, count) in per_hub {
-                let hub_name = facilities::find(conn, &hub_id)?
-                    .map(|h| h.name)
-                    .unwrap_or_default();
-                hubs.push(HubDoctorsLoggedIn {
-                    hub_id,
-                    hub_name,
-                    doctors_logged_in: count,
-                    target: targets.min_doctors_per_hub,
-                    met: targets.min_doctors_per_hub.map(|t| count >= i64::from(t)),
-                });
-            }
-            hubs.sort_by(|a, b| a.hub_name.cmp(&b.hub_name));
-
-            let mut doctors = Vec::new();
-            for (doctor_id, count) in
-                programmes::completed_per_doctor(conn, &programme.id, month_start, day_end)?
-            {
-                let Some(doctor_id) = doctor_id else { continue };
-                let doctor_name = users::find(conn, &doctor_id)?
-                    .map(|u| u.name)
-                    .unwrap_or_default();
-                let suppressed = programme.sensitive && count < SMALLEST_SHOWN_COUNT;
-                let target = targets.min_consultations_per_doctor_month;
-                doctors.push(DoctorConsultations {
-                    doctor_id,
-                    doctor_name,
-                    consultations: (!suppressed).then_some(count),
-                    suppressed,
-                    target,
-                    met: target.map(|t| count >= i64::from(t)),
-                });
-            }
-            doctors.sort_by(|a, b| a.doctor_name.cmp(&b.doctor_name));
+            let (targets, hubs, doctors) =
+                super::reports::programme_targets(conn, &principal, &programme.code, on)?;
             Ok(TargetsReport {
                 programme_code: programme.code,
                 on,

@@ -331,6 +331,38 @@ fn per_doctor_in(
     })
 }
 
+/// A programme's figures on one IST day against its own targets, for
+/// `GET /reports/programmes/{code}/targets` (the caller has checked that the principal
+/// administers the programme): doctors logged in per hub that day, and each doctor's
+/// consultations from the 1st of the month to that day. The same rollups, suppression and
+/// rules as the dashboard, so the two never disagree and a national month stays fast.
+pub fn programme_targets(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    programme_code: &str,
+    on: NaiveDate,
+) -> Result<
+    (
+        ProgrammeTargets,
+        Vec<HubDoctorsLoggedIn>,
+        Vec<DoctorConsultations>,
+    ),
+    ServiceError,
+> {
+    let scope = principal.admin_scope()?;
+    let r = resolve(
+        conn,
+        principal,
+        scope,
+        Some(programme_code.to_owned()),
+        on,
+        on,
+    )?;
+    let hubs = doctors_logged_in_in(conn, &r)?.hubs;
+    let doctors = per_doctor_in(conn, &r)?.doctors;
+    Ok((r.targets, hubs, doctors))
+}
+
 fn demographics_in(conn: &mut DbConnection, r: &Resolved) -> Result<Demographics, ServiceError> {
     let [consultations, women, seniors, _] = reports::totals(conn, &r.filter)?;
     Ok(Demographics {

@@ -337,6 +337,22 @@ async fn bench(backend: Backend, args: &Args) -> bool {
             }
         }
     }
+    // The programme targets report (its administrators; a national one here): doctors logged
+    // in per hub on the last day, consultations per doctor from the 1st of its month.
+    let path = format!("/api/v1/reports/programmes/national/targets?on={LAST_DAY}");
+    let (median, max) = time(&app, &national, &path, args.runs).await;
+    let met = median <= TARGET;
+    all_met &= met;
+    println!(
+        "  {:<26} {:<6} {:<9} {:>10.1} {:>10.1} {:>8}  {}",
+        "programmes/national/targets",
+        "month",
+        "national",
+        median.as_secs_f64() * 1000.0,
+        max.as_secs_f64() * 1000.0,
+        "1000",
+        if met { "met" } else { "NOT MET" }
+    );
     all_met
 }
 
