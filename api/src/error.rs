@@ -117,10 +117,6 @@ impl ApiError {
         &self.message
     }
 
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
     /// Problems per field of a refused form.
     pub fn fields(&self) -> &[FieldError] {
         &self.fields

@@ -10,6 +10,7 @@
   var source = null;
   var retryMs = 1000;
   var watchdog = null;
+  var retry = null;
   // The server sends a keepalive every 15 s; three missed means the connection is dead.
   var SILENCE_MS = 45000;
 
@@ -54,12 +55,17 @@
 
   function reopen() {
     if (source) source.close();
+    clearTimeout(watchdog);
     live(false);
-    setTimeout(connect, retryMs);
+    clearTimeout(retry);
+    retry = setTimeout(connect, retryMs);
     retryMs = Math.min(retryMs * 2, 30000);
   }
 
+  // One stream at a time: a reconnect scheduled by reopen() is dropped when another starts.
   function connect() {
+    clearTimeout(retry);
+    if (source) source.close();
     source = new EventSource("/api/v1/opd-sessions/" + encodeURIComponent(session) + "/events");
     source.addEventListener("open", function () { retryMs = 1000; heard(); });
     source.addEventListener("board", function (event) {
@@ -77,7 +83,6 @@
   // Back online: reconnect now rather than at the next retry.
   window.addEventListener("online", function () {
     if (root.dataset.connected !== "true") {
-      if (source) source.close();
       retryMs = 1000;
       connect();
     }

@@ -235,24 +235,6 @@ pub fn serving_tokens(conn: &mut DbConnection, session_id: &str) -> QueryResult<
         .load(conn)
 }
 
-/// The waiting tokens of a session, lean: (id, display, queue order, priority?).
-pub fn waiting_lean(
-    conn: &mut DbConnection,
-    session_id: &str,
-) -> QueryResult<Vec<(String, String, i32, bool)>> {
-    Ok(waiting_entries(conn, session_id)?
-        .into_iter()
-        .map(|w| {
-            (
-                w.id.id.into(),
-                w.id.display.into(),
-                w.queue_order,
-                w.priority,
-            )
-        })
-        .collect())
-}
-
 /// The waiting tokens of a session in booking order, as the call order needs them.
 pub fn waiting_entries(
     conn: &mut DbConnection,
@@ -495,25 +477,6 @@ pub fn stale_presence(
         .filter(doctor_presence::last_heartbeat_at.le(cutoff))
         .select((doctor_presence::id, doctor_presence::last_heartbeat_at))
         .load(conn)
-}
-
-pub fn close_presence(
-    conn: &mut DbConnection,
-    id: &str,
-    at: NaiveDateTime,
-    reason: &str,
-) -> QueryResult<()> {
-    diesel::update(
-        doctor_presence::table
-            .find(id)
-            .filter(doctor_presence::offline_at.is_null()),
-    )
-    .set((
-        doctor_presence::offline_at.eq(at),
-        doctor_presence::offline_reason.eq(reason),
-    ))
-    .execute(conn)
-    .map(|_| ())
 }
 
 /// Closes a presence the sweep found stale, unless a heartbeat arrived since it looked (on

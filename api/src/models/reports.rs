@@ -8,12 +8,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{Date, Integer, Text};
 
 use crate::db::DbConnection;
-use crate::queue::schedule::ist_day_start_utc;
-use crate::schema::{
-    doctor_presence, opd_sessions, opds, patients, programmes, report_daily, report_waits,
-};
+use crate::queue::schedule::{ist_day_start_utc, today_ist};
+use crate::schema::{doctor_presence, opds, programmes, report_daily, report_waits};
 
 use super::opds::OpdRow;
+use super::patients::PatientRow;
 use super::queue::TokenRow;
 
 /// Waits longer than a day are counted as a day: the histogram stays bounded.
@@ -55,37 +54,38 @@ pub fn wait_bucket(minutes: i64) -> i32 {
     }
 }
 
-/// The IST day an instant falls on.
-pub fn ist_day(at: NaiveDateTime) -> NaiveDate {
-    (at + Duration::minutes(330)).date()
+/// The IST day a UTC instant falls on.
+fn ist_day(at: NaiveDateTime) -> NaiveDate {
+    today_ist(at.and_utc())
 }
 
 /// Counts a completed consultation: its day, OPD and doctor; the patient's sex and age; the
 /// minutes waited from booking (or the session's start, if booked before it) to the call.
+/// The caller has the patient and the session's start at hand (its transaction read them).
 pub fn count_consultation(
     conn: &mut DbConnection,
     token: &TokenRow,
     opd: &OpdRow,
+    patient: &PatientRow,
+    session_starts_at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let hub_id = opd.hub_id.as_str();
     let (Some(completed_at), Some(doctor_id)) = (token.completed_at, token.doctor_id.as_deref())
     else {
         return Ok(());
     };
     let day = ist_day(completed_at);
-    let (sex, birth_year): (String, i32) = patients::table
-        .find(&token.patient_id)
-        .select((patients::sex, patients::birth_year))
-        .first(conn)?;
-    let woman = i32::from(sex == "female");
-    let senior = i32::from(day.year() - birth_year >= SENIOR_AGE);
-    upsert_daily(conn, day, token, hub_id, doctor_id, [1, woman, senior, 0])?;
+    let woman = i32::from(patient.sex == "female");
+    let senior = i32::from(day.year() - patient.birth_year >= SENIOR_AGE);
+    upsert_daily(
+        conn,
+        day,
+        token,
+        &opd.hub_id,
+        doctor_id,
+        [1, woman, senior, 0],
+    )?;
     if let Some(called_at) = token.called_at {
-        let session_start: NaiveDateTime = opd_sessions::table
-            .find(&token.session_id)
-            .select(opd_sessions::starts_at)
-            .first(conn)?;
-        let waited = called_at - token.booked_at.max(session_start);
+        let waited = called_at - token.booked_at.max(session_starts_at);
         upsert_wait(conn, day, opd, wait_bucket(waited.num_minutes()))?;
     }
     Ok(())
@@ -93,7 +93,6 @@ pub fn count_consultation(
 
 /// Counts a called patient who never joined (and was not put back in the queue).
 pub fn count_no_show(conn: &mut DbConnection, token: &TokenRow, opd: &OpdRow) -> QueryResult<()> {
-    let hub_id = opd.hub_id.as_str();
     let (Some(no_show_at), Some(doctor_id)) = (token.no_show_at, token.doctor_id.as_deref()) else {
         return Ok(());
     };
@@ -101,7 +100,7 @@ pub fn count_no_show(conn: &mut DbConnection, token: &TokenRow, opd: &OpdRow) ->
         conn,
         ist_day(no_show_at),
         token,
-        hub_id,
+        &opd.hub_id,
         doctor_id,
         [0, 0, 0, 1],
     )
@@ -128,23 +127,18 @@ fn upsert_daily(
          seniors = report_daily.seniors + excluded.seniors, \
          no_shows = report_daily.no_shows + excluded.no_shows",
     );
-    macro_rules! run {
-        ($conn:expr) => {
-            diesel::sql_query(&sql)
-                .bind::<Date, _>(day)
-                .bind::<Text, _>(&token.opd_id)
-                .bind::<Text, _>(hub_id)
-                .bind::<Text, _>(doctor_id)
-                .bind::<Integer, _>(consultations)
-                .bind::<Integer, _>(women)
-                .bind::<Integer, _>(seniors)
-                .bind::<Integer, _>(no_shows)
-                .execute($conn)
-        };
-    }
+    let query = diesel::sql_query(sql)
+        .bind::<Date, _>(day)
+        .bind::<Text, _>(&token.opd_id)
+        .bind::<Text, _>(hub_id)
+        .bind::<Text, _>(doctor_id)
+        .bind::<Integer, _>(consultations)
+        .bind::<Integer, _>(women)
+        .bind::<Integer, _>(seniors)
+        .bind::<Integer, _>(no_shows);
     match conn {
-        DbConnection::Sqlite(c) => run!(c),
-        DbConnection::Postgres(c) => run!(c),
+        DbConnection::Sqlite(c) => query.execute(c),
+        DbConnection::Postgres(c) => query.execute(c),
     }
     .map(|_| ())
 }
@@ -162,19 +156,14 @@ fn upsert_wait(
          ON CONFLICT (hub_id, day, programme_id, wait_minutes) DO UPDATE SET \
          consultations = report_waits.consultations + 1",
     );
-    macro_rules! run {
-        ($conn:expr) => {
-            diesel::sql_query(&sql)
-                .bind::<Text, _>(&opd.hub_id)
-                .bind::<Date, _>(day)
-                .bind::<Text, _>(&opd.programme_id)
-                .bind::<Integer, _>(bucket)
-                .execute($conn)
-        };
-    }
+    let query = diesel::sql_query(sql)
+        .bind::<Text, _>(&opd.hub_id)
+        .bind::<Date, _>(day)
+        .bind::<Text, _>(&opd.programme_id)
+        .bind::<Integer, _>(bucket);
     match conn {
-        DbConnection::Sqlite(c) => run!(c),
-        DbConnection::Postgres(c) => run!(c),
+        DbConnection::Sqlite(c) => query.execute(c),
+        DbConnection::Postgres(c) => query.execute(c),
     }
     .map(|_| ())
 }

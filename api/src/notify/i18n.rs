@@ -20,11 +20,18 @@ impl Language {
     pub const ALL: [Language; 3] = [Language::En, Language::Hi, Language::Bn];
 
     /// Unknown codes fall back to English.
+    /// The language of a code, English for any other.
     pub fn parse(code: &str) -> Self {
+        Self::from_code(code).unwrap_or(Language::En)
+    }
+
+    /// The language of a code we have texts in, if it is one.
+    pub fn from_code(code: &str) -> Option<Self> {
         match code {
-            "hi" => Language::Hi,
-            "bn" => Language::Bn,
-            _ => Language::En,
+            "en" => Some(Language::En),
+            "hi" => Some(Language::Hi),
+            "bn" => Some(Language::Bn),
+            _ => None,
         }
     }
 
@@ -140,13 +147,18 @@ pub fn neutral_label(programme_wording: Option<&str>, language_code: &str) -> St
         .unwrap_or_else(|| "the clinic".to_owned())
 }
 
-/// One text of the web pages (`locales/*/pages.ftl`) in `language`, else in English, else the
-/// id itself (so a missing text shows up on the page instead of failing it).
-pub fn text(language: Language, id: &str, args: &[(&str, String)]) -> String {
+fn fluent_args<'a>(args: &'a [(&'a str, String)]) -> FluentArgs<'a> {
     let mut fluent_args = FluentArgs::new();
     for (name, value) in args {
         fluent_args.set(*name, value.clone());
     }
+    fluent_args
+}
+
+/// One text of the web pages (`locales/*/pages.ftl`) in `language`, else in English, else the
+/// id itself (so a missing text shows up on the page instead of failing it).
+pub fn text(language: Language, id: &str, args: &[(&str, String)]) -> String {
+    let fluent_args = fluent_args(args);
     format(language, id, &fluent_args)
         .or_else(|_| format(Language::En, id, &fluent_args))
         .unwrap_or_else(|_| id.to_owned())
@@ -158,10 +170,7 @@ pub fn render(
     id: &str,
     args: &[(&str, String)],
 ) -> Result<Rendered, RenderError> {
-    let mut fluent_args = FluentArgs::new();
-    for (name, value) in args {
-        fluent_args.set(*name, value.clone());
-    }
+    let fluent_args = fluent_args(args);
     let one = |language| -> Result<Rendered, RenderError> {
         Ok(Rendered {
             subject: format(language, &format!("{id}-subject"), &fluent_args)?,

@@ -254,13 +254,24 @@ async fn dispense(
         ));
     } else {
         let request = DispenseRequest { items: lines };
-        match prescriptions::dispense(&state, &pharmacist, code.clone(), request, ip.clone()).await
-        {
-            Ok(_) => page.notice = Some("desk-dispensed"),
+        let dispensed = prescriptions::dispense_and_check(
+            &state,
+            &pharmacist,
+            code.clone(),
+            request,
+            ip.clone(),
+        )
+        .await;
+        match dispensed {
+            Ok(verification) => {
+                page.notice = Some("desk-dispensed");
+                page.code = code;
+                return render(&req, StatusCode::OK, &page.with_verification(verification));
+            }
             Err(error) => page = page.refused(error.into()),
         }
     }
-    // Show the prescription's state as it is now, whatever happened.
+    // Nothing was dispensed: show the prescription's state as it is now.
     let again = VerifyRequest {
         code: Some(code.clone()),
         payload: None,

@@ -12,7 +12,7 @@ pub mod desk;
 
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
 use sanjeevani_types::domain::Role;
 use serde::Deserialize;
@@ -144,7 +144,7 @@ fn percent_encode(text: &str) -> String {
 pub fn language_of(req: &HttpRequest) -> Language {
     let known = |code: &str| {
         let code = code.trim().split(['-', '_', ';']).next().unwrap_or("");
-        matches!(code, "en" | "hi" | "bn").then(|| Language::parse(code))
+        Language::from_code(code)
     };
     if let Some(chosen) = chosen_language(req) {
         return chosen;
@@ -167,16 +167,12 @@ fn chosen_language(req: &HttpRequest) -> Option<Language> {
         .into_inner()
         .into_iter()
         .find(|(k, _)| k == "lang")
-        .and_then(|(_, v)| matches!(v.as_str(), "en" | "hi" | "bn").then(|| Language::parse(&v)))
+        .and_then(|(_, v)| Language::from_code(&v))
 }
 
-/// Renders a template as a page: strict content security (scripts and styles only from this
-/// server), never framed, never cached when it carries a signed-in user's data.
-pub fn render(req: &HttpRequest, status: StatusCode, page: &impl Template) -> HttpResponse {
-    let body = match page.render() {
-        Ok(body) => body,
-        Err(error) => return ApiError::internal(error).into_page(req),
-    };
+/// An HTML answer with the headers every page carries: a strict content security policy (no
+/// inline script or style), no sniffing, no referrer off the site, never cached.
+fn html_response(status: StatusCode) -> HttpResponseBuilder {
     let mut response = HttpResponse::build(status);
     response
         .content_type("text/html; charset=utf-8")
@@ -188,6 +184,17 @@ pub fn render(req: &HttpRequest, status: StatusCode, page: &impl Template) -> Ht
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((header::CACHE_CONTROL, "no-store"));
+    response
+}
+
+/// Renders a template as a page (with [`html_response`]'s headers), remembering a language
+/// chosen with `?lang=`.
+pub fn render(req: &HttpRequest, status: StatusCode, page: &impl Template) -> HttpResponse {
+    let body = match page.render() {
+        Ok(body) => body,
+        Err(error) => return ApiError::internal(error).into_page(req),
+    };
+    let mut response = html_response(status);
     if let Some(language) = chosen_language(req) {
         response.cookie(
             Cookie::build(LANGUAGE_COOKIE, language.code())
@@ -220,10 +227,7 @@ impl ApiError {
             message: self.message(),
         };
         match page.render() {
-            Ok(body) => HttpResponse::build(self.status())
-                .content_type("text/html; charset=utf-8")
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .body(body),
+            Ok(body) => html_response(self.status_code()).body(body),
             Err(_) => HttpResponse::InternalServerError().finish(),
         }
     }

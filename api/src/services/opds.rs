@@ -16,7 +16,7 @@ use crate::models::facilities::{self, FacilityRow};
 use crate::models::opds::{self, ClosureRow, OpdRow, SlotRow, NATIONAL_PROGRAMME};
 use crate::models::{programmes, queue, users};
 use crate::queue::estimate::{expected_wait_seconds, typical_consultation_seconds};
-use crate::queue::ordering::{call_order, LaneState, Waiting};
+use crate::queue::ordering::LaneState;
 use crate::queue::schedule::{self, Calendar, Slot};
 use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
@@ -484,7 +484,7 @@ pub async fn list_bookable(
                     let (places_taken, waiting) = match existing.get(&id) {
                         Some(session) => (
                             session.active_tokens,
-                            queue::waiting_lean(conn, &id)?.len() as i32,
+                            queue::waiting_entries(conn, &id)?.len() as i32,
                         ),
                         None => (0, 0),
                     };
@@ -522,21 +522,23 @@ pub fn minutes(seconds: i64) -> i64 {
     (seconds.max(0) + 59) / 60
 }
 
-/// The order waiting tokens will be called in, for a session row and its OPD.
-pub fn waiting_order(
+/// What anything leaving the platform or shown in public (SMS, email, the signed prescription,
+/// a waiting-room board) calls an OPD: its name, or for a sensitive programme (e-HIV Care) the
+/// programme's neutral wording in the language `language_code` gives, asked only then.
+pub fn public_opd_name(
     conn: &mut DbConnection,
-    session: &queue::SessionRow,
     opd: &OpdRow,
-) -> diesel::QueryResult<Vec<Waiting<(String, String)>>> {
-    let waiting: Vec<Waiting<(String, String)>> = queue::waiting_lean(conn, &session.id)?
-        .into_iter()
-        .map(|(id, display, queue_order, priority)| Waiting {
-            id: (id, display),
-            queue_order,
-            priority,
-        })
-        .collect();
-    Ok(call_order(&waiting, lane_state(session, opd)))
+    language_code: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<String>,
+) -> diesel::QueryResult<String> {
+    let Some(programme) = opds::find_programme(conn, &opd.programme_id)?.filter(|p| p.sensitive)
+    else {
+        return Ok(opd.name.clone());
+    };
+    let language = language_code(conn)?;
+    Ok(crate::notify::i18n::neutral_label(
+        programme.public_label.as_deref(),
+        &language,
+    ))
 }
 
 pub fn lane_state(session: &queue::SessionRow, opd: &OpdRow) -> LaneState {

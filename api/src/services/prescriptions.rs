@@ -579,7 +579,7 @@ pub async fn issue(
                 dn: doctor.name.clone(),
                 dr: doctor.registration_number.clone().unwrap_or_default(),
                 // A sensitive programme's OPD is not named on the prescription a pharmacy sees.
-                opd: signed_opd_name(conn, &opd)?,
+                opd: super::opds::public_opd_name(conn, &opd, |_| Ok("en".into()))?,
                 hub: hub.name.clone(),
                 rx: input
                     .items
@@ -743,17 +743,6 @@ pub async fn get(
             to_prescription(conn, loaded, now)
         })
         .await
-}
-
-/// The OPD as the signed prescription names it: its name, or for a sensitive programme the
-/// programme's neutral wording (the QR and the pharmacy's view then reveal no programme).
-fn signed_opd_name(conn: &mut DbConnection, opd: &opds::OpdRow) -> Result<String, ServiceError> {
-    Ok(match opds::find_programme(conn, &opd.programme_id)? {
-        Some(programme) if programme.sensitive => {
-            crate::notify::i18n::neutral_label(programme.public_label.as_deref(), "en")
-        }
-        _ => opd.name.clone(),
-    })
 }
 
 // ---- emergency access ("break glass") -------------------------------------------------------
@@ -1187,6 +1176,22 @@ pub async fn dispense(
     request: DispenseRequest,
     client_ip: String,
 ) -> Result<PharmacyView, ServiceError> {
+    dispense_and_check(state, principal, code, request, client_ip)
+        .await?
+        .prescription
+        .ok_or(ServiceError::NotFound("prescription"))
+}
+
+/// Dispenses like [`dispense`] and answers with the prescription's verdict afterwards (what the
+/// pharmacist's desk shows), from the same transaction: no second lookup, and no
+/// "verified" entry in the audit trail for a check nobody asked for.
+pub async fn dispense_and_check(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+    request: DispenseRequest,
+    client_ip: String,
+) -> Result<Verification, ServiceError> {
     let pharmacy = pharmacy_of(principal)?;
     let code = parse_code_field(&code)?;
     let mut fields = Fields::new();
@@ -1207,7 +1212,7 @@ pub async fn dispense(
     let now = state.clock.now_naive();
     state
         .db
-        .write(move |conn| -> Result<PharmacyView, ServiceError> {
+        .write(move |conn| -> Result<Verification, ServiceError> {
             let found = rx_db::find_by_code(conn, &code)?.ok_or(ServiceError::NotFound("prescription"))?;
             let row = rx_db::lock(conn, &found.id)?.ok_or(ServiceError::NotFound("prescription"))?;
             let loaded = load(conn, row)?;
@@ -1260,7 +1265,12 @@ pub async fn dispense(
             audit::record_from(conn, now, Some(&actor), "prescription.dispensed", Some(&loaded.row.id), "", Some(&client_ip))?;
             let row = rx_db::find(conn, &loaded.row.id)?.ok_or(ServiceError::NotFound("prescription"))?;
             let reloaded = load(conn, row)?;
-            Ok(pharmacy_view(&reloaded, &pharmacy))
+            let (status, message) = dispensable(&reloaded, &pharmacy, now);
+            Ok(verification(
+                status,
+                message,
+                Some(pharmacy_view(&reloaded, &pharmacy)),
+            ))
         })
         .await
 }

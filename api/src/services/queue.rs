@@ -13,7 +13,7 @@ use sanjeevani_types::queue::{
 };
 
 use super::idempotency::{self, Claim, IdempotentRequest};
-use super::opds::{calendar_of, lane_state, minutes, RECENT_CONSULTATIONS};
+use super::opds::{calendar_of, lane_state, minutes, public_opd_name, RECENT_CONSULTATIONS};
 use super::patients::age_on;
 use super::ServiceError;
 use crate::auth::login::utc;
@@ -392,45 +392,6 @@ fn book_in_transaction(
     Ok((token_to_api(&row), snapshot))
 }
 
-/// What a message leaving the platform calls the OPD: its name, or for a sensitive programme
-/// (e-HIV Care) the programme's neutral wording in the patient's language, so that no SMS or
-/// email names the programme, the OPD or a condition.
-fn public_opd_name(
-    conn: &mut DbConnection,
-    token: &TokenRow,
-    opd: &OpdRow,
-) -> diesel::QueryResult<String> {
-    let Some(programme) = opds::find_programme(conn, &opd.programme_id)?.filter(|p| p.sensitive)
-    else {
-        return Ok(opd.name.clone());
-    };
-    let language = patients::find(conn, &token.patient_id)?
-        .map(|p| p.preferred_language)
-        .unwrap_or_default();
-    Ok(crate::notify::i18n::neutral_label(
-        programme.public_label.as_deref(),
-        &language,
-    ))
-}
-
-/// What a public board calls the OPD: its name, or for a sensitive programme the programme's
-/// neutral wording in the board's language.
-fn board_opd_name(
-    conn: &mut DbConnection,
-    opd: &OpdRow,
-    language: Language,
-) -> diesel::QueryResult<String> {
-    Ok(
-        match opds::find_programme(conn, &opd.programme_id)?.filter(|p| p.sensitive) {
-            Some(programme) => crate::notify::i18n::neutral_label(
-                programme.public_label.as_deref(),
-                language.code(),
-            ),
-            None => opd.name.clone(),
-        },
-    )
-}
-
 /// Writes a message about a token to its patient's outbox, in this transaction.
 fn notify_token(
     conn: &mut DbConnection,
@@ -441,7 +402,15 @@ fn notify_token(
 ) -> diesel::QueryResult<()> {
     let mut args = vec![
         ("token", token.display.clone()),
-        ("opd", public_opd_name(conn, token, opd)?),
+        (
+            "opd",
+            // The patient's language, needed only for a sensitive programme's wording.
+            public_opd_name(conn, opd, |conn| {
+                Ok(patients::find(conn, &token.patient_id)?
+                    .map(|p| p.preferred_language)
+                    .unwrap_or_default())
+            })?,
+        ),
     ];
     args.extend(extra.iter().cloned());
     outbox::notify_patient(conn, &token.patient_id, Some(&opd.hub_id), template, &args)?;
@@ -748,7 +717,7 @@ pub async fn session_board(
             let (opd_id, _) =
                 schedule::parse_session_id(&session_id).ok_or(ServiceError::NotFound("session"))?;
             let opd = opds::find(conn, opd_id)?.ok_or(ServiceError::NotFound("session"))?;
-            let opd_name = board_opd_name(conn, &opd, language)?;
+            let opd_name = public_opd_name(conn, &opd, |_| Ok(language.code().into()))?;
             let Some(session) = queue::find_session(conn, &session_id)? else {
                 // A scheduled session nobody has booked yet.
                 let ids = [opd.id.clone()];
@@ -811,9 +780,7 @@ pub async fn session_fingerprint(
     state
         .db
         .read(move |conn| -> Result<(i64, i64), ServiceError> {
-            let version = queue::find_session(conn, &session_id)?
-                .map(|s| s.version)
-                .unwrap_or(0);
+            let version = queue::session_version(conn, &session_id)?.unwrap_or(0);
             let doctors = match schedule::parse_session_id(&session_id) {
                 Some((opd_id, _)) => queue::doctors_online(conn, opd_id, since)?,
                 None => 0,
@@ -1124,7 +1091,8 @@ pub async fn transition(
         .db
         .write(move |conn| -> Result<Token, ServiceError> {
             let ctx = visible_context(conn, &principal, &token_id)?;
-            queue::lock_session(conn, &ctx.token.session_id)?;
+            let session = queue::lock_session(conn, &ctx.token.session_id)?
+                .ok_or(ServiceError::NotFound("token"))?;
             if principal.role == Role::Doctor {
                 queue::heartbeat(conn, &principal.user_id, since, now)?;
             }
@@ -1184,7 +1152,13 @@ pub async fn transition(
             queue::save_token(conn, &token)?;
             queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
             if step == Transition::Complete {
-                reports::count_consultation(conn, &token, &ctx.opd)?;
+                reports::count_consultation(
+                    conn,
+                    &token,
+                    &ctx.opd,
+                    &ctx.patient,
+                    session.starts_at,
+                )?;
             }
             Ok(token_to_api(&token))
         })

@@ -4,6 +4,7 @@
 //! ranges are IST days, both ends included. Figures come from the daily rollups
 //! ([`crate::models::reports`]), so they answer quickly on any volume.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, Duration, NaiveDate};
@@ -47,6 +48,26 @@ struct Resolved {
     targets: ProgrammeTargets,
     /// Whether the report is for one sensitive programme.
     sensitive_programme: bool,
+    /// Hub names and states by id, read once by the first report of a request that needs them
+    /// (the dashboard has three).
+    hub_names: OnceCell<HashMap<String, (String, String)>>,
+}
+
+impl Resolved {
+    /// Names and states of the hubs, by id.
+    fn hub_names(
+        &self,
+        conn: &mut DbConnection,
+    ) -> Result<&HashMap<String, (String, String)>, ServiceError> {
+        if let Some(names) = self.hub_names.get() {
+            return Ok(names);
+        }
+        let names = facilities::list(conn, None)?
+            .into_iter()
+            .map(|f| (f.id, (f.name, f.state_code)))
+            .collect();
+        Ok(self.hub_names.get_or_init(|| names))
+    }
 }
 
 /// Every figure of the dashboard, read in one go.
@@ -161,6 +182,7 @@ fn resolve(
         },
         targets,
         sensitive_programme: programme.is_some_and(|p| p.sensitive),
+        hub_names: OnceCell::new(),
     })
 }
 
@@ -194,16 +216,8 @@ fn per_day_in(conn: &mut DbConnection, r: &Resolved) -> Result<ConsultationsPerD
     })
 }
 
-/// Names and states of the hubs, by id.
-fn hub_names(conn: &mut DbConnection) -> Result<HashMap<String, (String, String)>, ServiceError> {
-    Ok(facilities::list(conn, None)?
-        .into_iter()
-        .map(|f| (f.id, (f.name, f.state_code)))
-        .collect())
-}
-
 fn per_hub_in(conn: &mut DbConnection, r: &Resolved) -> Result<ConsultationsPerHub, ServiceError> {
-    let names = hub_names(conn)?;
+    let names = r.hub_names(conn)?;
     let mut hubs: Vec<HubConsultations> = reports::per_hub(conn, &r.filter)?
         .into_iter()
         .map(|(hub_id, consultations)| {
@@ -230,7 +244,7 @@ fn per_opd_in(conn: &mut DbConnection, r: &Resolved) -> Result<ConsultationsPerO
         .into_iter()
         .map(|label| (label.id.clone(), label))
         .collect();
-    let names = hub_names(conn)?;
+    let names = r.hub_names(conn)?;
     let mut rows: Vec<OpdConsultations> = counts
         .into_iter()
         .map(|(opd_id, count)| {
@@ -270,7 +284,7 @@ fn doctors_logged_in_in(
     )? {
         per_hub.entry(hub).or_default().insert(doctor);
     }
-    let names = hub_names(conn)?;
+    let names = r.hub_names(conn)?;
     let target = r.targets.min_doctors_per_hub;
     let mut hubs: Vec<HubDoctorsLoggedIn> = per_hub
         .into_iter()
@@ -364,15 +378,18 @@ pub fn programme_targets(
 }
 
 fn demographics_in(conn: &mut DbConnection, r: &Resolved) -> Result<Demographics, ServiceError> {
-    let [consultations, women, seniors, _] = reports::totals(conn, &r.filter)?;
-    Ok(Demographics {
+    Ok(demographics_of(r, reports::totals(conn, &r.filter)?))
+}
+
+fn demographics_of(r: &Resolved, [consultations, women, seniors, _]: [i64; 4]) -> Demographics {
+    Demographics {
         covered: r.covered.clone(),
         consultations,
         women,
         seniors,
         women_percent: percent(women, consultations),
         seniors_percent: percent(seniors, consultations),
-    })
+    }
 }
 
 fn waiting_times_in(conn: &mut DbConnection, r: &Resolved) -> Result<WaitingTimes, ServiceError> {
@@ -386,14 +403,30 @@ fn waiting_times_in(conn: &mut DbConnection, r: &Resolved) -> Result<WaitingTime
 }
 
 fn no_shows_in(conn: &mut DbConnection, r: &Resolved) -> Result<NoShows, ServiceError> {
-    let [consultations, _, _, no_shows] = reports::totals(conn, &r.filter)?;
+    Ok(no_shows_of(r, reports::totals(conn, &r.filter)?))
+}
+
+fn no_shows_of(r: &Resolved, [consultations, _, _, no_shows]: [i64; 4]) -> NoShows {
     let called = consultations + no_shows;
-    Ok(NoShows {
+    NoShows {
         covered: r.covered.clone(),
         called,
         no_shows,
         rate_percent: percent(no_shows, called),
-    })
+    }
+}
+
+/// Demographics, waiting times and no-shows: the summary table, from one read of the totals.
+fn summary_in(
+    conn: &mut DbConnection,
+    r: &Resolved,
+) -> Result<(Demographics, WaitingTimes, NoShows), ServiceError> {
+    let totals = reports::totals(conn, &r.filter)?;
+    Ok((
+        demographics_of(r, totals),
+        waiting_times_in(conn, r)?,
+        no_shows_of(r, totals),
+    ))
 }
 
 macro_rules! report {
@@ -437,15 +470,16 @@ pub async fn dashboard(
     query: ReportQuery,
 ) -> Result<Dashboard, ServiceError> {
     run(state, principal, query, |conn, r| {
+        let (demographics, waiting_times, no_shows) = summary_in(conn, r)?;
         Ok(Dashboard {
             per_day: per_day_in(conn, r)?,
             per_hub: per_hub_in(conn, r)?,
             per_opd: per_opd_in(conn, r)?,
             doctors_logged_in: doctors_logged_in_in(conn, r)?,
             per_doctor: per_doctor_in(conn, r)?,
-            demographics: demographics_in(conn, r)?,
-            waiting_times: waiting_times_in(conn, r)?,
-            no_shows: no_shows_in(conn, r)?,
+            demographics,
+            waiting_times,
+            no_shows,
         })
     })
     .await
@@ -513,11 +547,7 @@ pub async fn table(
             Table::Opds => TableData::Opds(per_opd_in(conn, r)?),
             Table::DoctorsLoggedIn => TableData::DoctorsLoggedIn(doctors_logged_in_in(conn, r)?),
             Table::Doctors => TableData::Doctors(per_doctor_in(conn, r)?),
-            Table::Summary => TableData::Summary(Box::new((
-                demographics_in(conn, r)?,
-                waiting_times_in(conn, r)?,
-                no_shows_in(conn, r)?,
-            ))),
+            Table::Summary => TableData::Summary(Box::new(summary_in(conn, r)?)),
         })
     })
     .await
