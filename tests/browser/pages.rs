@@ -93,6 +93,28 @@ async fn the_pharmacist_verifies_and_dispenses_part_of_a_prescription(backend: B
         .screenshot(&format!("desk-dispensed-{backend:?}"))
         .await;
 
+    // The audit trail holds what the pharmacist did: one verification and one dispense (the
+    // page shows the new state from the dispense itself, not from a second verification).
+    let admin = app.staff_token("admin.wb").await;
+    let audit = app.get("/api/v1/admin/audit", Some(&admin)).await;
+    let mut actions: Vec<&str> = audit
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject_id"] == issued.prescription["id"])
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("prescription.") && *a != "prescription.issued")
+        .collect();
+    // The test clock stands still, so the entries share one time: compare them as a set.
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        ["prescription.dispensed", "prescription.verified"],
+        "{}",
+        audit.body
+    );
+
     // The API agrees: 4 of 10 given, the rest still due.
     let pharmacist = app.staff_token("pharmacist.college").await;
     let verified = app
