@@ -1,0 +1,402 @@
+//! The doctor's side of the queue: presence, the doctor's queue, calling the next patient, the consultation's states, and the sweep that records no-shows and stale presence.
+
+use chrono::{Duration, NaiveDateTime};
+use sanjeevani_types::domain::{Role, Sex};
+use sanjeevani_types::queue::{Presence, PresenceUpdate, QueueEntry, Token, TokenStatus};
+
+use crate::auth::Principal;
+use crate::db::DbConnection;
+use crate::models::opds::{self, OpdRow};
+use crate::models::patients::{self};
+use crate::models::queue::{self, TokenRow};
+use crate::models::reports;
+use crate::queue::schedule::{self};
+use crate::services::patients::age_on;
+use crate::services::ServiceError;
+use crate::state::AppState;
+
+use super::status::read_snapshot;
+use super::{
+    load_snapshot, mark_near_turn, mark_near_turn_again, notify_token, token_to_api,
+    visible_context, EARLY_CALL_MINUTES,
+};
+
+fn require_assigned_doctor(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    opd_id: &str,
+) -> Result<(), ServiceError> {
+    principal.require_role(&[Role::Doctor])?;
+    if !opds::is_assigned(conn, opd_id, &principal.user_id)? {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(())
+}
+
+pub async fn set_presence(
+    state: &AppState,
+    principal: &Principal,
+    update: PresenceUpdate,
+) -> Result<Presence, ServiceError> {
+    let principal = principal.clone();
+    let now = state.clock.now();
+    let timeout = Duration::seconds(state.settings.queue.presence_timeout_seconds.into());
+    let opd_id = update.opd_id.clone();
+    let presence = state
+        .db
+        .write(move |conn| -> Result<Presence, ServiceError> {
+            let opd = opds::find(conn, &update.opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
+            require_assigned_doctor(conn, &principal, &opd.id)?;
+            if update.online {
+                queue::go_online(
+                    conn,
+                    &principal.user_id,
+                    &opd.id,
+                    &opd.hub_id,
+                    now.naive_utc(),
+                )?;
+            } else {
+                queue::go_offline(
+                    conn,
+                    &principal.user_id,
+                    Some(&opd.id),
+                    now.naive_utc(),
+                    "signed_off",
+                )?;
+            }
+            Ok(Presence {
+                opd_id: opd.id,
+                online: update.online,
+                heartbeat_due_by: update.online.then(|| now + timeout),
+            })
+        })
+        .await?;
+    state.opd_changed(&opd_id);
+    Ok(presence)
+}
+
+/// Keeps all of a doctor's open presences alive.
+pub async fn heartbeat(state: &AppState, principal: &Principal) -> Result<usize, ServiceError> {
+    principal.require_role(&[Role::Doctor])?;
+    let doctor = principal.user_id.clone();
+    let now = state.clock.now_naive();
+    let since = state.presence_since();
+    state
+        .db
+        .write(move |conn| queue::heartbeat(conn, &doctor, since, now).map_err(ServiceError::from))
+        .await
+}
+
+/// The doctor's view of a session: waiting patients in call order, and who is being seen.
+pub async fn doctor_queue(
+    state: &AppState,
+    principal: &Principal,
+    session_id: String,
+) -> Result<Vec<QueueEntry>, ServiceError> {
+    let principal = principal.clone();
+    let today = schedule::today_ist(state.clock.now());
+    let queues = state.queues.clone();
+    state
+        .db
+        .read(move |conn| -> Result<Vec<QueueEntry>, ServiceError> {
+            let session =
+                queue::find_session(conn, &session_id)?.ok_or(ServiceError::NotFound("session"))?;
+            require_assigned_doctor(conn, &principal, &session.opd_id)?;
+            let opd =
+                opds::find(conn, &session.opd_id)?.ok_or(ServiceError::NotFound("session"))?;
+            let mut ids: Vec<String> = queue::serving_tokens(conn, &session.id)?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            ids.extend(
+                read_snapshot(conn, &queues, &session, &opd)?
+                    .order
+                    .iter()
+                    .map(|w| w.id.id.to_string()),
+            );
+            let mut entries = Vec::with_capacity(ids.len());
+            for id in ids {
+                let Some(token) = queue::find_token(conn, &id)? else {
+                    continue;
+                };
+                let Some(patient) = patients::find(conn, &token.patient_id)? else {
+                    continue;
+                };
+                entries.push(QueueEntry {
+                    token: token_to_api(&token),
+                    patient_age_years: age_on(patient.birth_date, patient.birth_year, today),
+                    patient_sex: Sex::parse(&patient.sex).unwrap_or(Sex::Other),
+                    patient_name: patient.name,
+                });
+            }
+            Ok(entries)
+        })
+        .await
+}
+
+/// Calls the next patient by the ordering rule. Atomic: the session row is locked, so two
+/// doctors calling at once never get the same patient.
+pub async fn call_next(
+    state: &AppState,
+    principal: &Principal,
+    session_id: String,
+) -> Result<Token, ServiceError> {
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    let since = state.presence_since();
+    let token = state
+        .db
+        .write(move |conn| -> Result<Token, ServiceError> {
+            let session =
+                queue::lock_session(conn, &session_id)?.ok_or(ServiceError::NotFound("session"))?;
+            require_assigned_doctor(conn, &principal, &session.opd_id)?;
+            let opd =
+                opds::find(conn, &session.opd_id)?.ok_or(ServiceError::NotFound("session"))?;
+            if now < session.starts_at - Duration::minutes(EARLY_CALL_MINUTES) {
+                return Err(ServiceError::conflict(
+                    "session_not_started",
+                    "This session has not started yet.",
+                ));
+            }
+            if !queue::is_online(conn, &principal.user_id, &opd.id, since)? {
+                return Err(ServiceError::conflict(
+                    "doctor_offline",
+                    "Go online for this OPD before calling patients.",
+                ));
+            }
+            // Working the queue is a sign of life, as good as a heartbeat.
+            queue::heartbeat(conn, &principal.user_id, since, now)?;
+            expire_overdue_calls(conn, &session.id, &opd, now)?;
+            if queue::doctor_current_token(conn, &session.id, &principal.user_id)?.is_some() {
+                return Err(ServiceError::conflict(
+                    "consultation_in_progress",
+                    "Finish or mark no-show for your current patient first.",
+                ));
+            }
+            // Expired calls may have re-queued patients: the order is read after them.
+            let snapshot = load_snapshot(conn, &session, &opd)?;
+            let next = snapshot
+                .order
+                .first()
+                .cloned()
+                .ok_or_else(|| ServiceError::conflict("queue_empty", "Nobody is waiting."))?;
+            let mut token =
+                queue::find_token(conn, &next.id.id)?.ok_or(ServiceError::NotFound("token"))?;
+            token.status = TokenStatus::Called.as_str().into();
+            token.doctor_id = Some(principal.user_id.clone());
+            token.called_at = Some(now);
+            token.join_deadline = Some(now + Duration::seconds(opd.join_window_seconds.into()));
+            token.joined_at = None;
+            queue::save_token(conn, &token)?;
+            queue::record_event(conn, &token, "called", Some(&principal.user_id), now)?;
+            let minutes = (opd.join_window_seconds.max(60) as u32).div_ceil(60);
+            notify_token(
+                conn,
+                &token,
+                &opd,
+                "called",
+                &[("minutes", minutes.to_string())],
+            )?;
+            let after = snapshot.lane.after_call(next.priority);
+            queue::set_lane_state(conn, &session.id, after.regular_since_priority)?;
+            // The rest of the queue, in the order the rule gives after this call.
+            let mut remaining = snapshot.after_call(session.version, after, token.display.clone());
+            mark_near_turn(conn, &mut remaining, &opd, now)?;
+            Ok(token_to_api(&token))
+        })
+        .await?;
+    state.queue_changed(&token.session_id);
+    Ok(token)
+}
+
+/// Turns an overdue call into a no-show (or, if the OPD allows it once, back to the end of the
+/// queue). The caller holds the session lock.
+fn no_show(
+    conn: &mut DbConnection,
+    mut token: TokenRow,
+    opd: &OpdRow,
+    actor: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<TokenRow, ServiceError> {
+    queue::record_event(conn, &token, "no_show", actor, now)?;
+    if opd.requeue_no_show && token.requeues == 0 {
+        token.status = TokenStatus::Waiting.as_str().into();
+        token.queue_order = queue::next_queue_order(conn, &token.session_id)?;
+        token.requeues += 1;
+        token.doctor_id = None;
+        token.called_at = None;
+        token.join_deadline = None;
+        token.near_turn_at = None;
+        queue::save_token(conn, &token)?;
+        queue::record_event(conn, &token, "requeued", actor, now)?;
+        notify_token(conn, &token, opd, "no-show", &[("requeued", "yes".into())])?;
+    } else {
+        token.status = TokenStatus::NoShow.as_str().into();
+        token.no_show_at = Some(now);
+        queue::save_token(conn, &token)?;
+        reports::count_no_show(conn, &token, opd)?;
+        notify_token(conn, &token, opd, "no-show", &[("requeued", "no".into())])?;
+    }
+    Ok(token)
+}
+
+fn expire_overdue_calls(
+    conn: &mut DbConnection,
+    session_id: &str,
+    opd: &OpdRow,
+    now: NaiveDateTime,
+) -> Result<usize, ServiceError> {
+    let overdue: Vec<TokenRow> = queue::session_tokens(conn, session_id, "called")?
+        .into_iter()
+        .filter(|t| t.joined_at.is_none() && t.join_deadline.is_some_and(|d| d < now))
+        .collect();
+    let count = overdue.len();
+    for token in overdue {
+        no_show(conn, token, opd, None, now)?;
+    }
+    Ok(count)
+}
+
+/// A change of one token's state by its doctor (or, for `join`, its patient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// The patient joins the call within the join window.
+    Join,
+    Start,
+    Complete,
+    NoShow,
+}
+
+pub async fn transition(
+    state: &AppState,
+    principal: &Principal,
+    token_id: String,
+    step: Transition,
+) -> Result<Token, ServiceError> {
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    let since = state.presence_since();
+    let token = state
+        .db
+        .write(move |conn| -> Result<Token, ServiceError> {
+            let ctx = visible_context(conn, &principal, &token_id)?;
+            let session = queue::lock_session(conn, &ctx.token.session_id)?
+                .ok_or(ServiceError::NotFound("token"))?;
+            if principal.role == Role::Doctor {
+                queue::heartbeat(conn, &principal.user_id, since, now)?;
+            }
+            let mut token =
+                queue::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("token"))?;
+            let by_its_doctor = principal.role == Role::Doctor
+                && token.doctor_id.as_deref() == Some(&principal.user_id);
+            let overdue = token.join_deadline.is_some_and(|d| d < now) && token.joined_at.is_none();
+            let wrong_state = |expected: &str| {
+                ServiceError::conflict(
+                    "wrong_token_state",
+                    format!("The token is {}, not {expected}.", token.status),
+                )
+            };
+            // Who may take each step: the patient's side joins; the calling doctor does the rest.
+            let allowed = match step {
+                Transition::Join => matches!(principal.role, Role::Patient | Role::Cho),
+                Transition::Start | Transition::Complete | Transition::NoShow => by_its_doctor,
+            };
+            if !allowed {
+                return Err(ServiceError::Forbidden);
+            }
+            let (from, expected) = match step {
+                Transition::Join | Transition::Start => ("called", "called"),
+                Transition::Complete => ("in_consultation", "in consultation"),
+                Transition::NoShow => ("called", "called and not joined"),
+            };
+            if token.status != from || (step == Transition::NoShow && token.joined_at.is_some()) {
+                return Err(wrong_state(expected));
+            }
+            let event = match step {
+                Transition::Join => {
+                    if overdue {
+                        return Err(ServiceError::conflict(
+                            "join_window_passed",
+                            "The time to join has passed.",
+                        ));
+                    }
+                    token.joined_at = Some(now);
+                    "joined"
+                }
+                Transition::Start => {
+                    token.status = TokenStatus::InConsultation.as_str().into();
+                    token.started_at = Some(now);
+                    "started"
+                }
+                Transition::Complete => {
+                    token.status = TokenStatus::Completed.as_str().into();
+                    token.completed_at = Some(now);
+                    "completed"
+                }
+                Transition::NoShow => {
+                    let token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
+                    return Ok(token_to_api(&token));
+                }
+            };
+            queue::save_token(conn, &token)?;
+            queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
+            if step == Transition::Complete {
+                reports::count_consultation(
+                    conn,
+                    &token,
+                    &ctx.opd,
+                    &ctx.patient,
+                    session.starts_at,
+                )?;
+            }
+            Ok(token_to_api(&token))
+        })
+        .await?;
+    state.queue_changed(&token.session_id);
+    Ok(token)
+}
+
+/// One sweep: calls whose join window passed become no-shows (or are re-queued), and doctors
+/// whose heartbeat stopped are recorded offline from their last heartbeat plus the timeout.
+/// Returns how many of each.
+pub async fn sweep(state: &AppState) -> Result<(usize, usize), ServiceError> {
+    let now = state.clock.now_naive();
+    let timeout = Duration::seconds(state.settings.queue.presence_timeout_seconds.into());
+    let (expired, sessions) = state
+        .db
+        .write(move |conn| -> Result<(usize, Vec<String>), ServiceError> {
+            let mut sessions: Vec<String> = queue::expired_calls(conn, now)?
+                .into_iter()
+                .map(|t| t.session_id)
+                .collect();
+            sessions.sort();
+            sessions.dedup();
+            let mut expired = 0;
+            for session_id in &sessions {
+                let Some(session) = queue::lock_session(conn, session_id)? else {
+                    continue;
+                };
+                let Some(opd) = opds::find(conn, &session.opd_id)? else {
+                    continue;
+                };
+                expired += expire_overdue_calls(conn, session_id, &opd, now)?;
+                mark_near_turn_again(conn, session_id, &opd, now)?;
+            }
+            Ok((expired, sessions))
+        })
+        .await?;
+    for session_id in &sessions {
+        state.queue_changed(session_id);
+    }
+    let closed = state
+        .db
+        .write(move |conn| -> Result<usize, ServiceError> {
+            let stale = queue::stale_presence(conn, now - timeout)?;
+            for (id, last_heartbeat) in &stale {
+                queue::close_stale_presence(conn, id, *last_heartbeat, *last_heartbeat + timeout)?;
+            }
+            Ok(stale.len())
+        })
+        .await?;
+    Ok((expired, closed))
+}

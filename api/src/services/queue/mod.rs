@@ -1,0 +1,219 @@
+//! Tokens and the live queue: booking (by the patient or a CHO), cancelling, queue status,
+//! the public session board, doctor presence, calling the next patient, and the consultation's
+//! states. The ordering rule is [`crate::queue::ordering`].
+
+mod booking;
+mod calling;
+mod status;
+
+pub use booking::*;
+pub use calling::*;
+pub use status::*;
+
+use chrono::NaiveDateTime;
+use sanjeevani_types::domain::Role;
+use sanjeevani_types::queue::{BookingChannel, PriorityReason, Token, TokenStatus, TokenTimes};
+
+use super::ServiceError;
+use crate::auth::login::utc;
+use crate::auth::Principal;
+use crate::db::DbConnection;
+use crate::models::facilities;
+use crate::models::opds::{self, OpdRow};
+use crate::models::patients::{self, PatientRow};
+use crate::models::queue::{self, SessionRow, TokenRow};
+use crate::notify::outbox;
+use crate::queue::estimate::typical_consultation_seconds;
+use crate::queue::snapshot::QueueSnapshot;
+use crate::services::opds::{lane_state, public_opd_name, RECENT_CONSULTATIONS};
+
+/// Seniors get the priority lane from this age.
+pub const SENIOR_AGE: i32 = 60;
+
+/// A doctor may start calling this long before the session's start.
+const EARLY_CALL_MINUTES: i64 = 30;
+
+pub fn token_to_api(row: &TokenRow) -> Token {
+    Token {
+        id: row.id.clone(),
+        session_id: row.session_id.clone(),
+        opd_id: row.opd_id.clone(),
+        patient_id: row.patient_id.clone(),
+        display: row.display.clone(),
+        number: row.number,
+        status: TokenStatus::parse(&row.status).unwrap_or(TokenStatus::Cancelled),
+        channel: if row.channel == "assisted" {
+            BookingChannel::Assisted
+        } else {
+            BookingChannel::App
+        },
+        priority_reason: row
+            .priority_reason
+            .as_deref()
+            .and_then(PriorityReason::parse),
+        doctor_id: row.doctor_id.clone(),
+        times: TokenTimes {
+            booked_at: utc(row.booked_at),
+            called_at: row.called_at.map(utc),
+            join_deadline: row.join_deadline.map(utc),
+            joined_at: row.joined_at.map(utc),
+            started_at: row.started_at.map(utc),
+            completed_at: row.completed_at.map(utc),
+            no_show_at: row.no_show_at.map(utc),
+            cancelled_at: row.cancelled_at.map(utc),
+        },
+    }
+}
+
+/// Writes a message about a token to its patient's outbox, in this transaction.
+fn notify_token(
+    conn: &mut DbConnection,
+    token: &TokenRow,
+    opd: &OpdRow,
+    template: &str,
+    extra: &[(&str, String)],
+) -> diesel::QueryResult<()> {
+    let mut args = vec![
+        ("token", token.display.clone()),
+        (
+            "opd",
+            // The patient's language, needed only for a sensitive programme's wording.
+            public_opd_name(conn, opd, |conn| {
+                Ok(patients::find(conn, &token.patient_id)?
+                    .map(|p| p.preferred_language)
+                    .unwrap_or_default())
+            })?,
+        ),
+    ];
+    args.extend(extra.iter().cloned());
+    outbox::notify_patient(conn, &token.patient_id, Some(&opd.hub_id), template, &args)?;
+    Ok(())
+}
+
+/// Context a token's access rules need.
+struct TokenContext {
+    token: TokenRow,
+    opd: OpdRow,
+    patient: PatientRow,
+}
+
+fn load_context(
+    conn: &mut DbConnection,
+    token_id: &str,
+) -> Result<Option<TokenContext>, ServiceError> {
+    let Some(token) = queue::find_token(conn, token_id)? else {
+        return Ok(None);
+    };
+    let opd = opds::find(conn, &token.opd_id)?.ok_or(ServiceError::NotFound("token"))?;
+    let patient =
+        patients::find(conn, &token.patient_id)?.ok_or(ServiceError::NotFound("token"))?;
+    Ok(Some(TokenContext {
+        token,
+        opd,
+        patient,
+    }))
+}
+
+/// Who may see a token: the patient's family, the CHO of the spoke that booked it, the OPD's
+/// doctors, and administrators whose scope covers the hub. Others get "not found".
+fn may_view(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    ctx: &TokenContext,
+) -> Result<bool, ServiceError> {
+    Ok(match principal.role {
+        Role::Patient => principal.may_view_patient(&ctx.patient),
+        Role::Cho => ctx.token.spoke_id.is_some() && ctx.token.spoke_id == principal.facility_id,
+        Role::Doctor => opds::is_assigned(conn, &ctx.opd.id, &principal.user_id)?,
+        Role::Admin => {
+            let scope = principal.admin_scope()?;
+            facilities::find(conn, &ctx.opd.hub_id)?.is_some_and(|hub| scope.covers(&hub))
+        }
+        Role::Pharmacist => false,
+    })
+}
+
+fn visible_context(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    token_id: &str,
+) -> Result<TokenContext, ServiceError> {
+    let ctx = load_context(conn, token_id)?.ok_or(ServiceError::NotFound("token"))?;
+    if !may_view(conn, principal, &ctx)? {
+        return Err(ServiceError::NotFound("token"));
+    }
+    Ok(ctx)
+}
+
+/// How fast an OPD's queue moves: doctors online, and the typical consultation's seconds.
+fn pace(
+    conn: &mut DbConnection,
+    opd: &OpdRow,
+    presence_since: NaiveDateTime,
+) -> diesel::QueryResult<(i32, i64)> {
+    Ok((
+        queue::doctors_online(conn, &opd.id, presence_since)? as i32,
+        typical_consultation_seconds(&queue::recent_consultation_seconds(
+            conn,
+            &opd.id,
+            RECENT_CONSULTATIONS,
+        )?),
+    ))
+}
+
+/// A session's queue read from its tokens, at the version of `session` (the caller's
+/// transaction holds the session, or the caller checks the version afterwards).
+fn load_snapshot(
+    conn: &mut DbConnection,
+    session: &SessionRow,
+    opd: &OpdRow,
+) -> diesel::QueryResult<QueueSnapshot> {
+    Ok(QueueSnapshot::new(
+        session.version,
+        lane_state(session, opd),
+        queue::waiting_entries(conn, &session.id)?,
+        queue::serving_displays(conn, &session.id)?,
+    ))
+}
+
+/// Records the near-turn event for tokens that reached the OPD's threshold position, once each;
+/// `snapshot` is the session's queue as this transaction leaves it, and learns the marks.
+fn mark_near_turn(
+    conn: &mut DbConnection,
+    snapshot: &mut QueueSnapshot,
+    opd: &OpdRow,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let threshold = opd.near_turn_threshold.max(0) as usize;
+    for waiting in snapshot.order.iter_mut().take(threshold) {
+        if waiting.id.near_turn {
+            continue;
+        }
+        let Some(mut token) = queue::find_token(conn, &waiting.id.id)? else {
+            continue;
+        };
+        if token.near_turn_at.is_none() {
+            token.near_turn_at = Some(now);
+            queue::save_token(conn, &token)?;
+            queue::record_event(conn, &token, "near_turn", None, now)?;
+            notify_token(conn, &token, opd, "turn-near", &[])?;
+        }
+        waiting.id.near_turn = true;
+    }
+    Ok(())
+}
+
+/// [`mark_near_turn`] after a change that reorders the queue in ways not worth replaying in
+/// memory (cancel, expired calls): the queue is read again.
+fn mark_near_turn_again(
+    conn: &mut DbConnection,
+    session_id: &str,
+    opd: &OpdRow,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let Some(session) = queue::find_session(conn, session_id)? else {
+        return Ok(());
+    };
+    let mut snapshot = load_snapshot(conn, &session, opd)?;
+    mark_near_turn(conn, &mut snapshot, opd, now)
+}
