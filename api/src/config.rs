@@ -46,6 +46,8 @@ pub struct Settings {
     /// `text` (default) or `json` log lines.
     pub log_format: String,
     pub otp: OtpSettings,
+    /// Staff password login: delays and lock against guessing.
+    pub login: LoginSettings,
     pub sessions: SessionSettings,
     pub queue: QueueSettings,
     pub notifications: NotificationSettings,
@@ -67,6 +69,7 @@ impl Default for Settings {
             workers: 0,
             log_format: "text".into(),
             otp: OtpSettings::default(),
+            login: LoginSettings::default(),
             sessions: SessionSettings::default(),
             queue: QueueSettings::default(),
             notifications: NotificationSettings::default(),
@@ -88,8 +91,20 @@ pub struct OtpSettings {
     pub resend_cooldown_seconds: u32,
     /// Codes per number or address per hour.
     pub max_per_identifier_per_hour: u32,
-    /// Codes per client IP address per hour (a health centre may sign in many patients).
+    /// Codes per client address (an IPv6 client: per /64) in a sliding hour, where no
+    /// `client_limits` network holds the address. Sized for shared addresses: an Indian carrier
+    /// puts thousands of phones behind one carrier-grade NAT address, and a spoke's patients
+    /// share its connection. Even if one phone in ten behind a large NAT address asked for a
+    /// code in the same peak hour, that is a few hundred; 2000 leaves room for that several
+    /// times over, while one source still cannot make us send more than about one SMS every
+    /// two seconds. The per-number limits above are the real guard.
     pub max_per_client_per_hour: u32,
+    /// Other hourly limits for the clients of some networks; the most specific network holding
+    /// the address wins. For example a carrier's NAT range, or the load balancer's address
+    /// while its forwarded header is not trusted (then every patient arrives from it):
+    /// `client_limits = [{ network = "100.64.0.0/10", per_hour = 20000 }]`. Networks are
+    /// checked when the configuration is loaded.
+    pub client_limits: Vec<crate::auth::throttle::ClientLimit>,
     /// Print codes on the console. Only allowed in `dev` and `demo` mode; on by default there.
     pub console: Option<bool>,
 }
@@ -101,9 +116,71 @@ impl Default for OtpSettings {
             max_attempts: 5,
             resend_cooldown_seconds: 30,
             max_per_identifier_per_hour: 5,
-            max_per_client_per_hour: 60,
+            max_per_client_per_hour: 2000,
+            client_limits: Vec::new(),
             console: None,
         }
+    }
+}
+
+/// Staff password login throttles (`auth::throttle` explains the design). Every failure is
+/// counted per username (whether or not it exists) and per (username, client).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoginSettings {
+    /// Consecutive failures from one client that wait for nothing.
+    pub free_failures_per_client: u32,
+    /// Consecutive failures from all clients before every client waits too, except the one the
+    /// account last logged in from.
+    pub free_failures_per_account: u32,
+    /// The first wait after the free failures; doubled after each further failure...
+    pub delay_base_seconds: u32,
+    /// ...up to this.
+    pub delay_cap_seconds: u32,
+    /// Consecutive failures that lock the account until an administrator unlocks it; at most
+    /// 100 (NIST SP 800-63B).
+    pub lock_after_failures: u32,
+    /// Failed attempts per client address in a sliding hour, over all usernames.
+    pub max_failures_per_client_per_hour: u32,
+    /// A username's failures are forgotten after this many days without an attempt, unless it
+    /// is locked.
+    pub forget_after_days: u32,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        Self {
+            free_failures_per_client: 5,
+            free_failures_per_account: 10,
+            delay_base_seconds: 1,
+            delay_cap_seconds: 900,
+            lock_after_failures: 100,
+            max_failures_per_client_per_hour: 300,
+            forget_after_days: 30,
+        }
+    }
+}
+
+impl LoginSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(1..=100).contains(&self.lock_after_failures) {
+            return Err(ConfigError::Invalid(
+                "login.lock_after_failures must be 1 to 100 (NIST SP 800-63B)".into(),
+            ));
+        }
+        if self.delay_base_seconds == 0
+            || self.delay_cap_seconds < self.delay_base_seconds
+            || self.max_failures_per_client_per_hour == 0
+            || self.forget_after_days == 0
+        {
+            return Err(ConfigError::Invalid(
+                "login: delay_base_seconds, max_failures_per_client_per_hour and \
+                 forget_after_days must be > 0, and delay_cap_seconds at least \
+                 delay_base_seconds"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -324,11 +401,78 @@ impl Settings {
                 "otp.ttl_seconds and otp.max_attempts must be > 0".into(),
             ));
         }
+        if self.otp.max_per_client_per_hour == 0
+            || self
+                .otp
+                .client_limits
+                .iter()
+                .any(|limit| limit.per_hour == 0)
+        {
+            return Err(ConfigError::Invalid(
+                "otp.max_per_client_per_hour and every otp.client_limits per_hour must be > 0"
+                    .into(),
+            ));
+        }
+        self.login.check()?;
         Ok(())
     }
 
     /// Whether OTPs are printed on the console.
     pub fn console_otp(&self) -> bool {
         self.mode != Mode::Production && self.otp.console.unwrap_or(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> Result<Settings, ConfigError> {
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    #[test]
+    fn otp_client_limits_are_parsed_at_load() {
+        let settings =
+            from_toml("[otp]\nclient_limits = [{ network = \"100.64.0.0/10\", per_hour = 20000 }]")
+                .unwrap();
+        assert_eq!(settings.otp.client_limits[0].per_hour, 20_000);
+        assert_eq!(
+            settings.otp.client_limits[0].network.to_string(),
+            "100.64.0.0/10"
+        );
+    }
+
+    #[test]
+    fn a_bad_network_is_refused_with_its_key_and_value() {
+        let error =
+            from_toml("[otp]\nclient_limits = [{ network = \"100.64.0.0/33\", per_hour = 5 }]")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            error.contains("100.64.0.0/33") && error.contains("CIDR"),
+            "{error}"
+        );
+        assert!(error.contains("client_limits"), "{error}");
+        let zero = from_toml("[otp]\nclient_limits = [{ network = \"10.0.0.0/8\", per_hour = 0 }]");
+        assert!(zero.is_err());
+    }
+
+    #[test]
+    fn the_lock_cannot_be_set_beyond_nists_100_failures() {
+        assert!(from_toml("[login]\nlock_after_failures = 101").is_err());
+        assert!(from_toml("[login]\nlock_after_failures = 0").is_err());
+        assert_eq!(
+            from_toml("[login]\nlock_after_failures = 20")
+                .unwrap()
+                .login
+                .lock_after_failures,
+            20
+        );
     }
 }

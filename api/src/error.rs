@@ -226,6 +226,19 @@ impl From<crate::auth::AuthError> for ApiError {
                 "Too many codes were requested. Please try again later.",
                 retry_after_seconds,
             ),
+            AuthError::TooManyAttempts {
+                retry_after_seconds,
+            } => ApiError::too_many_requests(
+                "too_many_attempts",
+                format!("Too many attempts. You can try again in {retry_after_seconds} s."),
+                retry_after_seconds,
+            ),
+            AuthError::AccountLocked => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "account_locked",
+                "Too many wrong passwords: this account is locked. Your administrator can \
+                 unlock it; you stay signed in where you already are.",
+            ),
             AuthError::ChannelUnavailable(channel) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "otp_channel_unavailable",

@@ -517,3 +517,41 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(calls, call_events, call_messages, call_files);
+
+// ---- throttles against password guessing and code flooding (migration 000009_auth_throttles) --
+// Their own `allow_tables_to_appear_in_same_query!`: they are never joined with other tables.
+
+diesel::table! {
+    login_client_throttles (username, client) {
+        username -> Text,
+        client -> Text,
+        failures -> Integer,
+        last_failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_throttles (username) {
+        username -> Text,
+        failures -> Integer,
+        last_failed_at -> Nullable<Timestamp>,
+        locked_at -> Nullable<Timestamp>,
+        trusted_client -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    throttle_windows (scope, window_start, client) {
+        scope -> Text,
+        window_start -> Timestamp,
+        client -> Text,
+        hits -> Integer,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    login_client_throttles,
+    login_throttles,
+    throttle_windows
+);

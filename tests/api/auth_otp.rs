@@ -3,8 +3,9 @@
 
 use chrono::Duration;
 use diesel::prelude::*;
+use sanjeevani_api::config::OtpSettings;
 use sanjeevani_api::error::ApiError;
-use sanjeevani_api::schema::otp_challenges;
+use sanjeevani_api::schema::{otp_challenges, throttle_windows};
 use sanjeevani_tests::{both_backends, spawn_app, spawn_app_with, Backend, TestApp};
 use serde_json::json;
 
@@ -17,6 +18,9 @@ both_backends!(
     a_new_code_retires_the_previous_one,
     resend_cooldown_and_hourly_limit_per_number,
     hourly_limit_per_client_address,
+    five_hundred_numbers_behind_one_address_all_get_codes,
+    networks_can_have_their_own_client_limit,
+    the_client_limit_slides_and_old_counters_are_deleted,
     invalid_numbers_are_refused_and_nothing_is_sent,
     email_login_uses_the_same_rules,
 );
@@ -235,4 +239,119 @@ async fn email_login_uses_the_same_rules(backend: Backend) {
         .await;
     assert_eq!(verified.status, 200, "{}", verified.body);
     assert_eq!(verified.body["user"]["email"], "asha.das@example.org");
+}
+
+/// The OTP settings as shipped (the harness raises the per-address limit for other tests).
+fn shipped_otp_settings() -> OtpSettings {
+    OtpSettings {
+        console: Some(false),
+        ..OtpSettings::default()
+    }
+}
+
+async fn five_hundred_numbers_behind_one_address_all_get_codes(backend: Backend) {
+    // A carrier-grade NAT address or a spoke's connection on a busy morning.
+    let app = spawn_app_with(backend, |settings| settings.otp = shipped_otp_settings()).await;
+    let numbers: Vec<String> = (0..500).map(|i| format!("+9190000{i:05}")).collect();
+    for (minute, batch) in numbers.chunks(10).enumerate() {
+        let answers =
+            futures_util::future::join_all(batch.iter().map(|n| app.request_otp(n))).await;
+        for (number, answer) in batch.iter().zip(answers) {
+            assert_eq!(
+                answer.status, 202,
+                "{number} at minute {minute}: {}",
+                answer.body
+            );
+        }
+        app.advance(Duration::seconds(60));
+    }
+    assert_eq!(app.capture.all().len(), 500);
+    // One number still gets at most 5 codes an hour.
+    let phone = "+919000000007";
+    for _ in 0..4 {
+        app.advance(Duration::seconds(31));
+        assert_eq!(app.request_otp(phone).await.status, 202);
+    }
+    app.advance(Duration::seconds(31));
+    app.request_otp(phone)
+        .await
+        .assert_error(429, "otp_rate_limited");
+}
+
+async fn networks_can_have_their_own_client_limit(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.otp = shipped_otp_settings();
+        settings.otp.client_limits = vec![
+            limit("127.0.0.0/8", 100_000),
+            // The most specific network holding the address wins.
+            limit("127.0.0.0/24", 3),
+            limit("10.0.0.0/8", 1),
+        ];
+    })
+    .await;
+    for i in 0..3 {
+        assert_eq!(
+            app.request_otp(&format!("+91900000000{i}")).await.status,
+            202
+        );
+    }
+    let refused = app.request_otp("+919000000009").await;
+    refused.assert_error(429, "otp_rate_limited");
+    let retry: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 60, "{retry}");
+}
+
+fn limit(network: &str, per_hour: u32) -> sanjeevani_api::auth::throttle::ClientLimit {
+    sanjeevani_api::auth::throttle::ClientLimit {
+        network: sanjeevani_api::auth::throttle::Network::parse(network).unwrap(),
+        per_hour,
+    }
+}
+
+async fn window_rows(app: &TestApp) -> i64 {
+    app.app_state
+        .db
+        .read(|conn| {
+            throttle_windows::table
+                .count()
+                .get_result::<i64>(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+        .unwrap()
+}
+
+async fn the_client_limit_slides_and_old_counters_are_deleted(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| settings.otp.max_per_client_per_hour = 4).await;
+    // The clock starts at 03:30 UTC: half of this hour is left.
+    for i in 0..4 {
+        assert_eq!(
+            app.request_otp(&format!("+91900000000{i}")).await.status,
+            202
+        );
+    }
+    app.request_otp("+919000000005")
+        .await
+        .assert_error(429, "otp_rate_limited");
+    // 61 minutes later (04:31) the 4 codes count by the part of their hour inside the last 60
+    // minutes (29 of 60): as 1.93, so two more fit, not four.
+    app.advance(Duration::minutes(61));
+    for i in 5..7 {
+        assert_eq!(
+            app.request_otp(&format!("+91900000000{i}")).await.status,
+            202
+        );
+    }
+    app.request_otp("+919000000008")
+        .await
+        .assert_error(429, "otp_rate_limited");
+    assert_eq!(window_rows(&app).await, 2);
+    // Hours later a new window opens and the old ones are deleted.
+    app.advance(Duration::hours(3));
+    assert_eq!(app.request_otp("+919000000008").await.status, 202);
+    assert_eq!(window_rows(&app).await, 1);
 }

@@ -1,15 +1,103 @@
-//! Staff login with a password.
+//! Staff login with a password, and the throttles against guessing it: delays per username
+//! and client, a lock at 100 consecutive failures that an administrator lifts, and a limit per
+//! client address.
 
+use std::net::IpAddr;
+
+use chrono::Duration;
 use diesel::prelude::*;
+use sanjeevani_api::clock::Clock;
 use sanjeevani_api::error::ApiError;
 use sanjeevani_api::schema::users;
-use sanjeevani_tests::{both_backends, spawn_app, Backend, DEMO_PASSWORD};
+use sanjeevani_tests::{
+    both_backends, spawn_app, spawn_app_with, Answer, Backend, TestApp, DEMO_PASSWORD,
+};
+use serde_json::json;
 
 both_backends!(
     doctor_logs_in_with_a_password,
     wrong_password_and_unknown_user_get_the_same_answer,
     passwords_are_stored_as_owasp_argon2id_hashes,
+    password_guessing_is_delayed_then_locked_after_100_failures,
+    unknown_usernames_get_the_same_delays_and_lock,
+    a_lock_ends_no_session_and_an_administrator_in_scope_lifts_it,
+    an_attacker_elsewhere_does_not_delay_the_doctor_at_their_desk,
+    a_right_password_starts_the_count_again,
+    failures_per_client_address_are_limited_over_all_usernames,
 );
+
+const DR_SEN: &str = "00000000-0000-7000-8000-000000001001";
+const WRONG: &str = "not the password";
+
+/// A client on its own loopback address (Linux answers on all of 127.0.0.0/8), to stand for a
+/// different place than the harness's client at 127.0.0.1.
+struct Place {
+    client: reqwest::Client,
+}
+
+impl Place {
+    fn new(address: &str) -> Self {
+        let address: IpAddr = address.parse().unwrap();
+        Self {
+            client: reqwest::Client::builder()
+                .local_address(address)
+                .build()
+                .unwrap(),
+        }
+    }
+
+    async fn login(&self, app: &TestApp, username: &str, password: &str) -> Answer {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+fn retry_after(answer: &Answer) -> i64 {
+    answer.assert_error(429, "too_many_attempts");
+    answer.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// What the guesser sees of one attempt: status, error code and Retry-After.
+type Seen = (u16, String, Option<i64>);
+
+/// Guesses wrong passwords from `place`, each as soon as allowed (moving the clock on by each
+/// Retry-After), until `failures` were checked or the account is locked; returns what was seen.
+async fn guess(app: &TestApp, place: &Place, username: &str, failures: usize) -> Vec<Seen> {
+    let mut seen = Vec::new();
+    while checked(&seen) < failures {
+        let answer = place.login(app, username, WRONG).await;
+        let error = answer.error();
+        let wait = (answer.status == 429).then(|| retry_after(&answer));
+        seen.push((answer.status.as_u16(), error.code.clone(), wait));
+        match wait {
+            Some(wait) => app.advance(Duration::seconds(wait)),
+            None if error.code == "account_locked" => break,
+            None => assert_eq!(error.code, "invalid_credentials"),
+        }
+    }
+    seen
+}
+
+fn checked(seen: &[Seen]) -> usize {
+    seen.iter().filter(|(status, ..)| *status == 401).count()
+}
 
 async fn doctor_logs_in_with_a_password(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -63,5 +151,161 @@ async fn passwords_are_stored_as_owasp_argon2id_hashes(backend: Backend) {
     assert!(
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{hash}"
+    );
+}
+
+async fn password_guessing_is_delayed_then_locked_after_100_failures(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let here = Place::new("127.0.0.1");
+    // 200 wrong passwords in a row: 5 are checked, the rest refused at once with a wait.
+    let mut statuses = Vec::new();
+    for _ in 0..200 {
+        statuses.push(here.login(&app, "dr.sen", WRONG).await.status.as_u16());
+    }
+    assert_eq!(statuses[..5], [401; 5]);
+    assert!(statuses[5..].iter().all(|s| *s == 429));
+    // The right password now waits too: it comes from the guessing client.
+    let refused = here.login(&app, "dr.sen", DEMO_PASSWORD).await;
+    assert_eq!(retry_after(&refused), 1);
+
+    // Guessing on, each guess as soon as allowed: the waits double up to 15 minutes, and the
+    // 100th consecutive failure locks the account.
+    let started = app.clock.now();
+    let seen = guess(&app, &here, "dr.sen", usize::MAX).await;
+    assert_eq!(5 + checked(&seen), 100);
+    let waits: Vec<i64> = seen.iter().filter_map(|(_, _, wait)| *wait).collect();
+    assert_eq!(waits[..4], [1, 2, 4, 8]);
+    assert_eq!(waits.iter().max(), Some(&900));
+    assert!(
+        app.clock.now() - started > Duration::hours(20),
+        "locking takes most of a day"
+    );
+    assert_eq!(seen.last().unwrap().1, "account_locked");
+
+    // Locked: even the right password, even a day later, until an administrator unlocks it.
+    app.advance(Duration::days(1));
+    let locked = here
+        .login(&app, "dr.sen", DEMO_PASSWORD)
+        .await
+        .assert_error(403, "account_locked");
+    assert!(locked.message.contains("administrator"));
+}
+
+async fn unknown_usernames_get_the_same_delays_and_lock(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.login.lock_after_failures = 20).await;
+    let here = Place::new("127.0.0.1");
+    let real = guess(&app, &here, "dr.sen", usize::MAX).await;
+    let unknown = guess(&app, &here, "dr.nobody", usize::MAX).await;
+    assert_eq!(checked(&real), 20);
+    assert_eq!(real, unknown);
+    let real = here.login(&app, "dr.sen", DEMO_PASSWORD).await.error();
+    let unknown = here.login(&app, "dr.nobody", DEMO_PASSWORD).await.error();
+    assert_eq!((real.code, real.message), (unknown.code, unknown.message));
+}
+
+async fn a_lock_ends_no_session_and_an_administrator_in_scope_lifts_it(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.login.lock_after_failures = 3).await;
+    app.add_delhi().await;
+    let desk = Place::new("127.0.0.1");
+    let elsewhere = Place::new("127.0.0.2");
+    let doctor = app.staff_token("dr.sen").await;
+    let seen = guess(&app, &elsewhere, "dr.sen", usize::MAX).await;
+    assert_eq!(checked(&seen), 3);
+    desk.login(&app, "dr.sen", DEMO_PASSWORD)
+        .await
+        .assert_error(403, "account_locked");
+    // Mid-clinic, the doctor stays signed in.
+    let me = app.get("/api/v1/auth/me", Some(&doctor)).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+
+    // Only an administrator whose scope holds the doctor can unlock; others do not see them.
+    let unlock = format!("/api/v1/admin/staff/{DR_SEN}/unlock");
+    let delhi = app.staff_token("admin.dl").await;
+    app.post(&unlock, Some(&delhi), json!({}))
+        .await
+        .assert_error(404, "not_found");
+    app.post(&unlock, Some(&doctor), json!({}))
+        .await
+        .assert_error(403, "forbidden");
+    let hospital_admin = app.staff_token("admin.sehat").await;
+    let unlocked = app.post(&unlock, Some(&hospital_admin), json!({})).await;
+    assert_eq!(unlocked.status, 200, "{}", unlocked.body);
+    assert_eq!(unlocked.body["username"], "dr.sen");
+    assert_eq!(desk.login(&app, "dr.sen", DEMO_PASSWORD).await.status, 200);
+    let audit = app.get("/api/v1/admin/audit", Some(&hospital_admin)).await;
+    assert!(
+        audit
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|event| event["action"] == "staff.unlocked"),
+        "{}",
+        audit.body
+    );
+}
+
+async fn an_attacker_elsewhere_does_not_delay_the_doctor_at_their_desk(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let desk = Place::new("127.0.0.1");
+    let attacker = Place::new("127.0.0.2");
+    let new_place = Place::new("127.0.0.3");
+    assert_eq!(desk.login(&app, "dr.sen", DEMO_PASSWORD).await.status, 200);
+    // 30 guesses from elsewhere, each as soon as allowed.
+    let seen = guess(&app, &attacker, "dr.sen", 30).await;
+    assert!(seen.len() > 30, "the attacker was made to wait");
+    // Right after the last guess: a place the account never logged in from waits as well...
+    let wait = retry_after(&new_place.login(&app, "dr.sen", DEMO_PASSWORD).await);
+    assert!(wait > 1);
+    // ...but at the doctor's desk a typo and the right password go through at once.
+    desk.login(&app, "dr.sen", WRONG)
+        .await
+        .assert_error(401, "invalid_credentials");
+    assert_eq!(desk.login(&app, "dr.sen", DEMO_PASSWORD).await.status, 200);
+}
+
+async fn a_right_password_starts_the_count_again(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let here = Place::new("127.0.0.1");
+    for _ in 0..4 {
+        here.login(&app, "dr.sen", WRONG)
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    assert_eq!(here.login(&app, "dr.sen", DEMO_PASSWORD).await.status, 200);
+    for _ in 0..5 {
+        here.login(&app, "dr.sen", WRONG)
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    assert_eq!(retry_after(&here.login(&app, "dr.sen", WRONG).await), 1);
+}
+
+async fn failures_per_client_address_are_limited_over_all_usernames(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.login.max_failures_per_client_per_hour = 5).await;
+    let here = Place::new("127.0.0.1");
+    let other = Place::new("127.0.0.2");
+    // Successes do not use the address's allowance up.
+    for _ in 0..6 {
+        assert_eq!(here.login(&app, "dr.sen", DEMO_PASSWORD).await.status, 200);
+    }
+    for username in ["dr.sen", "dr.roy", "dr.ghosh", "nobody.1", "nobody.2"] {
+        here.login(&app, username, WRONG)
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    let wait = retry_after(&here.login(&app, "cho.sonarpur", DEMO_PASSWORD).await);
+    assert!(wait > 60, "{wait}");
+    assert_eq!(
+        other
+            .login(&app, "cho.sonarpur", DEMO_PASSWORD)
+            .await
+            .status,
+        200
+    );
+    app.advance(Duration::seconds(wait));
+    assert_eq!(
+        here.login(&app, "cho.sonarpur", DEMO_PASSWORD).await.status,
+        200
     );
 }

@@ -5,6 +5,7 @@ use sanjeevani_types::auth::{Me, SessionInfo, SessionIssued};
 use sanjeevani_types::domain::Role;
 
 use super::hashing::{hash_token, verify_dummy_password, verify_password};
+use super::throttle;
 use super::token::{new_id, new_session_token};
 use super::{AuthError, Principal};
 use crate::db::DbConnection;
@@ -59,14 +60,18 @@ pub fn open_session(
     })
 }
 
-/// Staff login. An unknown username costs the same time as a wrong password.
+/// Staff login. An unknown username costs the same time as a wrong password, and is throttled
+/// the same way ([`throttle`]): the attempt is counted as a failure before the password is
+/// checked, and refused early while a delay or lock applies.
 pub async fn password_login(
     state: &AppState,
     username: String,
     password: String,
     device_name: Option<String>,
+    client_ip: String,
 ) -> Result<SessionIssued, AuthError> {
     let lookup = username.trim().to_ascii_lowercase();
+    let attempt = throttle::reserve_login(state, &lookup, &client_ip).await?;
     let user = state
         .db
         .read(move |conn| users::find_staff_by_username(conn, &lookup).map_err(AuthError::from))
@@ -99,7 +104,10 @@ pub async fn password_login(
     let ttl = Duration::hours(state.settings.sessions.staff_ttl_hours.into());
     state
         .db
-        .write(move |conn| open_session(conn, &user, device_name.as_deref(), now, ttl))
+        .write(move |conn| {
+            throttle::login_succeeded(conn, &attempt, now)?;
+            open_session(conn, &user, device_name.as_deref(), now, ttl)
+        })
         .await
 }
 

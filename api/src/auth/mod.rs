@@ -6,6 +6,7 @@ pub mod login;
 pub mod otp;
 pub mod policy;
 pub mod principal;
+pub mod throttle;
 pub mod token;
 
 pub use policy::{AdminScope, Denied};
@@ -54,6 +55,12 @@ pub enum AuthError {
     Cooldown { retry_after_seconds: u64 },
     #[error("too many codes requested")]
     RateLimited { retry_after_seconds: u64 },
+    /// Too many password attempts for now (delays and per-client limits of [`throttle`]).
+    #[error("too many attempts; wait")]
+    TooManyAttempts { retry_after_seconds: u64 },
+    /// Too many consecutive wrong passwords: only an administrator unlocks the account.
+    #[error("this account is locked")]
+    AccountLocked,
     #[error("logins by {0} are not available here")]
     ChannelUnavailable(&'static str),
     #[error("the code could not be delivered")]

@@ -3,7 +3,10 @@
 //! Rules: 6 digits from the OS's CSPRNG; only an argon2id hash is stored; valid for
 //! `otp.ttl_seconds`; single use; at most `otp.max_attempts` tries (counted before checking, so
 //! concurrent guesses cannot exceed it); a new code retires the old one; a resend cooldown and
-//! hourly limits per number/address and per client address. A wrong, expired, used, locked or
+//! hourly limits per number/address, which are the real guard, and a limit per client address
+//! sized for shared addresses (carrier-grade NAT, a spoke's connection), kept as an O(1)
+//! counter row per address and hour and settable per network ([`super::throttle`]). A wrong,
+//! expired, used, locked or
 //! unknown code, and a number that never asked for one, all get [`AuthError::OtpRejected`].
 //!
 //! The code's message is written to the notification outbox in the same transaction as the
@@ -15,11 +18,12 @@
 //! from the moment it is issued, a second request within the cooldown is refused as for any
 //! other code.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 use sanjeevani_types::auth::{OtpRequested, SessionIssued};
 
 use super::hashing::{hash_otp, verify_dummy_otp, verify_otp};
 use super::login::open_session;
+use super::throttle::{self, seconds_until, Counted, OTP_SCOPE};
 use super::token::{new_id, new_otp_code};
 use super::{AuthError, LoginIdentifier};
 use crate::db::StoreError;
@@ -55,9 +59,15 @@ pub async fn request_code(
     let to = destination.clone();
     let worker = state.outbox.worker_id().to_owned();
     let lease = Duration::seconds(state.settings.notifications.lease_seconds as i64);
-    let message_id = state
+    let client_limit = throttle::per_hour_limit(
+        &client_ip,
+        settings.max_per_client_per_hour,
+        &settings.client_limits,
+    );
+    let client = throttle::client_key(&client_ip);
+    let (message_id, new_window) = state
         .db
-        .write(move |conn| -> Result<String, AuthError> {
+        .write(move |conn| -> Result<(String, bool), AuthError> {
             let hour_ago = now - Duration::hours(1);
             let to_identifier = otp::sent_to_identifier_since(conn, &key, hour_ago)?;
             if let Some(last) = to_identifier.first() {
@@ -74,13 +84,18 @@ pub async fn request_code(
                     retry_after_seconds: seconds_until(now, oldest + Duration::hours(1)),
                 });
             }
-            let from_client = otp::sent_from_client_since(conn, &client_ip, hour_ago)?;
-            if from_client.len() >= settings.max_per_client_per_hour as usize {
-                let oldest = from_client.first().copied().unwrap_or(now);
-                return Err(AuthError::RateLimited {
-                    retry_after_seconds: seconds_until(now, oldest + Duration::hours(1)),
-                });
-            }
+            // Counted in the same transaction as the challenge: a refusal below rolls it back.
+            let new_window = match throttle::count_hit(conn, OTP_SCOPE, &client, client_limit, now)?
+            {
+                Counted::Hit(hits) => hits == 1,
+                Counted::Full {
+                    retry_after_seconds,
+                } => {
+                    return Err(AuthError::RateLimited {
+                        retry_after_seconds,
+                    })
+                }
+            };
             otp::retire_unused(conn, &key, now)?;
             NewOtpChallenge {
                 id: &id,
@@ -111,9 +126,12 @@ pub async fn request_code(
                 &worker,
                 lease,
             )?;
-            Ok(message_id)
+            Ok((message_id, new_window))
         })
         .await?;
+    if new_window {
+        throttle::forget_old_windows(state, OTP_SCOPE, now).await;
+    }
     // Committed: the message is safe in the outbox whatever happens to this send.
     if let Err(error) = outbox::deliver_claimed(state, message_id).await {
         tracing::warn!(%error, "recording an OTP delivery failed; the worker will retry");
@@ -212,8 +230,4 @@ fn account_language(
         .or(family.first())
         .map(|p| Language::parse(&p.preferred_language))
         .unwrap_or(Language::En))
-}
-
-fn seconds_until(now: NaiveDateTime, then: NaiveDateTime) -> u64 {
-    (then - now).num_seconds().max(1) as u64
 }

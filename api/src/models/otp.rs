@@ -54,20 +54,6 @@ pub fn sent_to_identifier_since(
         .load(conn)
 }
 
-/// Creation times of the codes requested from `client_ip` since `since`, oldest first.
-pub fn sent_from_client_since(
-    conn: &mut DbConnection,
-    client_ip: &str,
-    since: NaiveDateTime,
-) -> QueryResult<Vec<NaiveDateTime>> {
-    otp_challenges::table
-        .filter(otp_challenges::client_ip.eq(client_ip))
-        .filter(otp_challenges::created_at.gt(since))
-        .order(otp_challenges::created_at.asc())
-        .select(otp_challenges::created_at)
-        .load(conn)
-}
-
 /// Ends every unused code for `identifier`: only the newest code is ever valid.
 pub fn retire_unused(
     conn: &mut DbConnection,

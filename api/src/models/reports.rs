@@ -169,7 +169,7 @@ fn upsert_wait(
 }
 
 /// SQLite takes `?`; PostgreSQL numbers its parameters.
-fn placeholders(conn: &DbConnection, sql: &str) -> String {
+pub(crate) fn placeholders(conn: &DbConnection, sql: &str) -> String {
     match conn {
         DbConnection::Sqlite(_) => sql.to_owned(),
         DbConnection::Postgres(_) => {

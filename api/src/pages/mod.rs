@@ -402,7 +402,8 @@ async fn login_submit(
         return refused(form.username);
     }
     let device = Some("web pages".to_owned());
-    match login::password_login(&state, form.username.clone(), form.password, device).await {
+    let ip = crate::routes::client_ip(&req);
+    match login::password_login(&state, form.username.clone(), form.password, device, ip).await {
         Ok(session) => {
             let secure = req.connection_info().scheme() == "https";
             let lifetime = (session.expires_at - state.clock.now())

@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(create_staff)
         .service(disable_staff)
         .service(enable_staff)
+        .service(unlock_staff)
         .service(audit);
 }
 
@@ -110,4 +111,15 @@ pub async fn enable_staff(
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
         .json(staff::set_disabled(&state, &principal, path.into_inner(), false).await?))
+}
+
+/// Lift the lock that too many wrong passwords put on a staff account, and forget its failures.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = Staff), (status = 404, body = ErrorBody)))]
+#[post("/admin/staff/{id}/unlock")]
+pub async fn unlock_staff(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(staff::unlock(&state, &principal, path.into_inner()).await?))
 }

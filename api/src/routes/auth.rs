@@ -109,12 +109,14 @@ pub async fn verify_otp(
     responses(
         (status = 200, body = SessionIssued),
         (status = 401, body = ErrorBody, description = "`invalid_credentials`"),
-        (status = 403, body = ErrorBody, description = "`account_disabled`"),
+        (status = 403, body = ErrorBody, description = "`account_disabled`, or `account_locked` after too many wrong passwords (an administrator unlocks it)"),
+        (status = 429, body = ErrorBody, description = "`too_many_attempts`: wait `Retry-After` seconds"),
     )
 )]
 #[post("/auth/login")]
 pub async fn password_login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<PasswordLogin>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -123,8 +125,14 @@ pub async fn password_login(
             ValidationError::single("password", "required", "give username and password").into(),
         );
     }
-    let session =
-        login::password_login(&state, body.username, body.password, body.device_name).await?;
+    let session = login::password_login(
+        &state,
+        body.username,
+        body.password,
+        body.device_name,
+        client_ip(&req),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(session))
 }
 

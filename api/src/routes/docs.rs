@@ -41,6 +41,7 @@ use super::{
         admin::create_staff,
         admin::disable_staff,
         admin::enable_staff,
+        admin::unlock_staff,
         notifications::dead_letters,
         notifications::retry,
         notifications::preferences,

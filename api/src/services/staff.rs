@@ -10,7 +10,7 @@ use crate::auth::token::new_id;
 use crate::auth::{AdminScope, Principal};
 use crate::models::facilities::{self, FacilityRow};
 use crate::models::users::{self, NewUser, User};
-use crate::models::{audit, sessions};
+use crate::models::{audit, sessions, throttles};
 use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
@@ -257,6 +257,59 @@ pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<Staff>,
     Ok(rows.into_iter().map(to_api).collect())
 }
 
+/// The staff account `id` if it lies within `scope`. Outside the scope the account is not even
+/// acknowledged: not found.
+fn find_in_scope(
+    conn: &mut crate::db::DbConnection,
+    scope: &AdminScope,
+    id: &str,
+) -> Result<User, ServiceError> {
+    let user = users::find(conn, id)?
+        .filter(|user| user.role != Role::Patient.as_str())
+        .ok_or(ServiceError::NotFound("staff member"))?;
+    let facility = match &user.facility_id {
+        Some(fid) => facilities::find(conn, fid)?,
+        None => None,
+    };
+    let within = match (&facility, user.role.as_str()) {
+        (Some(facility), _) => scope.covers(facility),
+        (None, "admin") => match &user.state_code {
+            Some(code) => scope.contains(&AdminScope::State(code.clone()), None),
+            None => *scope == AdminScope::National,
+        },
+        _ => false,
+    };
+    if within {
+        Ok(user)
+    } else {
+        Err(ServiceError::NotFound("staff member"))
+    }
+}
+
+/// Lifts the password lock of a staff account within the caller's scope and forgets its
+/// failures (`auth::throttle`). Its sessions were never ended by the lock.
+pub async fn unlock(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+) -> Result<Staff, ServiceError> {
+    let scope = principal.admin_scope()?;
+    let actor = principal.user_id.clone();
+    let now = state.clock.now_naive();
+    let user = state
+        .db
+        .write(move |conn| -> Result<User, ServiceError> {
+            let user = find_in_scope(conn, &scope, &id)?;
+            if let Some(username) = &user.username {
+                throttles::forget_login(conn, username)?;
+            }
+            audit::record(conn, now, Some(&actor), "staff.unlocked", Some(&id), "")?;
+            Ok(user)
+        })
+        .await?;
+    Ok(to_api(user))
+}
+
 /// Disables (and signs out) or re-enables a staff account within the caller's scope.
 pub async fn set_disabled(
     state: &AppState,
@@ -276,25 +329,7 @@ pub async fn set_disabled(
     let user = state
         .db
         .write(move |conn| -> Result<User, ServiceError> {
-            let user = users::find(conn, &id)?
-                .filter(|user| user.role != Role::Patient.as_str())
-                .ok_or(ServiceError::NotFound("staff member"))?;
-            let facility = match &user.facility_id {
-                Some(fid) => facilities::find(conn, fid)?,
-                None => None,
-            };
-            let within = match (&facility, user.role.as_str()) {
-                (Some(facility), _) => scope.covers(facility),
-                (None, "admin") => match &user.state_code {
-                    Some(code) => scope.contains(&AdminScope::State(code.clone()), None),
-                    None => scope == AdminScope::National,
-                },
-                _ => false,
-            };
-            if !within {
-                // Outside the caller's scope the account is not even acknowledged.
-                return Err(ServiceError::NotFound("staff member"));
-            }
+            find_in_scope(conn, &scope, &id)?;
             users::set_disabled(conn, &id, disabled.then_some(now), now)?;
             if disabled {
                 sessions::revoke_all_for_user(conn, &id, now)?;
