@@ -15,3 +15,4 @@ pub mod queue;
 pub mod reports;
 pub mod sessions;
 pub mod users;
+pub mod walk_ins;
