@@ -37,6 +37,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         optional_messages -> Bool,
+        phone_verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -555,3 +556,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttles,
     throttle_windows
 );
+
+// ---- walk-in link offers (migration 000010_walk_in_links) -------------------------------------
+
+diesel::table! {
+    walk_in_offers (patient_id) {
+        patient_id -> Text,
+        phone -> Text,
+        created_at -> Timestamp,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(walk_in_offers -> patients (patient_id));
+diesel::allow_tables_to_appear_in_same_query!(walk_in_offers, patients);
+diesel::allow_tables_to_appear_in_same_query!(walk_in_offers, facilities);

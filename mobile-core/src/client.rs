@@ -18,6 +18,7 @@ use sanjeevani_types::patient::{Patient, PatientInput};
 use sanjeevani_types::queue::{
     BookToken, Presence, PresenceUpdate, QueueEntry, QueueStatus, Token,
 };
+use sanjeevani_types::walk_in;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -26,7 +27,7 @@ use crate::error::{Error, MobileError};
 use crate::queue::{QueueListener, QueueWatch, WatchTiming};
 use crate::records::{
     BookedToken, DoctorPresence, FamilyMember, FamilyMemberInput, Opd, OtpSent, PriorityReason,
-    QueueUpdate, SignedIn, User, WaitingPatient,
+    QueueUpdate, SignedIn, User, WaitingPatient, WalkInOffer,
 };
 use crate::store::{PendingBooking, Store, StoredSession};
 
@@ -222,11 +223,40 @@ impl Core {
         self.save_patient(ApiRequest::put(&path), &body)
     }
 
+    /// Walk-in registrations made with this account's number, waiting for an answer.
+    pub fn walk_in_offers(&self) -> Result<Vec<WalkInOffer>, Error> {
+        let offers: Vec<walk_in::WalkInOffer> = self.get("/me/walk-ins")?;
+        Ok(offers.into_iter().map(WalkInOffer::from).collect())
+    }
+
+    /// Takes a walk-in into the family (`relation` may be left out only while the account has
+    /// no `self` profile) and keeps it in the offline copy.
+    pub fn accept_walk_in(
+        &self,
+        id: &str,
+        relation: Option<String>,
+    ) -> Result<FamilyMember, Error> {
+        check_path_id("id", id, "is not a walk-in offer's id", &[])?;
+        let path = format!("/me/walk-ins/{id}/accept");
+        self.save_patient(ApiRequest::post(&path), &walk_in::WalkInAccept { relation })
+    }
+
+    /// Says a walk-in is not this family's; it stays with its health centre.
+    pub fn decline_walk_in(&self, id: &str) -> Result<(), Error> {
+        check_path_id("id", id, "is not a walk-in offer's id", &[])?;
+        let path = format!("/me/walk-ins/{id}/decline");
+        self.with_session(|session| {
+            self.api
+                .send(ApiRequest::post(&path).bearer(&session.token))
+                .map(drop)
+        })
+    }
+
     /// Sends a profile (add or replace) and keeps the answer in the offline copy.
-    fn save_patient(
+    fn save_patient<B: Serialize>(
         &self,
         request: ApiRequest<'_>,
-        body: &PatientInput,
+        body: &B,
     ) -> Result<FamilyMember, Error> {
         let (account_id, patient) = self.with_session(|session| {
             let patient: Patient = self
@@ -603,6 +633,28 @@ impl SanjeevaniClient {
         input: FamilyMemberInput,
     ) -> Result<FamilyMember, MobileError> {
         Ok(self.core.update_family_member(&id, input)?)
+    }
+
+    /// Visits a health worker registered with this account's number, waiting for "is this
+    /// yours?" (`SignedIn.pending_walk_ins` says how many after an OTP login).
+    pub fn walk_in_offers(&self) -> Result<Vec<WalkInOffer>, MobileError> {
+        Ok(self.core.walk_in_offers()?)
+    }
+
+    /// Yes, this visit is the family's: it joins the family as `relation` (left out: the
+    /// holder, allowed only while the account has no own profile).
+    #[uniffi::method(default(relation = None))]
+    pub fn accept_walk_in(
+        &self,
+        id: String,
+        relation: Option<String>,
+    ) -> Result<FamilyMember, MobileError> {
+        Ok(self.core.accept_walk_in(&id, relation)?)
+    }
+
+    /// No, this visit is not the family's.
+    pub fn decline_walk_in(&self, id: String) -> Result<(), MobileError> {
+        Ok(self.core.decline_walk_in(&id)?)
     }
 
     /// Staff login with username and password (doctors use the queue calls below).

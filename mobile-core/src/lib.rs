@@ -21,6 +21,9 @@
 //! | `cached_family()` | - | reads the offline family copy |
 //! | `add_family_member(input)` | `POST /api/v1/patients` | adds to the copy |
 //! | `update_family_member(id, input)` | `PUT /api/v1/patients/{id}` | updates the copy |
+//! | `walk_in_offers()` | `GET /api/v1/me/walk-ins` | visits registered with this number |
+//! | `accept_walk_in(id, relation)` | `POST /api/v1/me/walk-ins/{id}/accept` | adds to the copy |
+//! | `decline_walk_in(id)` | `POST /api/v1/me/walk-ins/{id}/decline` | - |
 //! | `list_opds()` | `GET /api/v1/opds` | - |
 //! | `book_token(session_id, patient_id, priority_reason?)` | `POST /api/v1/tokens` with `Idempotency-Key` | the key, before sending, until answered |
 //! | `retry_pending_bookings()`, `pending_booking_count()` | `POST /api/v1/tokens` (stored keys) | forgets answered ones |
@@ -162,6 +165,7 @@ pub use queue::{QueueListener, QueueWatch, WatchTiming};
 pub use records::{
     BookedToken, DoctorPresence, FamilyMember, FamilyMemberInput, Language, Opd, OpdSession,
     OtpSent, PriorityReason, QueueUpdate, Role, Sex, SignedIn, TokenStatus, User, WaitingPatient,
+    WalkInOffer,
 };
 
 uniffi::setup_scaffolding!();

@@ -11,6 +11,7 @@ use sanjeevani_types::domain;
 use sanjeevani_types::opd::{OpdListing, SessionSummary};
 use sanjeevani_types::patient::{Patient, PatientInput};
 use sanjeevani_types::queue::{self, Presence, QueueEntry, QueueStatus, Token};
+use sanjeevani_types::walk_in;
 
 use crate::error::Error;
 
@@ -94,6 +95,9 @@ pub struct SignedIn {
     pub session_id: String,
     pub expires_at: SystemTime,
     pub user: User,
+    /// After an OTP sign-in by phone: walk-in registrations made with this number that wait
+    /// for the account to accept or decline them (`walk_in_offers()`); none for other logins.
+    pub pending_walk_ins: Option<u32>,
 }
 
 impl From<SessionIssued> for SignedIn {
@@ -102,6 +106,31 @@ impl From<SessionIssued> for SignedIn {
             session_id: issued.session_id,
             expires_at: issued.expires_at.into(),
             user: issued.user.into(),
+            pending_walk_ins: issued.pending_walk_ins,
+        }
+    }
+}
+
+/// A visit a health worker registered with this account's number, offered to join the family:
+/// where and when, and the name's first letter only (the rest once accepted).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct WalkInOffer {
+    pub id: String,
+    pub facility_name: String,
+    pub district: String,
+    /// `YYYY-MM-DD` (India time).
+    pub registered_on: String,
+    pub name_initial: String,
+}
+
+impl From<walk_in::WalkInOffer> for WalkInOffer {
+    fn from(offer: walk_in::WalkInOffer) -> Self {
+        Self {
+            id: offer.id,
+            facility_name: offer.facility_name,
+            district: offer.district,
+            registered_on: offer.registered_on.format(DATE_FORMAT).to_string(),
+            name_initial: offer.name_initial,
         }
     }
 }

@@ -617,6 +617,7 @@ mod tests {
             session_id: format!("s-{token}"),
             expires_at: Utc.with_ymd_and_hms(2026, 12, 23, 3, 30, 0).unwrap(),
             user: me(user_id),
+            pending_walk_ins: None,
         }
     }
 

@@ -57,6 +57,7 @@ pub fn open_session(
         session_id: id,
         expires_at: utc(expires_at),
         user: me(user),
+        pending_walk_ins: None,
     })
 }
 

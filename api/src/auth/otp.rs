@@ -205,7 +205,13 @@ pub async fn verify_code(
             if user.disabled_at.is_some() {
                 return Err(AuthError::AccountDisabled);
             }
-            open_session(conn, &user, device_name.as_deref(), now, ttl)
+            let mut issued = open_session(conn, &user, device_name.as_deref(), now, ttl)?;
+            if let Some(phone) = phone {
+                // The number is proved: walk-ins registered with it may now be offered.
+                let pending = crate::services::walk_ins::phone_proved(conn, &user.id, phone, now)?;
+                issued.pending_walk_ins = Some(pending);
+            }
+            Ok(issued)
         })
         .await
 }

@@ -16,3 +16,4 @@ pub mod reports;
 pub mod sessions;
 pub mod throttles;
 pub mod users;
+pub mod walk_ins;

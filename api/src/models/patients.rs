@@ -1,4 +1,6 @@
-//! Patients: the people consulted. Several may share one login account (a family).
+//! Patients: the people consulted. Several may share one login account (a family); a walk-in
+//! registered at a spoke has no account until the owner of its recorded number accepts it
+//! (`models::walk_ins`).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -103,4 +105,36 @@ pub fn update(conn: &mut DbConnection, id: &str, fields: &PatientFields<'_>) -> 
     diesel::update(patients::table.find(id))
         .set(fields)
         .execute(conn)
+}
+
+/// Whether the account already has its holder's own (`self`) profile. At most one: the unique
+/// index `patients_one_self` keeps it so.
+pub fn has_self(conn: &mut DbConnection, account_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        patients::table
+            .filter(patients::account_id.eq(account_id))
+            .filter(patients::relation.eq("self")),
+    ))
+    .get_result(conn)
+}
+
+/// Puts a patient without an account into this account's family; 0 rows if it has one.
+pub fn link_to_account(
+    conn: &mut DbConnection,
+    id: &str,
+    account_id: &str,
+    relation: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        patients::table
+            .filter(patients::id.eq(id))
+            .filter(patients::account_id.is_null()),
+    )
+    .set((
+        patients::account_id.eq(account_id),
+        patients::relation.eq(relation),
+        patients::updated_at.eq(now),
+    ))
+    .execute(conn)
 }

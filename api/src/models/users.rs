@@ -184,3 +184,38 @@ pub fn set_name(
         .set((users::name.eq(name), users::updated_at.eq(now)))
         .execute(conn)
 }
+
+/// The account's phone number, if it proved it by OTP (only then may walk-in registrations
+/// made with that number be offered to it).
+pub fn verified_phone(conn: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+    users::table
+        .find(id)
+        .filter(users::phone_verified_at.is_not_null())
+        .select(users::phone)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+pub fn mark_phone_verified(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::phone_verified_at.eq(now))
+        .execute(conn)
+}
+
+/// Updates the account row first thing in a transaction that changes its family, so that on
+/// PostgreSQL two such changes to one account run one after the other (the second sees the
+/// first's `self`); SQLite's single writer already does.
+pub fn lock_for_family_change(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::updated_at.eq(now))
+        .execute(conn)
+}

@@ -1,6 +1,7 @@
 //! Assisted consultations at a spoke: a CHO registers a walk-in patient (with or without a
 //! phone of their own), records vitals, and books a hub OPD for them (see
-//! [`super::queue::book_assisted`]).
+//! [`super::queue::book_assisted`]). A walk-in is the spoke's patient; it joins a family only
+//! when the owner of its recorded number accepts it ([`super::walk_ins`]).
 
 use sanjeevani_types::domain::{PhoneNumber, Role};
 use sanjeevani_types::patient::Patient;
@@ -14,7 +15,7 @@ use crate::auth::Principal;
 use crate::clock::IST;
 use crate::models::patients::{self, NewPatient, PatientFields};
 use crate::models::queue::{self, VitalsRow};
-use crate::models::users::{self, NewUser};
+use crate::models::walk_ins;
 use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
@@ -23,8 +24,10 @@ fn spoke_of(principal: &Principal) -> Result<String, ServiceError> {
     principal.facility_id.clone().ok_or(ServiceError::Forbidden)
 }
 
-/// Registers a walk-in patient at the CHO's spoke. With a phone number, the patient can later
-/// log in with it and see their own records.
+/// Registers a walk-in patient at the CHO's spoke. The walk-in belongs to no account: a phone
+/// number is recorded as its contact (notifications go there) and the registration is offered
+/// to the account that proves that number by OTP, which may accept it into its family
+/// ([`super::walk_ins`]). Nobody's family changes here, and no account is created.
 pub async fn register(
     state: &AppState,
     principal: &Principal,
@@ -50,30 +53,10 @@ pub async fn register(
     let row = state
         .db
         .write(move |conn| -> Result<_, ServiceError> {
-            let account_id = match &phone {
-                None => None,
-                Some(phone) => Some(
-                    match users::find_patient_by_login(conn, Some(phone.as_ref()), None)? {
-                        Some(user) => user.id,
-                        None => {
-                            let id = new_id();
-                            NewUser::patient(
-                                &id,
-                                profile.name.as_ref(),
-                                Some(phone.as_ref()),
-                                None,
-                                now,
-                            )
-                            .insert(conn)?;
-                            id
-                        }
-                    },
-                ),
-            };
             let id = new_id();
             NewPatient {
                 id: &id,
-                account_id: account_id.as_deref(),
+                account_id: None,
                 registered_by: Some(&cho),
                 registered_facility_id: Some(&spoke),
                 phone: phone.as_ref().map(AsRef::as_ref),
@@ -90,6 +73,9 @@ pub async fn register(
                 },
             }
             .insert(conn)?;
+            if let Some(phone) = &phone {
+                walk_ins::insert(conn, &id, phone.as_ref(), now)?;
+            }
             patients::find(conn, &id)?.ok_or(ServiceError::NotFound("patient"))
         })
         .await?;

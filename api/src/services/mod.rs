@@ -12,6 +12,7 @@ pub mod programmes;
 pub mod queue;
 pub mod reports;
 pub mod staff;
+pub mod walk_ins;
 
 use std::borrow::Cow;
 

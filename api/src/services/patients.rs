@@ -84,6 +84,15 @@ impl PatientProfile {
     }
 }
 
+/// The relation the caller gave, if any (the profile itself defaults to `self`): left out, an
+/// account's first profile is `self` and an edited member keeps its own.
+fn requested_relation(input: &PatientInput, profile: &PatientProfile) -> Option<String> {
+    input
+        .relation
+        .is_some()
+        .then(|| profile.relation.as_ref().to_owned())
+}
+
 /// Age in whole years on `today`; from the year alone when the date is unknown.
 pub fn age_on(birth_date: Option<NaiveDate>, birth_year: i32, today: NaiveDate) -> i32 {
     match birth_date {
@@ -128,8 +137,8 @@ pub async fn list_family(
     Ok(rows.into_iter().map(|row| to_api(row, today)).collect())
 }
 
-/// Adds a person to the caller's family. The first person added is the account holder; their
-/// name becomes the account's name.
+/// Adds a person to the caller's family. The first person added is the account holder
+/// (`self`); their name becomes the account's name.
 pub async fn add_member(
     state: &AppState,
     principal: &Principal,
@@ -138,24 +147,21 @@ pub async fn add_member(
     principal.require_role(&[Role::Patient])?;
     let today = today_ist(state);
     let profile = PatientProfile::parse(&input, today)?;
+    let requested = requested_relation(&input, &profile);
     let account = principal.user_id.clone();
     let now = state.clock.now_naive();
     let row = state
         .db
         .write(move |conn| -> Result<PatientRow, ServiceError> {
-            let existing = patients::count_for_account(conn, &account)?;
-            if existing >= MAX_FAMILY_MEMBERS {
-                return Err(ServiceError::Conflict {
-                    code: "family_limit_reached",
-                    message: format!("An account can hold at most {MAX_FAMILY_MEMBERS} people.")
-                        .into(),
-                });
-            }
-            let relation = if existing == 0 {
-                "self"
+            users::lock_for_family_change(conn, &account, now)?;
+            // The first person added is the account holder, whatever the relation says.
+            let first = check_room_in_family(conn, &account)? == 0;
+            let requested = if first {
+                Some(SELF)
             } else {
-                profile.relation.as_ref()
+                requested.as_deref()
             };
+            let relation = relation_in_family(conn, &account, requested)?;
             let id = new_id();
             NewPatient {
                 id: &id,
@@ -164,10 +170,10 @@ pub async fn add_member(
                 registered_facility_id: None,
                 phone: None,
                 created_at: now,
-                fields: fields_of(&profile, relation, now),
+                fields: fields_of(&profile, &relation, now),
             }
             .insert(conn)?;
-            if existing == 0 {
+            if relation == SELF {
                 users::set_name(conn, &account, profile.name.as_ref(), now)?;
             }
             patients::find(conn, &id)?.ok_or(ServiceError::NotFound("patient"))
@@ -200,6 +206,7 @@ pub async fn update(
 ) -> Result<Patient, ServiceError> {
     let today = today_ist(state);
     let profile = PatientProfile::parse(&input, today)?;
+    let requested = requested_relation(&input, &profile);
     let principal = principal.clone();
     let now = state.clock.now_naive();
     let row = state
@@ -208,14 +215,20 @@ pub async fn update(
             let row = patients::find(conn, &id)?
                 .filter(|row| principal.may_edit_patient(row))
                 .ok_or(ServiceError::NotFound("patient"))?;
-            // The account holder stays `self`.
-            let relation = if row.relation == "self" {
-                "self"
-            } else {
-                profile.relation.as_ref()
+            // The account holder stays `self`; another member keeps its relation unless a new
+            // one is given, and becomes `self` only in an account without one. A walk-in
+            // without an account takes what the CHO records.
+            let relation = match (&row.account_id, &requested) {
+                (Some(_), _) if row.relation == SELF => SELF.to_owned(),
+                (Some(_), None) => row.relation.clone(),
+                (Some(account), Some(requested)) => {
+                    users::lock_for_family_change(conn, account, now)?;
+                    relation_in_family(conn, account, Some(requested))?
+                }
+                (None, _) => profile.relation.as_ref().to_owned(),
             };
-            patients::update(conn, &id, &fields_of(&profile, relation, now))?;
-            if row.relation == "self" {
+            patients::update(conn, &id, &fields_of(&profile, &relation, now))?;
+            if relation == SELF {
                 if let Some(account) = &row.account_id {
                     users::set_name(conn, account, profile.name.as_ref(), now)?;
                 }
@@ -224,6 +237,53 @@ pub async fn update(
         })
         .await?;
     Ok(to_api(row, today))
+}
+
+/// The relation of the account holder's own profile.
+pub const SELF: &str = "self";
+
+/// The relation a person joining (or re-labelled in) `account`'s family gets. An account has
+/// at most one `self` (the unique index `patients_one_self` holds it to that): asking for a
+/// second is refused with 409 `self_exists`; left out, the relation is `self` while the account
+/// has none, and required after. Call it after [`users::lock_for_family_change`], so that two
+/// requests cannot both take the free `self`.
+pub(super) fn relation_in_family(
+    conn: &mut crate::db::DbConnection,
+    account: &str,
+    requested: Option<&str>,
+) -> Result<String, ServiceError> {
+    let has_self = patients::has_self(conn, account)?;
+    match requested {
+        Some(text) if text.eq_ignore_ascii_case(SELF) && has_self => Err(ServiceError::conflict(
+            "self_exists",
+            "This account already has its holder's own profile; give this person's relation \
+             to the holder (mother, son, ...).",
+        )),
+        Some(text) if text.eq_ignore_ascii_case(SELF) => Ok(SELF.to_owned()),
+        Some(text) => Ok(text.to_owned()),
+        None if has_self => Err(ValidationError::single(
+            "relation",
+            "required",
+            "say how this person relates to the account holder",
+        )
+        .into()),
+        None => Ok(SELF.to_owned()),
+    }
+}
+
+/// Refuses a new person in a full family (409 `family_limit_reached`); else how many it holds.
+pub(super) fn check_room_in_family(
+    conn: &mut crate::db::DbConnection,
+    account: &str,
+) -> Result<i64, ServiceError> {
+    let count = patients::count_for_account(conn, account)?;
+    if count >= MAX_FAMILY_MEMBERS {
+        return Err(ServiceError::conflict(
+            "family_limit_reached",
+            format!("An account can hold at most {MAX_FAMILY_MEMBERS} people."),
+        ));
+    }
+    Ok(count)
 }
 
 fn fields_of<'a>(

@@ -61,6 +61,11 @@ pub struct SessionIssued {
     pub session_id: String,
     pub expires_at: DateTime<Utc>,
     pub user: Me,
+    /// After an OTP sign-in by phone: how many walk-in registrations made with this number
+    /// wait for the account to accept or decline them (`GET /me/walk-ins`), so the app can
+    /// ask. Absent for other sign-ins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_walk_ins: Option<u32>,
 }
 
 /// The signed-in user.

@@ -19,5 +19,6 @@ pub mod queue;
 pub mod reports;
 pub mod rx;
 pub mod staff;
+pub mod walk_in;
 
 pub use error::{ErrorBody, FieldError};

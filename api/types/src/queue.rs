@@ -221,6 +221,9 @@ pub struct Presence {
 pub struct WalkInPatient {
     #[serde(flatten)]
     pub profile: PatientInput,
+    /// Recorded for notifications. The walk-in stays the spoke's: it joins the family of the
+    /// account with this number only when that account, signed in by OTP on the number,
+    /// accepts it (`/me/walk-ins`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }

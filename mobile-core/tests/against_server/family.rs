@@ -153,3 +153,61 @@ async fn family_calls_need_a_login() {
         MobileError::Unauthorized
     );
 }
+
+#[actix_web::test]
+async fn a_walk_in_registered_with_the_number_is_offered_then_accepted_or_declined() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let cho = app.staff_token("cho.sonarpur").await;
+    let mut walk_ins = Vec::new();
+    for name in ["Malati Sarkar", "Someone Else"] {
+        let registered = app
+            .post(
+                "/api/v1/assisted/patients",
+                Some(&cho),
+                serde_json::json!({"name": name, "sex": "female", "birth_year": 1961,
+                                   "preferred_language": "bn", "phone": "+919876543210"}),
+            )
+            .await;
+        assert_eq!(registered.status, 201, "{}", registered.body);
+        walk_ins.push(registered.body["id"].as_str().unwrap().to_owned());
+    }
+    let (device, signed_in) = logged_in(&app, "+919876543210").await;
+    assert_eq!(signed_in.pending_walk_ins, Some(2));
+    device
+        .call(|c| c.add_family_member(person("Asha Das", Sex::Female, None)))
+        .await
+        .unwrap();
+
+    let offers = device.call(|c| c.walk_in_offers()).await.unwrap();
+    assert_eq!(offers.len(), 2);
+    let offer = offers.iter().find(|o| o.id == walk_ins[0]).unwrap();
+    assert_eq!(offer.facility_name, "Ayushman Arogya Mandir, Sonarpur");
+    assert_eq!(offer.registered_on, "2026-11-23");
+    assert_eq!(offer.name_initial, "M");
+    let (mother, stranger) = (walk_ins[0].clone(), walk_ins[1].clone());
+    let accepted = device
+        .call(move |c| c.accept_walk_in(mother, Some("mother".into())))
+        .await
+        .unwrap();
+    assert_eq!(accepted.relation, "mother");
+    device
+        .call(move |c| c.decline_walk_in(stranger))
+        .await
+        .unwrap();
+    assert!(device
+        .call(|c| c.walk_in_offers())
+        .await
+        .unwrap()
+        .is_empty());
+    // The accepted walk-in is in the offline copy too.
+    let cached = device.call(|c| c.cached_family()).await.unwrap();
+    assert_eq!(names(&cached), ["Asha Das", "Malati Sarkar"]);
+    let declined_again = walk_ins[1].clone();
+    assert_eq!(
+        device
+            .call(move |c| c.decline_walk_in(declined_again))
+            .await
+            .unwrap_err(),
+        MobileError::NotFound
+    );
+}
