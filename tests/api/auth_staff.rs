@@ -24,6 +24,7 @@ both_backends!(
     an_attacker_elsewhere_does_not_delay_the_doctor_at_their_desk,
     a_right_password_starts_the_count_again,
     failures_per_client_address_are_limited_over_all_usernames,
+    concurrent_guesses_cannot_exceed_the_free_tries,
 );
 
 const DR_SEN: &str = "00000000-0000-7000-8000-000000001001";
@@ -307,5 +308,23 @@ async fn failures_per_client_address_are_limited_over_all_usernames(backend: Bac
     assert_eq!(
         here.login(&app, "cho.sonarpur", DEMO_PASSWORD).await.status,
         200
+    );
+}
+
+async fn concurrent_guesses_cannot_exceed_the_free_tries(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Each attempt is counted before its password is checked.
+    let guesses = (0..20).map(|_| app.login_staff("dr.sen", WRONG));
+    let answers = futures_util::future::join_all(guesses).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
     );
 }

@@ -87,7 +87,7 @@ pub async fn request_code(
             // Counted in the same transaction as the challenge: a refusal below rolls it back.
             let new_window = match throttle::count_hit(conn, OTP_SCOPE, &client, client_limit, now)?
             {
-                Counted::Hit(hits) => hits == 1,
+                Counted::Hit { opened } => opened,
                 Counted::Full {
                     retry_after_seconds,
                 } => {

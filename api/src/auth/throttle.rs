@@ -47,8 +47,10 @@
 //! one phone cannot rotate through its addresses). Hourly limits use a sliding window from two
 //! counter rows: the previous hour's count, weighted by the part of it still inside the last 60
 //! minutes, plus the current hour's; unlike a fixed window it never lets twice the limit through
-//! around the hour. Rows of windows older than the previous one are deleted whenever a client
-//! opens a new window, in a transaction of their own.
+//! around the hour. When a client's first request of an hour makes its row, rows of hours
+//! before the previous one (and, for logins, usernames idle past `forget_after_days`) are
+//! deleted, each table in a transaction of its own: by key ranges, at most once per active
+//! client and hour.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
@@ -215,8 +217,8 @@ fn wait_for_room(previous: i64, current: i64, limit: i64, elapsed: i64) -> Optio
 /// What counting one hit did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counted {
-    /// Counted: the current hour's count, now. 1 means this hit opened the window.
-    Hit(i32),
+    /// Counted; `opened` when this hit made the client's row for the hour.
+    Hit { opened: bool },
     /// Not counted: the sliding hour is full.
     Full { retry_after_seconds: u64 },
 }
@@ -231,13 +233,11 @@ pub fn count_hit(
 ) -> diesel::QueryResult<Counted> {
     let window = Window::at(now);
     let limit = i64::from(limit);
-    let previous = i64::from(counters::window_hits(
-        conn,
-        scope,
-        client,
-        window.previous_start(),
-    )?);
-    let current = i64::from(counters::window_hits(conn, scope, client, window.start)?);
+    let previous = counters::window_hits(conn, scope, client, window.previous_start())?;
+    let previous = i64::from(previous.unwrap_or(0));
+    let current = counters::window_hits(conn, scope, client, window.start)?;
+    let opened = current.is_none();
+    let current = i64::from(current.unwrap_or(0));
     if let Some(retry_after_seconds) = wait_for_room(previous, current, limit, window.elapsed) {
         return Ok(Counted::Full {
             retry_after_seconds,
@@ -254,7 +254,7 @@ pub fn count_hit(
             retry_after_seconds,
         });
     }
-    Ok(Counted::Hit(hits))
+    Ok(Counted::Hit { opened })
 }
 
 /// The seconds left of the sliding hour of `client` in `scope` if it has no room for one more
@@ -270,8 +270,8 @@ fn window_full(
     let previous = counters::window_hits(conn, scope, client, window.previous_start())?;
     let current = counters::window_hits(conn, scope, client, window.start)?;
     Ok(wait_for_room(
-        previous.into(),
-        current.into(),
+        previous.unwrap_or(0).into(),
+        current.unwrap_or(0).into(),
         limit.into(),
         window.elapsed,
     ))
@@ -430,9 +430,9 @@ pub async fn reserve_login(
 
     // Then decided again, and counted, with the username's row claimed.
     let (u, c) = (username.clone(), client.clone());
-    let (first_failure, new_window) = state
+    let opened = state
         .db
-        .write(move |conn| -> Result<(bool, bool), AuthError> {
+        .write(move |conn| -> Result<bool, AuthError> {
             let account = counters::claim_login(conn, &u, now)?;
             let known = LoginState::read(conn, Some(account), &u, &c, &settings, now)?;
             if let Some(refusal) = known.refusal(&c, &settings, now) {
@@ -450,7 +450,7 @@ pub async fn reserve_login(
                 settings.max_failures_per_client_per_hour,
                 now,
             )? {
-                Counted::Hit(hits) => Ok((client_failures == 1, hits == 1)),
+                Counted::Hit { opened } => Ok(opened),
                 Counted::Full {
                     retry_after_seconds,
                 } => Err(AuthError::TooManyAttempts {
@@ -460,8 +460,9 @@ pub async fn reserve_login(
         })
         .await?;
 
-    // New rows: delete what is long idle, each table in a transaction of its own.
-    if first_failure {
+    // A client's first attempt of the hour also deletes what is long idle (so at most once per
+    // active client and hour), each table in a transaction of its own.
+    if opened {
         let forget_before = now - Duration::days(state.settings.login.forget_after_days.into());
         for forget in [
             counters::forget_idle_login_clients,
@@ -475,8 +476,6 @@ pub async fn reserve_login(
                 tracing::warn!(%error, "deleting idle login throttles failed");
             }
         }
-    }
-    if new_window {
         forget_old_windows(state, LOGIN_SCOPE, now).await;
     }
     Ok(LoginAttempt {

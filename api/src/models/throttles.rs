@@ -17,19 +17,19 @@ struct Hits {
     hits: i32,
 }
 
-/// Hits counted for `client` in the window of `scope` that starts at `window_start`.
+/// Hits counted for `client` in the window of `scope` that starts at `window_start`, if the
+/// window has a row.
 pub fn window_hits(
     conn: &mut DbConnection,
     scope: &str,
     client: &str,
     window_start: NaiveDateTime,
-) -> QueryResult<i32> {
+) -> QueryResult<Option<i32>> {
     throttle_windows::table
         .find((scope, window_start, client))
         .select(throttle_windows::hits)
         .first(conn)
         .optional()
-        .map(|hits| hits.unwrap_or(0))
 }
 
 /// Adds one hit to the window's row (creating it at 1) and returns the new count. One upsert
