@@ -2,4 +2,5 @@
 //! real server on SQLite and on PostgreSQL. Screenshots go to `target/browser-artifacts/`.
 
 mod call;
+mod doctor;
 mod pages;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod calls;
+pub mod doctor_workspace;
 pub mod facilities;
 pub mod idempotency;
 pub mod notifications;

@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpResponse};
 use crate::error::ApiError;
 
 /// (path under `/static/`, content type, content).
-const ASSETS: [(&str, &str, &str); 4] = [
+const ASSETS: [(&str, &str, &str); 7] = [
     (
         "pages.css",
         "text/css; charset=utf-8",
@@ -21,6 +21,21 @@ const ASSETS: [(&str, &str, &str); 4] = [
         "desk.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/desk.js"),
+    ),
+    (
+        "doctor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/doctor.js"),
+    ),
+    (
+        "data/icd10.json",
+        "application/json",
+        include_str!("../../static/data/icd10.json"),
+    ),
+    (
+        "data/medicines.json",
+        "application/json",
+        include_str!("../../static/data/medicines.json"),
     ),
     (
         "vendor/jsQR.js",

@@ -9,6 +9,7 @@ mod assets;
 pub mod board;
 pub mod dashboard;
 pub mod desk;
+pub mod doctor;
 
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
@@ -36,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(assets::serve)
         .configure(desk::configure)
         .configure(board::configure)
-        .configure(dashboard::configure);
+        .configure(dashboard::configure)
+        .configure(doctor::configure);
 }
 
 /// What every page's frame needs: the language, who is signed in, and the links to switch

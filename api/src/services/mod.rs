@@ -2,6 +2,7 @@
 //! validates, and reads or writes through [`crate::models`] in one transaction.
 
 pub mod assisted;
+pub mod doctor_workspace;
 pub mod facilities;
 pub mod idempotency;
 pub mod notifications;

@@ -18,6 +18,7 @@ pub mod programme;
 pub mod queue;
 pub mod reports;
 pub mod rx;
+pub mod rx_text;
 pub mod staff;
 pub mod walk_in;
 
