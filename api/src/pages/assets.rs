@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpResponse};
 use crate::error::ApiError;
 
 /// (path under `/static/`, content type, content).
-const ASSETS: [(&str, &str, &str); 4] = [
+const ASSETS: [(&str, &str, &str); 5] = [
     (
         "pages.css",
         "text/css; charset=utf-8",
@@ -16,6 +16,11 @@ const ASSETS: [(&str, &str, &str); 4] = [
         "board.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/board.js"),
+    ),
+    (
+        "call.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/call.js"),
     ),
     (
         "desk.js",

@@ -7,6 +7,7 @@
 
 mod assets;
 pub mod board;
+pub mod call;
 pub mod dashboard;
 pub mod desk;
 
@@ -36,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(assets::serve)
         .configure(desk::configure)
         .configure(board::configure)
-        .configure(dashboard::configure);
+        .configure(dashboard::configure)
+        .configure(call::configure);
 }
 
 /// What every page's frame needs: the language, who is signed in, and the links to switch
@@ -171,7 +173,9 @@ fn chosen_language(req: &HttpRequest) -> Option<Language> {
 }
 
 /// An HTML answer with the headers every page carries: a strict content security policy (no
-/// inline script or style), no sniffing, no referrer off the site, never cached.
+/// inline script or style; blob frames only for a report shared in a call), camera and
+/// microphone for this site only (the desk's scanner, the call), no sniffing, no referrer off
+/// the site, never cached.
 fn html_response(status: StatusCode) -> HttpResponseBuilder {
     let mut response = HttpResponse::build(status);
     response
@@ -179,7 +183,12 @@ fn html_response(status: StatusCode) -> HttpResponseBuilder {
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
-             object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+             frame-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+             form-action 'self'",
+        ))
+        .insert_header((
+            "Permissions-Policy",
+            "camera=(self), microphone=(self), display-capture=(), geolocation=()",
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "same-origin"))
