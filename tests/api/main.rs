@@ -15,3 +15,4 @@ mod programmes;
 mod queue;
 mod reports;
 mod sessions;
+mod spoke;

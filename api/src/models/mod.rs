@@ -14,4 +14,5 @@ pub mod programmes;
 pub mod queue;
 pub mod reports;
 pub mod sessions;
+pub mod spoke;
 pub mod users;

@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpResponse};
 use crate::error::ApiError;
 
 /// (path under `/static/`, content type, content).
-const ASSETS: [(&str, &str, &str); 5] = [
+const ASSETS: [(&str, &str, &str); 6] = [
     (
         "pages.css",
         "text/css; charset=utf-8",
@@ -26,6 +26,11 @@ const ASSETS: [(&str, &str, &str); 5] = [
         "desk.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/desk.js"),
+    ),
+    (
+        "spoke.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/spoke.js"),
     ),
     (
         "vendor/jsQR.js",

@@ -1,5 +1,7 @@
 //! Server-rendered web pages, served by the API binary with no front-end build: the pharmacist
-//! desk, the waiting-room boards and the reports dashboard, in English, Hindi and Bengali.
+//! desk, the waiting-room boards, the reports dashboard, the consultation call pages and the
+//! spoke workspace, in English, Hindi and Bengali. Each screen is a module here, its templates
+//! in `api/templates/` and its script (if any) in `api/static/`.
 //!
 //! Staff sign in with a form; the session token then lives in an `HttpOnly`, `SameSite=Strict`
 //! cookie that only these pages read. The JSON API keeps bearer tokens, so a page's cookie can
@@ -10,6 +12,7 @@ pub mod board;
 pub mod call;
 pub mod dashboard;
 pub mod desk;
+pub mod spoke;
 
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
@@ -38,7 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(desk::configure)
         .configure(board::configure)
         .configure(dashboard::configure)
-        .configure(call::configure);
+        .configure(call::configure)
+        .configure(spoke::configure);
 }
 
 /// What every page's frame needs: the language, who is signed in, and the links to switch
@@ -340,18 +344,19 @@ fn local_path(next: &str) -> String {
 #[template(path = "home.html")]
 struct HomePage {
     c: Chrome,
+    /// The signed-in staff member's own workspace (path, name), if their role has one.
+    workspace: Option<(&'static str, String)>,
 }
 
 #[get("/")]
 async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let user = signed_in(&req, &state).await;
-    render(
-        &req,
-        StatusCode::OK,
-        &HomePage {
-            c: Chrome::new(&req, user.as_ref()),
-        },
-    )
+    let c = Chrome::new(&req, user.as_ref());
+    let workspace = match user.as_ref().map(|u| u.role) {
+        Some(Role::Cho) => Some(("/spoke", c.t("spoke-title"))),
+        _ => None,
+    };
+    render(&req, StatusCode::OK, &HomePage { c, workspace })
 }
 
 #[derive(Template)]

@@ -11,6 +11,7 @@ pub mod prescriptions;
 pub mod programmes;
 pub mod queue;
 pub mod reports;
+pub mod spoke;
 pub mod staff;
 
 use std::borrow::Cow;
