@@ -17,3 +17,5 @@ mod queue;
 mod reports;
 mod sessions;
 mod walk_ins;
+
+mod spoke;

@@ -1,7 +1,7 @@
 //! The consultation call: rooms for called tokens, WebSocket signalling between the doctor and
 //! the patient's side, ICE servers with TURN REST credentials, chat and shared files kept with
-//! the consultation record, the call facts, and the two web pages that run the call with the
-//! browser's WebRTC.
+//! the consultation record, and the call facts. The pages that run the call with the browser's
+//! WebRTC are `crate::pages::call` (templates `call.html`, `call_pane.html`; `static/call.js`).
 //!
 //! - [`service`]: who may enter a room, and the use cases (enter, chat, files, record).
 //! - [`rooms`]: the live rooms of this process and the relay (how this scales to many API
@@ -9,8 +9,6 @@
 //! - [`socket`]: one participant's WebSocket.
 //! - [`ice`]: STUN/TURN configuration and credentials.
 //! - [`files`]: the file store and the content checks.
-//! - `page.html` and `call.js`: the doctor's and the patient's page (served by
-//!   `routes::calls`).
 
 pub mod files;
 pub mod ice;

@@ -16,5 +16,7 @@ pub mod queue;
 pub mod reports;
 pub mod sessions;
 pub mod throttles;
+
+pub mod spoke;
 pub mod users;
 pub mod walk_ins;

@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpResponse};
 use crate::error::ApiError;
 
 /// (path under `/static/`, content type, content).
-const ASSETS: [(&str, &str, &str); 7] = [
+const ASSETS: [(&str, &str, &str); 9] = [
     (
         "pages.css",
         "text/css; charset=utf-8",
@@ -16,6 +16,11 @@ const ASSETS: [(&str, &str, &str); 7] = [
         "board.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/board.js"),
+    ),
+    (
+        "call.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/call.js"),
     ),
     (
         "desk.js",
@@ -36,6 +41,11 @@ const ASSETS: [(&str, &str, &str); 7] = [
         "data/medicines.json",
         "application/json",
         include_str!("../../static/data/medicines.json"),
+    ),
+    (
+        "spoke.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/spoke.js"),
     ),
     (
         "vendor/jsQR.js",

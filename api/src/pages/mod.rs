@@ -1,5 +1,7 @@
 //! Server-rendered web pages, served by the API binary with no front-end build: the pharmacist
-//! desk, the waiting-room boards and the reports dashboard, in English, Hindi and Bengali.
+//! desk, the waiting-room boards, the reports dashboard, the consultation call pages and the
+//! spoke workspace, in English, Hindi and Bengali. Each screen is a module here, its templates
+//! in `api/templates/` and its script (if any) in `api/static/`.
 //!
 //! Staff sign in with a form; the session token then lives in an `HttpOnly`, `SameSite=Strict`
 //! cookie that only these pages read. The JSON API keeps bearer tokens, so a page's cookie can
@@ -7,9 +9,11 @@
 
 mod assets;
 pub mod board;
+pub mod call;
 pub mod dashboard;
 pub mod desk;
 pub mod doctor;
+pub mod spoke;
 
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
@@ -38,7 +42,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(desk::configure)
         .configure(board::configure)
         .configure(dashboard::configure)
-        .configure(doctor::configure);
+        .configure(doctor::configure)
+        .configure(call::configure)
+        .configure(spoke::configure);
 }
 
 /// What every page's frame needs: the language, who is signed in, and the links to switch
@@ -173,7 +179,9 @@ fn chosen_language(req: &HttpRequest) -> Option<Language> {
 }
 
 /// An HTML answer with the headers every page carries: a strict content security policy (no
-/// inline script or style), no sniffing, no referrer off the site, never cached.
+/// inline script or style; blob frames only for a report shared in a call), camera and
+/// microphone for this site only (the desk's scanner, the call), no sniffing, no referrer off
+/// the site, never cached.
 fn html_response(status: StatusCode) -> HttpResponseBuilder {
     let mut response = HttpResponse::build(status);
     response
@@ -181,7 +189,12 @@ fn html_response(status: StatusCode) -> HttpResponseBuilder {
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
-             object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+             frame-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+             form-action 'self'",
+        ))
+        .insert_header((
+            "Permissions-Policy",
+            "camera=(self), microphone=(self), display-capture=(), geolocation=()",
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "same-origin"))
@@ -333,18 +346,19 @@ fn local_path(next: &str) -> String {
 #[template(path = "home.html")]
 struct HomePage {
     c: Chrome,
+    /// The signed-in staff member's own workspace (path, name), if their role has one.
+    workspace: Option<(&'static str, String)>,
 }
 
 #[get("/")]
 async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let user = signed_in(&req, &state).await;
-    render(
-        &req,
-        StatusCode::OK,
-        &HomePage {
-            c: Chrome::new(&req, user.as_ref()),
-        },
-    )
+    let c = Chrome::new(&req, user.as_ref());
+    let workspace = match user.as_ref().map(|u| u.role) {
+        Some(Role::Cho) => Some(("/spoke", c.t("spoke-title"))),
+        _ => None,
+    };
+    render(&req, StatusCode::OK, &HomePage { c, workspace })
 }
 
 #[derive(Template)]

@@ -1,6 +1,6 @@
 //! The consultation call: the room, ICE servers, the signalling WebSocket, shared files and the
-//! call record under `/api/v1/calls/{token_id}`; and, outside the API, the doctor's and the
-//! patient's call pages with their script.
+//! call record under `/api/v1/calls/{token_id}`. The call pages are with the other pages
+//! (`crate::pages::call`).
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -21,13 +21,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(record)
         .service(files)
         .service(download);
-}
-
-/// Mounted at the root: the pages and their script.
-pub fn pages(cfg: &mut web::ServiceConfig) {
-    cfg.service(doctor_page)
-        .service(patient_page)
-        .service(script);
 }
 
 /// The room of a called token, for its participants: the doctor who called it, and the
@@ -209,51 +202,6 @@ fn percent_encode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
-}
-
-const PAGE: &str = include_str!("../call/page.html");
-const SCRIPT: &str = include_str!("../call/call.js");
-
-/// The pages load only our own script and talk only to this server; media stays in the page.
-const PAGE_POLICY: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' blob: data:; media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; \
-     frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
-     frame-ancestors 'none'";
-
-fn page(side: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_POLICY))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
-        .insert_header((
-            "Permissions-Policy",
-            "camera=(self), microphone=(self), display-capture=()",
-        ))
-        .body(PAGE.replace("{{side}}", side))
-}
-
-/// The doctor's call page: sign in, go online, call the next patient, and the call.
-#[get("/call/doctor")]
-pub async fn doctor_page() -> HttpResponse {
-    page("doctor")
-}
-
-/// The patient's call page (also the CHO's at a spoke): sign in, see the token, join the call.
-#[get("/call/patient")]
-pub async fn patient_page() -> HttpResponse {
-    page("patient")
-}
-
-#[get("/call/assets/call.js")]
-pub async fn script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(SCRIPT)
 }
 
 #[cfg(test)]

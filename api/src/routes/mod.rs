@@ -78,8 +78,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(reports::configure)
             .configure(calls::configure),
     );
-    // The call pages are for people, outside the versioned API.
-    cfg.configure(calls::pages);
     // The signing keys live where verifiers expect them, outside the versioned API.
     cfg.service(prescriptions::jwks);
 }

@@ -12,6 +12,7 @@ pub mod prescriptions;
 pub mod programmes;
 pub mod queue;
 pub mod reports;
+pub mod spoke;
 pub mod staff;
 pub mod walk_ins;
 

@@ -1,0 +1,2 @@
+DROP INDEX patients_by_facility;
+DROP INDEX tokens_by_spoke;
