@@ -517,3 +517,13 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(calls, call_events, call_messages, call_files);
+
+// ---- retry safety (migration 000011_retry_safe) -------------------------------------------------
+// One row (id 1): when the queue was last swept, by any API process.
+
+diesel::table! {
+    queue_sweeps (id) {
+        id -> Integer,
+        swept_at -> Nullable<Timestamp>,
+    }
+}
