@@ -573,3 +573,13 @@ diesel::table! {
 diesel::joinable!(walk_in_offers -> patients (patient_id));
 diesel::allow_tables_to_appear_in_same_query!(walk_in_offers, patients);
 diesel::allow_tables_to_appear_in_same_query!(walk_in_offers, facilities);
+
+// ---- retry safety (migration 000011_retry_safe) -------------------------------------------------
+// One row (id 1): when the queue was last swept, by any API process.
+
+diesel::table! {
+    queue_sweeps (id) {
+        id -> Integer,
+        swept_at -> Nullable<Timestamp>,
+    }
+}

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use actix_web::dev::{Server, Service};
+use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -44,6 +44,34 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    stopper: Stopper,
+}
+
+/// Stops a running [`Application`]: its HTTP server and its background tasks (the queue
+/// sweep, the call-room watcher, the outbox worker), as if the process ended.
+#[derive(Clone)]
+pub struct Stopper {
+    server: ServerHandle,
+    background: Vec<tokio::task::AbortHandle>,
+}
+
+impl Stopper {
+    /// `graceful`: finish the requests in flight first (as on SIGTERM); otherwise drop them
+    /// (as a crash would).
+    pub async fn stop(&self, graceful: bool) {
+        for task in &self.background {
+            task.abort();
+        }
+        self.server.stop(graceful).await;
+    }
+}
+
+/// A start-up step's failure, as the store's (what it is at start-up).
+fn store_error(error: crate::services::ServiceError) -> StoreError {
+    match error {
+        crate::services::ServiceError::Store(error) => error,
+        other => StoreError::Unavailable(other.to_string()),
+    }
 }
 
 impl Application {
@@ -77,10 +105,18 @@ impl Application {
         if state.settings.mode == Mode::Demo {
             demo::seed(&state).await?;
         }
-        spawn_sweeper(state.clone());
-        crate::call::spawn_watcher(state.clone());
+        // Before serving: the signing key is published from the first start, and called
+        // patients get back the time the service was down before anyone can be refused a join.
+        crate::services::prescriptions::ensure_signing_key(&state)
+            .await
+            .map_err(store_error)?;
+        crate::services::queue::sweep(&state, true)
+            .await
+            .map_err(store_error)?;
+        let mut background = vec![spawn_sweeper(state.clone())];
+        background.push(crate::call::spawn_watcher(state.clone()));
         if state.settings.notifications.worker {
-            crate::notify::outbox::spawn_worker(state.clone());
+            background.push(crate::notify::outbox::spawn_worker(state.clone()));
         }
 
         let listener = TcpListener::bind(&state.settings.listen)?;
@@ -143,11 +179,22 @@ impl Application {
         .shutdown_timeout(30)
         .listen(listener)?
         .run();
+        let stopper = Stopper {
+            server: server.handle(),
+            background: background.iter().map(|task| task.abort_handle()).collect(),
+        };
         Ok(Self {
             port,
             server,
             state,
+            stopper,
         })
+    }
+
+    /// What stops this instance from outside (tests stop one and start another on its
+    /// database, as a restart of the process would).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -166,17 +213,23 @@ impl Application {
 
 /// Runs the queue sweep (overdue calls, silent doctors) in the background for as long as the
 /// process lives. Several API processes may each run one: every sweep step re-checks under the
-/// session lock, so doing it twice changes nothing.
-fn spawn_sweeper(state: AppState) {
+/// session lock, so doing it twice changes nothing. The sweep after a failed one is told it is
+/// resuming: the database may have been unreachable for a while (see `queue::sweep`).
+fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
     let interval = std::time::Duration::from_millis(state.settings.queue.sweep_interval_ms.max(50));
     tokio::spawn(async move {
+        let mut resuming = false;
         loop {
             tokio::time::sleep(interval).await;
-            if let Err(error) = crate::services::queue::sweep(&state).await {
-                tracing::warn!(%error, "queue sweep failed");
+            match crate::services::queue::sweep(&state, resuming).await {
+                Ok(_) => resuming = false,
+                Err(error) => {
+                    resuming = true;
+                    tracing::warn!(%error, "queue sweep failed");
+                }
             }
         }
-    });
+    })
 }
 
 /// The server binary's whole job.

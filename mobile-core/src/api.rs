@@ -2,8 +2,10 @@
 //! body parsed into [`Error::Api`], and retries with exponential backoff for the requests that
 //! are safe to repeat.
 //!
-//! What is safe to repeat: a GET, and a POST that carries an `Idempotency-Key` (the server then
-//! answers a replay with the first result). Nothing else is retried, because a request whose
+//! What is safe to repeat: a GET, a POST that carries an `Idempotency-Key` (the server then
+//! answers a replay with the first result), and a POST the server makes repeatable by itself
+//! ([`ApiRequest::repeatable`]: call-next answers the doctor's current patient). Nothing else
+//! is retried, because a request whose
 //! answer was lost may already have taken effect: repeating an OTP request would send a second
 //! SMS, repeating "add family member" would add the person twice. PUT is idempotent in HTTP's
 //! terms, but a replay could still overwrite an edit made on another device in between, so it
@@ -61,6 +63,8 @@ pub struct ApiRequest<'a> {
     token: Option<&'a str>,
     body: Option<Vec<u8>>,
     idempotency_key: Option<String>,
+    /// The server answers a repeat of this POST with the same result, with no key.
+    repeatable: bool,
     if_none_match: Option<&'a str>,
     /// The path is at the server's root, outside `/api/v1` (`/.well-known/jwks.json`).
     outside_api: bool,
@@ -86,6 +90,7 @@ impl<'a> ApiRequest<'a> {
             token: None,
             body: None,
             idempotency_key: None,
+            repeatable: false,
             if_none_match: None,
             outside_api: false,
         }
@@ -116,6 +121,14 @@ impl<'a> ApiRequest<'a> {
         self
     }
 
+    /// Marks a POST the server itself makes safe to repeat (no key needed): a repeat changes
+    /// nothing and answers as the first time did (call-next answers the doctor's current
+    /// patient).
+    pub fn repeatable(mut self) -> Self {
+        self.repeatable = true;
+        self
+    }
+
     /// A conditional GET: an unchanged resource answers 304 with no body.
     pub fn if_none_match(mut self, etag: Option<&'a str>) -> Self {
         self.if_none_match = etag;
@@ -124,7 +137,7 @@ impl<'a> ApiRequest<'a> {
 
     fn is_safe_to_repeat(&self) -> bool {
         self.method == Method::GET
-            || (self.method == Method::POST && self.idempotency_key.is_some())
+            || (self.method == Method::POST && (self.idempotency_key.is_some() || self.repeatable))
     }
 }
 
@@ -135,7 +148,8 @@ pub struct Answer {
     pub status: u16,
     pub body: String,
     pub etag: Option<String>,
-    /// `Idempotent-Replayed: true`: the server answered a repeated booking with the first one.
+    /// `Idempotent-Replayed: true`: the server answered a repeated request with the first
+    /// answer (a booking, a dispense) or the doctor's current patient (call-next).
     pub replayed: bool,
 }
 
@@ -442,6 +456,15 @@ mod tests {
                 .idempotency_key("k-1".into()),
         )
         .unwrap();
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_repeatable_post_is_retried_without_a_key() {
+        let (address, seen) = canned_server(vec![unavailable(), ok()]);
+        let api = Api::new(&address, NO_WAIT).unwrap();
+        api.send(ApiRequest::post("/opd-sessions/s/call-next").repeatable())
+            .unwrap();
         assert_eq!(seen.load(Ordering::SeqCst), 2);
     }
 

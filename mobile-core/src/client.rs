@@ -496,11 +496,18 @@ impl Core {
         Ok(entries.into_iter().map(WaitingPatient::from).collect())
     }
 
-    /// Calls the next patient by the ordering rule.
+    /// Calls the next patient by the ordering rule. Safe to repeat: while the doctor has a
+    /// patient called or in consultation, the server answers that patient and calls nobody new,
+    /// so a call whose answer was lost is retried here (and may be made again by the app) and
+    /// gets the patient already called, never a second one.
     pub fn call_next(&self, session_id: &str) -> Result<BookedToken, Error> {
         check_session_id(session_id)?;
-        let token: Token =
-            self.post::<(), _>(&format!("/opd-sessions/{session_id}/call-next"), None)?;
+        let path = format!("/opd-sessions/{session_id}/call-next");
+        let token: Token = self.with_session(|session| {
+            self.api
+                .send(ApiRequest::post(&path).bearer(&session.token).repeatable())?
+                .json()
+        })?;
         Ok(token.into())
     }
 
@@ -749,8 +756,9 @@ impl SanjeevaniClient {
         Ok(self.core.session_queue(&session_id)?)
     }
 
-    /// Calls the next patient. `Conflict` codes: `queue_empty`, `doctor_offline`,
-    /// `consultation_in_progress`.
+    /// Calls the next patient. Safe to call again after a network failure: while the doctor
+    /// has a patient called or in consultation, the answer is that patient (nobody new is
+    /// called). `Conflict` codes: `queue_empty`, `doctor_offline`, `session_not_started`.
     pub fn call_next(&self, session_id: String) -> Result<BookedToken, MobileError> {
         Ok(self.core.call_next(&session_id)?)
     }

@@ -131,7 +131,7 @@ pub enum MobileError {
     /// The server refused the action as things stand; `code` says why, e.g.
     /// `family_limit_reached`, `forbidden`, and for the queue `session_full`, `already_booked`,
     /// `booking_not_open`, `session_ended`, `idempotency_key_reused`, `queue_empty`,
-    /// `doctor_offline`, `consultation_in_progress`, `not_online`. Show `message`.
+    /// `doctor_offline`, `not_online`. Show `message`.
     #[error("{code}: {message}")]
     Conflict { code: String, message: String },
     /// Some input is invalid; `fields` says which, for marking them on the form.

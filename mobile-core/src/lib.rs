@@ -77,8 +77,10 @@
 //!   thread and waits for it; the watch also ends when the token is completed or cancelled,
 //!   on `NotFound`/`Unauthorized`, or when the handle is dropped.
 //! - **Doctors** use the same client after `login_staff`: presence, heartbeat, the session's
-//!   queue, call next, start, complete, no-show. The server's refusals arrive as
-//!   `Conflict { code }` (`queue_empty`, `doctor_offline`, `consultation_in_progress`,
+//!   queue, call next, start, complete, no-show. Call next is safe to repeat: while the doctor
+//!   has a patient called or in consultation the server answers that patient, so a lost answer
+//!   is retried and recovers the same patient. The server's refusals arrive as
+//!   `Conflict { code }` (`queue_empty`, `doctor_offline`, `session_not_started`,
 //!   `session_full`, `already_booked`, `booking_not_open`, `session_ended`,
 //!   `idempotency_key_reused`), so the public error enum did not grow.
 //!

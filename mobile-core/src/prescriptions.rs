@@ -615,6 +615,10 @@ impl Core {
     }
 
     /// Records what this pharmacy hands over now (part of the rest is allowed, never more).
+    /// Each dispense carries its own `Idempotency-Key`, reused when the request is retried
+    /// after a lost answer: the server then answers as the first time and records nothing
+    /// more. A dispense that ended in a network error may or may not have been recorded:
+    /// `check_prescription` says what was dispensed before dispensing again.
     pub fn dispense(
         &self,
         code: &str,
@@ -630,10 +634,18 @@ impl Core {
                 })
                 .collect(),
         };
-        let view: PharmacyView = self.post(
-            &format!("/pharmacy/prescriptions/{code}/dispense"),
-            Some(&body),
-        )?;
+        let path = format!("/pharmacy/prescriptions/{code}/dispense");
+        let key = uuid::Uuid::new_v4().to_string();
+        let view: PharmacyView = self.with_session(|session| {
+            self.api()
+                .send(
+                    ApiRequest::post(&path)
+                        .bearer(&session.token)
+                        .json(&body)
+                        .idempotency_key(key.clone()),
+                )?
+                .json()
+        })?;
         Ok(view.into())
     }
 

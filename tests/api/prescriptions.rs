@@ -9,7 +9,7 @@ use sanjeevani_api::clock::Clock;
 use sanjeevani_api::error::ApiError;
 use sanjeevani_api::schema::audit_events;
 use sanjeevani_tests::world::medicines;
-use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
+use sanjeevani_tests::{both_backends, spawn_app, spawn_on, Backend, TestApp};
 use serde_json::{json, Value};
 
 both_backends!(
@@ -22,6 +22,11 @@ both_backends!(
     a_partly_dispensed_prescription_stays_with_its_pharmacy_until_released,
     prescription_input_is_validated,
     a_referral_books_a_linked_token_at_the_other_opd,
+    a_dispense_retried_with_its_key_is_recorded_once,
+    twenty_parallel_dispenses_with_one_key_dispense_once,
+    the_desk_records_a_resubmitted_dispense_once,
+    the_signing_key_is_published_from_the_first_start,
+    two_processes_starting_together_publish_one_signing_key,
 );
 
 async fn verify_payload(app: &TestApp, pharmacist: &str, payload: &str) -> Value {
@@ -656,4 +661,256 @@ async fn a_referral_books_a_linked_token_at_the_other_opd(backend: Backend) {
         )
         .await;
     bad.assert_error(422, "validation_failed");
+}
+
+/// A dispense sent with an `Idempotency-Key`, as an app or the desk sends it.
+async fn dispense_with_key(
+    app: &TestApp,
+    pharmacist: &str,
+    code: &str,
+    key: &str,
+    lines: Value,
+) -> (u16, Option<String>, Value) {
+    let response = app
+        .client
+        .post(format!(
+            "{}/api/v1/pharmacy/prescriptions/{code}/dispense",
+            app.address
+        ))
+        .bearer_auth(pharmacist)
+        .header("Idempotency-Key", key)
+        .json(&json!({ "items": lines }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, replayed, response.json().await.unwrap())
+}
+
+/// What the patient's copy says was dispensed of the first item: (total, dispensations).
+async fn dispensed_of_first_item(
+    app: &TestApp,
+    issued: &sanjeevani_tests::world::Issued,
+) -> (i64, usize) {
+    let id = issued.prescription["id"].as_str().unwrap();
+    let after = app
+        .get(
+            &format!("/api/v1/prescriptions/{id}"),
+            Some(&issued.patient_token),
+        )
+        .await;
+    let item = &after.body["items"][0];
+    (
+        item["dispensed_quantity"].as_i64().unwrap(),
+        item["dispensations"].as_array().unwrap().len(),
+    )
+}
+
+/// A pharmacist's app sends a dispense of 5, the answer is lost after the commit, and the app
+/// sends it again with the same key: 5 were dispensed, not 10, and the retry gets the first
+/// answer. The key belongs to its request and to its caller.
+async fn a_dispense_retried_with_its_key_is_recorded_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 30)).await;
+    let code = issued.prescription["code"].as_str().unwrap().to_owned();
+    let five = json!([{"item_id": item_id(&issued.prescription, 0), "quantity": 5}]);
+    let pharmacists = app.pharmacists(2).await;
+    let (status, replayed, first) =
+        dispense_with_key(&app, &pharmacists[0], &code, "dispense-1", five.clone()).await;
+    assert_eq!((status, replayed), (200, None), "{first}");
+    let (status, replayed, again) =
+        dispense_with_key(&app, &pharmacists[0], &code, "dispense-1", five.clone()).await;
+    assert_eq!(
+        (status, replayed.as_deref()),
+        (200, Some("true")),
+        "{again}"
+    );
+    assert_eq!(again, first, "the retry gets the first answer");
+    assert_eq!(dispensed_of_first_item(&app, &issued).await, (5, 1));
+    // The same key with another body is refused and changes nothing.
+    let three = json!([{"item_id": item_id(&issued.prescription, 0), "quantity": 3}]);
+    let (status, _, refused) =
+        dispense_with_key(&app, &pharmacists[0], &code, "dispense-1", three).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["code"], "idempotency_key_reused");
+    // The lower-case spelling of the code is the same request.
+    let (status, replayed, _) = dispense_with_key(
+        &app,
+        &pharmacists[0],
+        &code.to_lowercase(),
+        "dispense-1",
+        five.clone(),
+    )
+    .await;
+    assert_eq!((status, replayed.as_deref()), (200, Some("true")));
+    // Keys are the caller's own: another pharmacist's same key is their own dispense.
+    let (status, replayed, _) =
+        dispense_with_key(&app, &pharmacists[1], &code, "dispense-1", five.clone()).await;
+    assert_eq!((status, replayed), (200, None));
+    assert_eq!(dispensed_of_first_item(&app, &issued).await, (10, 2));
+    // A dispense refused by a rule keeps nothing, the key included: fixed, it goes through.
+    let too_many = json!([{"item_id": item_id(&issued.prescription, 0), "quantity": 25}]);
+    let (status, _, refused) =
+        dispense_with_key(&app, &pharmacists[0], &code, "dispense-2", too_many).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["code"], "exceeds_prescribed_quantity");
+    let (status, _, body) =
+        dispense_with_key(&app, &pharmacists[0], &code, "dispense-3", five).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, refused) =
+        dispense_with_key(&app, &pharmacists[0], &code, "has spaces", json!([])).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["code"], "invalid_idempotency_key");
+    assert_eq!(dispensed_of_first_item(&app, &issued).await, (15, 3));
+}
+
+/// Twenty copies of one dispense (one key) arrive at once: one dispense is recorded and every
+/// answer is its answer.
+async fn twenty_parallel_dispenses_with_one_key_dispense_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 30)).await;
+    let code = issued.prescription["code"].as_str().unwrap().to_owned();
+    let five = json!([{"item_id": item_id(&issued.prescription, 0), "quantity": 5}]);
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    let answers = join_all(
+        (0..20).map(|_| dispense_with_key(&app, &pharmacist, &code, "one-dispense", five.clone())),
+    )
+    .await;
+    let fresh = answers
+        .iter()
+        .filter(|(_, replayed, _)| replayed.is_none())
+        .count();
+    assert_eq!(fresh, 1, "one dispense, nineteen replays");
+    for (status, _, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body, &answers[0].2);
+        assert_eq!(body["items"][0]["dispensed_quantity"], 5);
+    }
+    assert_eq!(dispensed_of_first_item(&app, &issued).await, (5, 1));
+    let dispensed: i64 = app
+        .app_state
+        .db
+        .read(|conn| {
+            audit_events::table
+                .filter(audit_events::action.eq("prescription.dispensed"))
+                .count()
+                .get_result(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(dispensed, 1, "one dispense in the audit trail");
+}
+
+/// The desk's dispense form carries a key made when the verdict was shown: the same form sent
+/// twice (a reload after a lost answer, a second click) records the dispense once.
+async fn the_desk_records_a_resubmitted_dispense_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 30)).await;
+    let code = issued.prescription["code"].as_str().unwrap().to_owned();
+    let item = item_id(&issued.prescription, 0);
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    let cookie = format!("sanjeevani_session={pharmacist}");
+    let post_form = |path: &'static str, body: String| {
+        app.client
+            .post(format!("{}{path}", app.address))
+            .header("cookie", cookie.clone())
+            .header("origin", app.address.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let verified = post_form("/desk/verify", format!("code={code}&scanned="))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let attempt = hidden_field(&verified, "attempt");
+    assert!(!attempt.is_empty(), "the dispense form carries a key");
+    let form = format!("code={code}&attempt={attempt}&give-{item}=5");
+    for _ in 0..2 {
+        let page = post_form("/desk/dispense", form.clone())
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(r#"id="notice""#), "{page}");
+        let next = hidden_field(&page, "attempt");
+        assert_ne!(next, attempt, "the next dispense gets a new key");
+    }
+    assert_eq!(dispensed_of_first_item(&app, &issued).await, (5, 1));
+    // A new verdict, a new key: the next dispense of the same amount is a dispense.
+    let verified = post_form("/desk/verify", format!("code={code}&scanned="))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let attempt = hidden_field(&verified, "attempt");
+    post_form(
+        "/desk/dispense",
+        format!("code={code}&attempt={attempt}&give-{item}=5"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dispensed_of_first_item(&app, &issued).await, (10, 2));
+}
+
+/// The value of a page's hidden input by name.
+fn hidden_field(page: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {page}"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// A pharmacy installing the app provisions the keys before any prescription exists.
+async fn the_signing_key_is_published_from_the_first_start(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let keys = app_keys(&app).await;
+    assert_eq!(keys.len(), 1, "published from the first start");
+    let issued = app.issue_prescription(medicines(1, 10)).await;
+    let now = app.clock.now().timestamp();
+    sanjeevani_types::rx::verify(
+        issued.prescription["signed_payload"].as_str().unwrap(),
+        &keys,
+        now,
+    )
+    .expect("the first prescription verifies with the key published before it");
+    assert_eq!(app_keys(&app).await, keys, "no second key");
+}
+
+/// Two API processes starting at once on a new database make one signing key between them.
+async fn two_processes_starting_together_publish_one_signing_key(backend: Backend) {
+    let database = std::sync::Arc::new(sanjeevani_tests::TestDatabase::create(backend));
+    // Migrated first (SQLite has no lock for two migrating at once), with no key yet.
+    let options = sanjeevani_api::db::DbOptions {
+        url: database.url.clone(),
+        pool_size: 1,
+    };
+    tokio::task::spawn_blocking(move || sanjeevani_api::db::Database::open(&options).map(drop))
+        .await
+        .unwrap()
+        .unwrap();
+    let plain =
+        |s: &mut sanjeevani_api::config::Settings| s.mode = sanjeevani_api::config::Mode::Dev;
+    for _ in 0..3 {
+        let (first, second) = tokio::join!(
+            spawn_on(database.clone(), true, plain),
+            spawn_on(database.clone(), true, plain),
+        );
+        let keys = app_keys(&first).await;
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert_eq!(app_keys(&second).await, keys);
+        first.stop(false).await;
+        second.stop(false).await;
+    }
 }

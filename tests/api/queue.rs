@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use chrono::Duration;
 use futures_util::future::join_all;
 use sanjeevani_tests::world::{monday_morning, session_of, DEMO_GM};
-use sanjeevani_tests::{both_backends, spawn_app, spawn_on, Backend, TestApp};
+use sanjeevani_tests::{
+    both_backends, spawn_app, spawn_at, spawn_on, test_start, Backend, TestApp,
+};
 use serde_json::{json, Value};
 
 both_backends!(
@@ -28,6 +30,9 @@ both_backends!(
     the_session_stream_pushes_every_change,
     opds_list_what_can_be_booked_now,
     admin_defines_opds_and_closures_within_scope,
+    a_repeated_call_next_answers_the_patient_already_called,
+    one_doctor_calling_ten_times_at_once_calls_one_patient,
+    a_patient_called_before_a_restart_keeps_the_join_window_after_it,
 );
 
 async fn admin(app: &TestApp) -> String {
@@ -694,9 +699,10 @@ async fn only_assigned_online_doctors_call_patients(backend: Backend) {
     app.go_online(&sen, DEMO_GM).await;
     let called = app.post(&call, Some(&sen), json!({})).await;
     assert_eq!(called.status, 200);
-    app.post(&call, Some(&sen), json!({}))
-        .await
-        .assert_error(409, "consultation_in_progress");
+    // One patient at a time: calling again answers the patient already called.
+    let again = app.post(&call, Some(&sen), json!({})).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["id"], called.body["id"]);
     let roy = app.staff_token("dr.roy").await;
     let id = called.body["id"].as_str().unwrap();
     app.post(&format!("/api/v1/tokens/{id}/start"), Some(&roy), json!({}))
@@ -1074,4 +1080,164 @@ mod two_processes {
         )
         .await
     }
+}
+
+/// The answer of a call-next that was committed can be lost (a dropped connection, a restart):
+/// calling again gets the same patient, never a second one, until the first is finished.
+async fn a_repeated_call_next_answers_the_patient_already_called(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patients = app.quick_patients(2, 1990).await;
+    let mut booked = Vec::new();
+    for p in &patients {
+        let answer = app.book(&p.token, &session, &p.patient_id).await;
+        booked.push(answer.body["id"].as_str().unwrap().to_owned());
+    }
+    let doctor = app.staff_token("dr.sen").await;
+    app.go_online(&doctor, DEMO_GM).await;
+    let url = format!("/api/v1/opd-sessions/{session}/call-next");
+    let first = app.post(&url, Some(&doctor), json!({})).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let id = first.body["id"].as_str().unwrap().to_owned();
+    let again = app.post(&url, Some(&doctor), json!({})).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body, first.body, "the same token, as it stands");
+    let second_patient = app.status_of(&patients[1].token, &booked[1]).await;
+    assert_eq!(second_patient["status"], "waiting");
+    assert_eq!(second_patient["position"], 0);
+    // In consultation, the doctor's current patient is still the answer.
+    app.step(&doctor, &id, "start").await;
+    let during = app.post(&url, Some(&doctor), json!({})).await;
+    assert_eq!(during.status, 200, "{}", during.body);
+    assert_eq!(during.body["id"], id);
+    assert_eq!(during.body["status"], "in_consultation");
+    // Once the first is completed, the next call calls the next patient.
+    app.step(&doctor, &id, "complete").await;
+    let next = app.post(&url, Some(&doctor), json!({})).await;
+    assert_eq!(next.status, 200, "{}", next.body);
+    assert!(next.headers.get("idempotent-replayed").is_none());
+    assert_ne!(next.body["id"], id);
+    assert_eq!(next.body["patient_id"], patients[1].patient_id.as_str());
+}
+
+/// A doctor's app retrying impatiently sends several call-next at once: one patient is called.
+async fn one_doctor_calling_ten_times_at_once_calls_one_patient(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patients = app.quick_patients(5, 1990).await;
+    for p in &patients {
+        app.book(&p.token, &session, &p.patient_id).await;
+    }
+    let doctor = app.staff_token("dr.sen").await;
+    app.go_online(&doctor, DEMO_GM).await;
+    let url = format!("/api/v1/opd-sessions/{session}/call-next");
+    let answers = join_all((0..10).map(|_| app.post(&url, Some(&doctor), json!({})))).await;
+    let ids: HashSet<&str> = answers
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 200, "{}", a.body);
+            a.body["id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one patient called");
+    let queue = app
+        .get(
+            &format!("/api/v1/opd-sessions/{session}/queue"),
+            Some(&doctor),
+        )
+        .await;
+    let statuses: Vec<&str> = queue
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["token"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["called", "waiting", "waiting", "waiting", "waiting"]
+    );
+}
+
+/// The server goes down for five minutes just after two patients were called (longer than
+/// their 120 s join window) and comes back as two processes starting together. The downtime
+/// is given back once: one patient joins at once, the other still has the window they had
+/// left when the server went down, and only after it are they swept (re-queued).
+async fn a_patient_called_before_a_restart_keeps_the_join_window_after_it(backend: Backend) {
+    let before = spawn_app(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patients = before.quick_patients(2, 1990).await;
+    for p in &patients {
+        before.book(&p.token, &session, &p.patient_id).await;
+    }
+    let mut called = Vec::new();
+    for name in ["dr.sen", "dr.roy"] {
+        let doctor = before.staff_token(name).await;
+        before.go_online(&doctor, DEMO_GM).await;
+        called.push(before.call_next(&doctor, &session).await);
+    }
+    let deadline = |token: &Value| -> chrono::DateTime<chrono::Utc> {
+        token["times"]["join_deadline"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(deadline(&called[0]), test_start() + Duration::seconds(120));
+    // A few sweeps run while the server is up (each records when it ran).
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    before.stop(false).await;
+    let down = Duration::minutes(5);
+    let (after, other) = tokio::join!(
+        spawn_at(before.database(), true, test_start() + down, |_| {}),
+        spawn_at(before.database(), true, test_start() + down, |_| {}),
+    );
+    let (joiner, waiter) = if called[0]["patient_id"] == patients[0].patient_id.as_str() {
+        ((&patients[0], &called[0]), (&patients[1], &called[1]))
+    } else {
+        ((&patients[1], &called[0]), (&patients[0], &called[1]))
+    };
+    // Right away, before any sweep of the new processes: the window was given back once.
+    for app in [&after, &other] {
+        let token = app
+            .get(
+                &format!("/api/v1/tokens/{}", waiter.1["id"].as_str().unwrap()),
+                Some(&waiter.0.token),
+            )
+            .await;
+        assert_eq!(token.body["status"], "called", "{}", token.body);
+        assert_eq!(deadline(&token.body), deadline(waiter.1) + down);
+    }
+    let joined = after
+        .post(
+            &format!("/api/v1/tokens/{}/join", joiner.1["id"].as_str().unwrap()),
+            Some(&joiner.0.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{}", joined.body);
+    // Sweeps run in both processes: the waiting patient keeps the rest of the window...
+    for app in [&after, &other] {
+        app.advance(Duration::seconds(119));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let id = waiter.1["id"].as_str().unwrap();
+    let token = after
+        .get(&format!("/api/v1/tokens/{id}"), Some(&waiter.0.token))
+        .await;
+    assert_eq!(token.body["status"], "called", "{}", token.body);
+    // ...and after it is swept as before (the demo OPD re-queues once).
+    for app in [&after, &other] {
+        app.advance(Duration::seconds(2));
+    }
+    wait_for_status(&after, &waiter.0.token, id, "waiting").await;
+    let joined_token = after
+        .get(
+            &format!("/api/v1/tokens/{}", joiner.1["id"].as_str().unwrap()),
+            Some(&joiner.0.token),
+        )
+        .await;
+    assert_eq!(joined_token.body["status"], "called", "joined, not swept");
 }

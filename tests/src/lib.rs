@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode};
 use sanjeevani_api::clock::ManualClock;
 use sanjeevani_api::config::{Mode, Settings};
 use sanjeevani_api::notify::{Destination, MessageCapture};
-use sanjeevani_api::startup::{Application, Overrides};
+use sanjeevani_api::startup::{Application, Overrides, Stopper};
 use sanjeevani_types::auth::SessionIssued;
 use sanjeevani_types::domain::{EmailAddress, PhoneNumber};
 use sanjeevani_types::ErrorBody;
@@ -168,6 +168,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub app_state: sanjeevani_api::state::AppState,
     database: Arc<TestDatabase>,
+    stopper: Stopper,
 }
 
 /// The instant every test clock starts at: a Monday morning in India (09:00 IST).
@@ -202,9 +203,20 @@ pub async fn spawn_on(
     capture_messages: bool,
     customise: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_at(database, capture_messages, test_start(), customise).await
+}
+
+/// Like [`spawn_on`] with the new instance's clock starting at `start` (a restart after some
+/// time: stop the first instance with [`TestApp::stop`], then start this one).
+pub async fn spawn_at(
+    database: Arc<TestDatabase>,
+    capture_messages: bool,
+    start: DateTime<Utc>,
+    customise: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = test_settings(&database.url);
     customise(&mut settings);
-    let clock = ManualClock::starting_at(test_start());
+    let clock = ManualClock::starting_at(start);
     let capture = MessageCapture::new();
     let overrides = Overrides {
         clock: Some(Arc::new(clock.clone())),
@@ -215,6 +227,7 @@ pub async fn spawn_on(
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     let app_state = application.state().clone();
+    let stopper = application.stopper();
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
@@ -224,6 +237,7 @@ pub async fn spawn_on(
         backend: database.backend(),
         app_state,
         database,
+        stopper,
     }
 }
 
@@ -397,6 +411,13 @@ impl TestApp {
 
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
+    }
+
+    /// Stops this instance as its process ending would: the server stops answering and its
+    /// background work (queue sweep, outbox worker, call rooms) ends. `graceful` lets requests
+    /// in flight finish first; otherwise they are dropped, as in a crash.
+    pub async fn stop(&self, graceful: bool) {
+        self.stopper.stop(graceful).await;
     }
 }
 

@@ -112,7 +112,7 @@ impl Calls {
 /// Closes rooms whose token left `called`/`in_consultation` (completed, no-show, cancelled):
 /// woken by the queue's in-process signals, and every `room_poll_ms` for changes made through
 /// other API processes. Runs for as long as the process lives.
-pub fn spawn_watcher(state: AppState) {
+pub fn spawn_watcher(state: AppState) -> tokio::task::JoinHandle<()> {
     let poll = Duration::from_millis(state.settings.calls.room_poll_ms.max(50));
     let mut signals = state.signals.subscribe();
     tokio::spawn(async move {
@@ -129,7 +129,7 @@ pub fn spawn_watcher(state: AppState) {
                 tracing::warn!(%error, "call room check failed");
             }
         }
-    });
+    })
 }
 
 /// One check: `session` limits it to that session's rooms (a signal), `None` checks all.

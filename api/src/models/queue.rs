@@ -14,7 +14,7 @@ use crate::db::DbConnection;
 use crate::fixed_sql;
 use crate::queue::ordering::Waiting;
 use crate::queue::snapshot::Entry;
-use crate::schema::{doctor_presence, opd_sessions, token_events, tokens, vitals};
+use crate::schema::{doctor_presence, opd_sessions, queue_sweeps, token_events, tokens, vitals};
 
 /// Fields in the table's column order: `RETURNING` reads it by `all_columns` (diesel's
 /// `as_returning` does not work through the connection over both backends).
@@ -332,6 +332,33 @@ pub fn expired_calls(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult
         .filter(tokens::joined_at.is_null())
         .select(TokenRow::as_select())
         .load(conn)
+}
+
+/// Called tokens still waiting for their patient to join whose window had not passed at
+/// `at`, across all sessions.
+pub fn open_calls_at(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<Vec<TokenRow>> {
+    tokens::table
+        .filter(tokens::status.eq("called"))
+        .filter(tokens::join_deadline.ge(at))
+        .filter(tokens::joined_at.is_null())
+        .select(TokenRow::as_select())
+        .load(conn)
+}
+
+/// Locks the one sweep record for this transaction (so sweeps of several processes run one
+/// after another) and returns when the queue was last swept (`None` before the first sweep).
+pub fn lock_sweep_record(conn: &mut DbConnection) -> QueryResult<Option<NaiveDateTime>> {
+    diesel::update(queue_sweeps::table.find(1))
+        .set(queue_sweeps::swept_at.eq(queue_sweeps::swept_at))
+        .returning(queue_sweeps::swept_at)
+        .get_result(conn)
+}
+
+pub fn record_sweep(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(queue_sweeps::table.find(1))
+        .set(queue_sweeps::swept_at.eq(at))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn record_event(

@@ -250,7 +250,7 @@ impl Outbox {
 }
 
 /// Starts the delivery worker for as long as the process lives.
-pub fn spawn_worker(state: AppState) {
+pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     let poll = Duration::from_millis(state.settings.notifications.poll_interval_ms.max(10));
     tokio::spawn(async move {
         loop {
@@ -265,7 +265,7 @@ pub fn spawn_worker(state: AppState) {
                 _ = tokio::time::sleep(poll) => {}
             }
         }
-    });
+    })
 }
 
 /// One round: claim what is due, send it, record each outcome. Returns how many were tried.

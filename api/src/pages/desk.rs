@@ -11,9 +11,11 @@ use sanjeevani_types::prescription::{
 };
 
 use super::{render, require, same_origin, Chrome};
+use crate::auth::token::new_id;
 use crate::error::ApiError;
 use crate::notify::i18n::format_time_ist;
 use crate::routes::client_ip;
+use crate::services::idempotency::{is_valid_key, IdempotentRequest};
 use crate::services::prescriptions;
 use crate::state::AppState;
 
@@ -23,6 +25,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A form field holding the quantity to give now of one item: `give-<item id>`.
 const GIVE_PREFIX: &str = "give-";
+
+/// The dispense form's hidden field holding its `Idempotency-Key`.
+const ATTEMPT_FIELD: &str = "attempt";
 
 #[derive(Template)]
 #[template(path = "desk.html")]
@@ -34,6 +39,9 @@ struct DeskPage {
     /// (code, message) of a refused request.
     problem: Option<(String, String)>,
     result: Option<Verdict>,
+    /// The dispense form's `Idempotency-Key`: one per verdict shown, so a resubmission of the
+    /// same form (a reload after a lost answer, a second click) records the dispense once.
+    attempt: String,
 }
 
 /// The verification as the desk shows it.
@@ -77,6 +85,7 @@ impl DeskPage {
             notice: None,
             problem: None,
             result: None,
+            attempt: String::new(),
         }
     }
 
@@ -97,6 +106,7 @@ impl DeskPage {
             && rx
                 .as_ref()
                 .is_some_and(|rx| rx.items.iter().any(|i| i.remaining > 0));
+        self.attempt = new_id();
         self.result = Some(Verdict {
             headline: self.c.t(&format!("status-{status}")),
             status,
@@ -221,11 +231,14 @@ async fn dispense(
         Err(refusal) => return refusal,
     };
     let mut code = String::new();
+    let mut attempt = None;
     let mut lines = Vec::new();
     let mut unreadable = false;
     for (name, value) in form.into_inner() {
         if name == "code" {
             code = value.trim().to_owned();
+        } else if name == ATTEMPT_FIELD {
+            attempt = Some(value.trim().to_owned());
         } else if let Some(item_id) = name.strip_prefix(GIVE_PREFIX) {
             match value.trim() {
                 "" | "0" => {}
@@ -247,6 +260,11 @@ async fn dispense(
             "invalid_quantity",
             "Quantities are whole numbers.",
         ));
+    } else if attempt.as_deref().is_some_and(|key| !is_valid_key(key)) {
+        page = page.refused(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "This form is damaged: verify the prescription again.",
+        ));
     } else if lines.is_empty() {
         page.problem = Some((
             "nothing_to_dispense".into(),
@@ -254,16 +272,26 @@ async fn dispense(
         ));
     } else {
         let request = DispenseRequest { items: lines };
+        // The same key and meaning as the JSON API's `Idempotency-Key` on this dispense.
+        let idempotency = attempt.map(|key| {
+            IdempotentRequest::new(
+                &pharmacist.user_id,
+                &key,
+                &prescriptions::dispense_route(&code),
+                &request,
+            )
+        });
         let dispensed = prescriptions::dispense_and_check(
             &state,
             &pharmacist,
             code.clone(),
             request,
             ip.clone(),
+            idempotency,
         )
         .await;
         match dispensed {
-            Ok(verification) => {
+            Ok((verification, _)) => {
                 page.notice = Some("desk-dispensed");
                 page.code = code;
                 return render(&req, StatusCode::OK, &page.with_verification(verification));

@@ -58,14 +58,27 @@ pub async fn session_queue(
 
 /// Call the next patient by the ordering rule. Two doctors calling at once never get the same
 /// patient.
+///
+/// Safe to repeat: a doctor sees one patient at a time, so while the doctor has a patient
+/// called or in consultation in this session, call-next calls nobody new and answers that
+/// patient's token again, with `Idempotent-Replayed: true`. A doctor's app whose answer was
+/// lost (a dropped connection, a server restart after the commit) calls again and gets the
+/// same patient; a second patient is called only once the first is completed or marked a
+/// no-show (or their join window has passed).
 #[utoipa::path(tag = "doctor", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Token),
-        (status = 409, body = ErrorBody, description = "`queue_empty`, `doctor_offline`, `consultation_in_progress`")))]
+    responses((status = 200, body = Token, description = "the patient now called; with `Idempotent-Replayed: true`, the doctor's current patient (called or in consultation), nobody new called"),
+        (status = 409, body = ErrorBody, description = "`queue_empty`, `doctor_offline`, `session_not_started`")))]
 #[post("/opd-sessions/{id}/call-next")]
 pub async fn call_next(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(queue::call_next(&state, &principal, path.into_inner()).await?))
+    let (token, repeat) =
+        queue::call_next_or_current(&state, &principal, path.into_inner()).await?;
+    let mut answer = HttpResponse::Ok();
+    if repeat {
+        answer.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(answer.json(token))
 }

@@ -44,7 +44,7 @@ pub fn idempotency_of(
         return Ok(None);
     };
     let key = value.to_str().unwrap_or("").trim();
-    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+    if !crate::services::idempotency::is_valid_key(key) {
         return Err(ApiError::bad_request(
             "invalid_idempotency_key",
             "Idempotency-Key must be 1-200 visible ASCII characters.",

@@ -9,7 +9,7 @@ use sanjeevani_types::prescription::{
 use sanjeevani_types::rx::{Jwk, Jwks};
 use sanjeevani_types::ErrorBody;
 
-use super::client_ip;
+use super::{client_ip, idempotency_of};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::services::prescriptions;
@@ -186,10 +186,16 @@ pub async fn verify(
         .json(prescriptions::verify(&state, &principal, body.into_inner(), client_ip(&req)).await?))
 }
 
-/// Dispense quantities per item (partial allowed); never beyond what was prescribed.
-#[utoipa::path(tag = "pharmacy", security(("bearer" = [])), params(("code" = String, Path)), request_body = DispenseRequest,
-    responses((status = 200, body = PharmacyView),
-        (status = 409, body = ErrorBody, description = "`exceeds_prescribed_quantity`, `already_dispensed`, `prescription_cancelled`, `prescription_expired`, `with_another_pharmacy`")))]
+/// Dispense quantities per item (partial allowed); never beyond what was prescribed. Send
+/// `Idempotency-Key` (one per dispense attempt, the same on its retries) so that a retry whose
+/// first answer was lost returns that answer and never dispenses twice.
+#[utoipa::path(tag = "pharmacy", security(("bearer" = [])), params(("code" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "unique per dispense attempt")),
+    request_body = DispenseRequest,
+    responses((status = 200, body = PharmacyView, description = "dispensed; with `Idempotent-Replayed: true`, the answer of an earlier request with the same key (nothing dispensed again)"),
+        (status = 400, body = ErrorBody, description = "`invalid_idempotency_key`"),
+        (status = 409, body = ErrorBody, description = "`exceeds_prescribed_quantity`, `already_dispensed`, `prescription_cancelled`, `prescription_expired`, `with_another_pharmacy`"),
+        (status = 422, body = ErrorBody, description = "`idempotency_key_reused`: the key was used for another request")))]
 #[post("/pharmacy/prescriptions/{code}/dispense")]
 pub async fn dispense(
     state: web::Data<AppState>,
@@ -198,15 +204,17 @@ pub async fn dispense(
     path: web::Path<String>,
     body: web::Json<DispenseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = prescriptions::dispense(
-        &state,
-        &principal,
-        path.into_inner(),
-        body.into_inner(),
-        client_ip(&req),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    let (code, body) = (path.into_inner(), body.into_inner());
+    let route = prescriptions::dispense_route(&code);
+    let idempotency = idempotency_of(&req, &principal, &route, &body)?;
+    let (view, replayed) =
+        prescriptions::dispense(&state, &principal, code, body, client_ip(&req), idempotency)
+            .await?;
+    let mut answer = HttpResponse::Ok();
+    if replayed {
+        answer.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(answer.json(view))
 }
 
 /// Let another pharmacy finish a partly dispensed prescription.

@@ -15,6 +15,11 @@ use super::ServiceError;
 use crate::db::DbConnection;
 use crate::models::idempotency;
 
+/// Whether a client's key is usable: 1-200 visible ASCII characters (a UUID is a good choice).
+pub fn is_valid_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 200 && key.chars().all(|c| c.is_ascii_graphic())
+}
+
 /// A creating request that carried an `Idempotency-Key`.
 #[derive(Debug, Clone)]
 pub struct IdempotentRequest {
@@ -96,13 +101,23 @@ pub fn begin<T: DeserializeOwned>(
     }
 }
 
-/// Keeps the answer for later retries (in the same transaction as the change).
+/// Keeps the answer (201 Created) for later retries (in the same transaction as the change).
 pub fn finish<T: Serialize>(
     conn: &mut DbConnection,
     request: &IdempotentRequest,
     answer: &T,
 ) -> Result<(), ServiceError> {
+    finish_with_status(conn, request, 201, answer)
+}
+
+/// [`finish`] for a request whose first answer has another status (a dispense answers 200).
+pub fn finish_with_status<T: Serialize>(
+    conn: &mut DbConnection,
+    request: &IdempotentRequest,
+    status: i32,
+    answer: &T,
+) -> Result<(), ServiceError> {
     let body = serde_json::to_string(answer).unwrap_or_default();
-    idempotency::store_answer(conn, &request.user_id, &request.key, 201, &body)?;
+    idempotency::store_answer(conn, &request.user_id, &request.key, status, &body)?;
     Ok(())
 }

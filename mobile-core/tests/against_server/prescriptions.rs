@@ -9,9 +9,11 @@ use sanjeevani_mobile::{
 };
 use sanjeevani_tests::{spawn_app, Backend, TestApp};
 
+use std::sync::atomic::Ordering;
+
 use crate::support::{
     book, call, doctor, patient, round_the_clock_session, unreachable_address, Device,
-    DEMO_PASSWORD,
+    LosesOneAnswer, DEMO_PASSWORD,
 };
 
 fn medicines() -> Vec<Medicine> {
@@ -295,4 +297,69 @@ async fn the_pharmacist_checks_the_qr_offline_then_dispenses_online() {
 
     let resynced = device.call(|c| c.sync_prescriptions()).await.unwrap();
     assert_eq!(resynced[0].state, PrescriptionState::PartlyDispensed);
+}
+
+#[actix_web::test]
+async fn a_dispense_whose_answer_was_lost_is_retried_and_recorded_once() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_device, synced) = prescribed(&app).await;
+    let relay = LosesOneAnswer::to(&app.address, "/dispense").await;
+    let pharmacist = Device::new(&relay.address);
+    pharmacist
+        .call(|c| c.login_staff("pharmacist.college".into(), DEMO_PASSWORD.into(), None))
+        .await
+        .expect("the pharmacist logs in");
+    let code = synced.code.clone();
+    let check = pharmacist
+        .call(move |c| c.check_prescription(code))
+        .await
+        .unwrap();
+    let item = check.prescription.expect("the prescription").items[0]
+        .id
+        .clone();
+    let (code, line) = (synced.code.clone(), item.clone());
+    // The server records the dispense, the answer is lost; the client retries with the same
+    // key and hears the first answer.
+    let after = pharmacist
+        .call(move |c| {
+            c.dispense(
+                code,
+                vec![DispenseQuantity {
+                    item_id: line,
+                    quantity: 5,
+                }],
+            )
+        })
+        .await
+        .expect("the retry hears the answer");
+    assert_eq!(relay.matching.load(Ordering::SeqCst), 2, "sent twice");
+    assert_eq!(
+        (after.items[0].dispensed_quantity, after.items[0].remaining),
+        (5, 25)
+    );
+    let code = synced.code.clone();
+    let check = pharmacist
+        .call(move |c| c.check_prescription(code))
+        .await
+        .unwrap();
+    assert_eq!(
+        check.prescription.unwrap().items[0].dispensed_quantity,
+        5,
+        "recorded once"
+    );
+    // The next dispense is a new one (its own key), even of the same amount.
+    let (code, line) = (synced.code.clone(), item);
+    let again = pharmacist
+        .call(move |c| {
+            c.dispense(
+                code,
+                vec![DispenseQuantity {
+                    item_id: line,
+                    quantity: 5,
+                }],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.items[0].dispensed_quantity, 10);
 }

@@ -9,8 +9,11 @@ use sanjeevani_tests::world::monday_morning;
 use sanjeevani_tests::{spawn_app, Backend};
 use serde_json::json;
 
+use std::sync::atomic::Ordering;
+
 use crate::support::{
-    book, call, doctor, patient, round_the_clock_session, unreachable_address, FAST,
+    book, call, doctor, doctor_at, patient, round_the_clock_session, unreachable_address,
+    LosesOneAnswer, FAST,
 };
 
 /// A listener that records what it hears.
@@ -352,4 +355,42 @@ async fn offline_the_last_known_status_is_reported_as_stale() {
     .await
     .unwrap_err();
     assert!(matches!(error, MobileError::Network { .. }), "{error:?}");
+}
+
+#[actix_web::test]
+async fn a_call_next_whose_answer_was_lost_gets_the_patient_already_called() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (asha_phone, asha) = patient(&app, "+919876543210", "Asha Das").await;
+    let (rita_phone, rita) = patient(&app, "+919876543211", "Rita Sen").await;
+    let session = round_the_clock_session(&asha_phone).await;
+    let first = book(&asha_phone, &session, &asha).await.unwrap();
+    let second = book(&rita_phone, &session, &rita).await.unwrap();
+    // The doctor's phone reaches the server through a network that loses the call's answer.
+    let relay = LosesOneAnswer::to(&app.address, "/call-next").await;
+    let phone = doctor_at(&relay.address).await;
+    let id = session.clone();
+    let called = phone
+        .call(move |c| c.call_next(id))
+        .await
+        .expect("the retry hears the patient called");
+    assert_eq!(relay.matching.load(Ordering::SeqCst), 2, "sent twice");
+    assert_eq!(called.id, first.id);
+    assert_eq!(called.status, TokenStatus::Called);
+    // The app, restarted, asks again: the same patient, and the next one still waits.
+    let id = session.clone();
+    let again = phone.call(move |c| c.call_next(id)).await.unwrap();
+    assert_eq!(again.id, first.id);
+    let id = session.clone();
+    let queue = phone.call(move |c| c.session_queue(id)).await.unwrap();
+    let states: Vec<(String, TokenStatus)> = queue
+        .into_iter()
+        .map(|entry| (entry.token.id, entry.token.status))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (first.id.clone(), TokenStatus::Called),
+            (second.id.clone(), TokenStatus::Waiting)
+        ]
+    );
 }

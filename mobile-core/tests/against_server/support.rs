@@ -140,7 +140,12 @@ pub async fn book(
 }
 
 pub async fn doctor(app: &TestApp) -> Device {
-    let doctor = Device::new(&app.address);
+    doctor_at(&app.address).await
+}
+
+/// dr.ghosh, online for the round-the-clock OPD, on a phone reaching the server at `address`.
+pub async fn doctor_at(address: &str) -> Device {
+    let doctor = Device::new(address);
     let signed_in = doctor
         .call(|c| c.login_staff("dr.ghosh".into(), DEMO_PASSWORD.into(), None))
         .await
@@ -153,4 +158,91 @@ pub async fn doctor(app: &TestApp) -> Device {
     assert!(presence.online && presence.heartbeat_due_by.is_some());
     doctor.call(|c| c.heartbeat()).await.expect("heartbeat");
     doctor
+}
+
+/// A relay in front of the server that passes every request on but loses the answer of the
+/// first one whose request line contains `path_part`: the server did the work, the phone never
+/// heard (its network dropped, or the server restarted, just after the commit).
+pub struct LosesOneAnswer {
+    pub address: String,
+    /// Requests matching `path_part` that reached the server.
+    pub matching: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LosesOneAnswer {
+    pub async fn to(upstream: &str, path_part: &'static str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let matching = Arc::new(AtomicUsize::new(0));
+        let seen = matching.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let (upstream, seen) = (upstream.clone(), seen.clone());
+                tokio::spawn(async move {
+                    // One request per connection: the answer carries `connection: close`.
+                    let Some((head, body)) = read_request(&mut inbound).await else {
+                        return;
+                    };
+                    let request_line = head.lines().next().unwrap_or_default().to_owned();
+                    let mut forwarded: String = head
+                        .lines()
+                        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"))
+                        .map(|line| format!("{line}\r\n"))
+                        .collect();
+                    forwarded.push_str("connection: close\r\n\r\n");
+                    let mut outbound = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                    outbound.write_all(forwarded.as_bytes()).await.unwrap();
+                    outbound.write_all(&body).await.unwrap();
+                    let mut answer = Vec::new();
+                    outbound.read_to_end(&mut answer).await.unwrap();
+                    let lose = request_line.contains(path_part)
+                        && seen.fetch_add(1, Ordering::SeqCst) == 0;
+                    if !lose {
+                        let _ = inbound.write_all(&answer).await;
+                    }
+                    // Lost: the connection closes with no answer at all.
+                });
+            }
+        });
+        Self { address, matching }
+    }
+}
+
+/// Reads one HTTP request: its head (without the blank line) and its body.
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let read = stream.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = buffer[head_end + 4..].to_vec();
+    while body.len() < length {
+        let read = stream.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..read]);
+    }
+    Some((head, body))
 }

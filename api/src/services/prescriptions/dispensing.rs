@@ -13,6 +13,7 @@ use crate::auth::token::new_id;
 use crate::auth::Principal;
 use crate::models::audit;
 use crate::models::prescriptions::{self as rx_db, DispensationRow};
+use crate::services::idempotency::{self, Claim, IdempotentRequest};
 use crate::services::ServiceError;
 use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
@@ -206,33 +207,46 @@ pub async fn verify(
         .await
 }
 
+/// What a dispense request's `Idempotency-Key` is bound to: the route with the prescription's
+/// code (canonical when it reads as one), so the JSON API and the desk share one meaning.
+pub fn dispense_route(code: &str) -> String {
+    let code = rx::parse_code(code).unwrap_or_else(|| code.to_owned());
+    format!("POST /pharmacy/prescriptions/{code}/dispense")
+}
+
 /// Dispenses quantities per item, all or nothing. The prescription row is locked, and each
 /// item's update only applies within the prescribed quantity, so no concurrency can exceed it.
 /// A partial dispense keeps the prescription with this pharmacy until it is completed or
-/// released.
+/// released. With an `Idempotency-Key`, a retry answers as the first time and dispenses
+/// nothing more (`true` with the answer: a replay).
 pub async fn dispense(
     state: &AppState,
     principal: &Principal,
     code: String,
     request: DispenseRequest,
     client_ip: String,
-) -> Result<PharmacyView, ServiceError> {
-    dispense_and_check(state, principal, code, request, client_ip)
-        .await?
+    idempotency: Option<IdempotentRequest>,
+) -> Result<(PharmacyView, bool), ServiceError> {
+    let (verification, replayed) =
+        dispense_and_check(state, principal, code, request, client_ip, idempotency).await?;
+    let view = verification
         .prescription
-        .ok_or(ServiceError::NotFound("prescription"))
+        .ok_or(ServiceError::NotFound("prescription"))?;
+    Ok((view, replayed))
 }
 
 /// Dispenses like [`dispense`] and answers with the prescription's verdict afterwards (what the
 /// pharmacist's desk shows), from the same transaction: no second lookup, and no
-/// "verified" entry in the audit trail for a check nobody asked for.
+/// "verified" entry in the audit trail for a check nobody asked for. The key is claimed in the
+/// same transaction as the dispense, and the verdict kept as its answer.
 pub async fn dispense_and_check(
     state: &AppState,
     principal: &Principal,
     code: String,
     request: DispenseRequest,
     client_ip: String,
-) -> Result<Verification, ServiceError> {
+    idempotency: Option<IdempotentRequest>,
+) -> Result<(Verification, bool), ServiceError> {
     let pharmacy = pharmacy_of(principal)?;
     let code = parse_code_field(&code)?;
     let mut fields = Fields::new();
@@ -253,7 +267,12 @@ pub async fn dispense_and_check(
     let now = state.clock.now_naive();
     state
         .db
-        .write(move |conn| -> Result<Verification, ServiceError> {
+        .write(move |conn| -> Result<(Verification, bool), ServiceError> {
+            if let Some(idem) = &idempotency {
+                if let Claim::Replay(answer) = idempotency::begin::<Verification>(conn, idem, now)? {
+                    return Ok((answer, true));
+                }
+            }
             let found = rx_db::find_by_code(conn, &code)?.ok_or(ServiceError::NotFound("prescription"))?;
             let row = rx_db::lock(conn, &found.id)?.ok_or(ServiceError::NotFound("prescription"))?;
             let loaded = load(conn, row)?;
@@ -307,11 +326,11 @@ pub async fn dispense_and_check(
             let row = rx_db::find(conn, &loaded.row.id)?.ok_or(ServiceError::NotFound("prescription"))?;
             let reloaded = load(conn, row)?;
             let (status, message) = dispensable(&reloaded, &pharmacy, now);
-            Ok(verification(
-                status,
-                message,
-                Some(pharmacy_view(&reloaded, &pharmacy)),
-            ))
+            let answer = verification(status, message, Some(pharmacy_view(&reloaded, &pharmacy)));
+            if let Some(idem) = &idempotency {
+                idempotency::finish_with_status(conn, idem, 200, &answer)?;
+            }
+            Ok((answer, false))
         })
         .await
 }

@@ -3,6 +3,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::NaiveDateTime;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::Connection;
 use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -43,7 +45,9 @@ pub(super) fn signing_key(row: &SigningKeyRow) -> Result<SigningKey, ServiceErro
     Ok(SigningKey::from_bytes(&seed))
 }
 
-/// The key to sign with now, made on first use.
+/// The key to sign with now, made if there is none (the server makes it at start-up, see
+/// [`ensure_signing_key`]). At most one key is in use (a unique index): when another process
+/// makes one at the same moment, its key is used instead of a second one.
 pub(super) fn active_key(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -52,8 +56,25 @@ pub(super) fn active_key(
         return Ok(key);
     }
     let key = new_key(now);
-    rx_db::insert_key(conn, &key)?;
-    Ok(key)
+    // In a savepoint: a refused insert leaves the caller's transaction usable.
+    match conn.transaction(|conn| rx_db::insert_key(conn, &key)) {
+        Ok(()) => Ok(key),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            rx_db::active_key(conn)?.ok_or(ServiceError::NotFound("signing key"))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Makes the signing key at start-up if there is none, so `/.well-known/jwks.json` publishes
+/// it before the first prescription (a pharmacy provisions the keys when it installs the app).
+/// Several processes starting together on one database make one key between them.
+pub async fn ensure_signing_key(state: &AppState) -> Result<(), ServiceError> {
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| active_key(conn, now).map(drop))
+        .await
 }
 
 pub(super) fn jwk_of(row: &SigningKeyRow) -> Option<Jwk> {
@@ -86,7 +107,16 @@ pub async fn rotate_key(state: &AppState, principal: &Principal) -> Result<Jwk, 
         .write(move |conn| -> Result<Jwk, ServiceError> {
             rx_db::retire_keys(conn, now)?;
             let key = new_key(now);
-            rx_db::insert_key(conn, &key)?;
+            match rx_db::insert_key(conn, &key) {
+                // Another rotation's key went in meanwhile (one key in use at a time).
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                    return Err(ServiceError::conflict(
+                        "rotation_in_progress",
+                        "Another rotation just made a new key.",
+                    ))
+                }
+                other => other?,
+            }
             audit::record(
                 conn,
                 now,

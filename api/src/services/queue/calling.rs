@@ -5,6 +5,7 @@ use sanjeevani_types::domain::{Role, Sex};
 use sanjeevani_types::queue::{Presence, PresenceUpdate, QueueEntry, Token, TokenStatus};
 
 use crate::auth::Principal;
+use crate::config::Settings;
 use crate::db::DbConnection;
 use crate::models::opds::{self, OpdRow};
 use crate::models::patients::{self};
@@ -134,19 +135,33 @@ pub async fn doctor_queue(
         .await
 }
 
-/// Calls the next patient by the ordering rule. Atomic: the session row is locked, so two
-/// doctors calling at once never get the same patient.
+/// Calls the next patient by the ordering rule (see [`call_next_or_current`]).
 pub async fn call_next(
     state: &AppState,
     principal: &Principal,
     session_id: String,
 ) -> Result<Token, ServiceError> {
+    Ok(call_next_or_current(state, principal, session_id).await?.0)
+}
+
+/// Calls the next patient by the ordering rule. Atomic: the session row is locked, so two
+/// doctors calling at once never get the same patient.
+///
+/// Safe to repeat: a doctor sees one patient at a time, so while the doctor has a patient
+/// called or in consultation in this session, calling again calls nobody new and answers that
+/// patient's token (`true` with it: a repeat). A doctor's app whose answer was lost (a crash or
+/// a dropped connection after the commit) gets the same patient by calling again.
+pub async fn call_next_or_current(
+    state: &AppState,
+    principal: &Principal,
+    session_id: String,
+) -> Result<(Token, bool), ServiceError> {
     let principal = principal.clone();
     let now = state.clock.now_naive();
     let since = state.presence_since();
-    let token = state
+    let (token, repeat) = state
         .db
-        .write(move |conn| -> Result<Token, ServiceError> {
+        .write(move |conn| -> Result<(Token, bool), ServiceError> {
             let session =
                 queue::lock_session(conn, &session_id)?.ok_or(ServiceError::NotFound("session"))?;
             require_assigned_doctor(conn, &principal, &session.opd_id)?;
@@ -158,19 +173,20 @@ pub async fn call_next(
                     "This session has not started yet.",
                 ));
             }
+            // Working the queue is a sign of life, as good as a heartbeat.
+            queue::heartbeat(conn, &principal.user_id, since, now)?;
+            expire_overdue_calls(conn, &session.id, &opd, now)?;
+            // Before the presence check: the patient already called is the doctor's whatever
+            // happened to the presence since.
+            if let Some(current) =
+                queue::doctor_current_token(conn, &session.id, &principal.user_id)?
+            {
+                return Ok((token_to_api(&current), true));
+            }
             if !queue::is_online(conn, &principal.user_id, &opd.id, since)? {
                 return Err(ServiceError::conflict(
                     "doctor_offline",
                     "Go online for this OPD before calling patients.",
-                ));
-            }
-            // Working the queue is a sign of life, as good as a heartbeat.
-            queue::heartbeat(conn, &principal.user_id, since, now)?;
-            expire_overdue_calls(conn, &session.id, &opd, now)?;
-            if queue::doctor_current_token(conn, &session.id, &principal.user_id)?.is_some() {
-                return Err(ServiceError::conflict(
-                    "consultation_in_progress",
-                    "Finish or mark no-show for your current patient first.",
                 ));
             }
             // Expired calls may have re-queued patients: the order is read after them.
@@ -202,11 +218,11 @@ pub async fn call_next(
             // The rest of the queue, in the order the rule gives after this call.
             let mut remaining = snapshot.after_call(session.version, after, token.display.clone());
             mark_near_turn(conn, &mut remaining, &opd, now)?;
-            Ok(token_to_api(&token))
+            Ok((token_to_api(&token), false))
         })
         .await?;
     state.queue_changed(&token.session_id);
-    Ok(token)
+    Ok((token, repeat))
 }
 
 /// Turns an overdue call into a no-show (or, if the OPD allows it once, back to the end of the
@@ -356,23 +372,81 @@ pub async fn transition(
     Ok(token)
 }
 
+/// How long with no sweep by any API process counts as the service having been down: several
+/// sweep intervals, so a slow sweep or a process restarting while others run is not an outage.
+pub fn downtime_threshold(settings: &Settings) -> Duration {
+    Duration::milliseconds(settings.queue.sweep_interval_ms.max(50) as i64 * 5)
+}
+
+/// Gives called patients back the time the whole service was down: when no sweep ran for
+/// longer than the threshold, every open call (called, not joined, its window still open when
+/// the last sweep ran) has its join deadline moved forward by the gap. The caller holds the
+/// sweep record's lock, so two processes resuming together move the deadlines once. Returns
+/// the sessions changed.
+fn give_back_downtime(
+    conn: &mut DbConnection,
+    last_sweep: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+    threshold: Duration,
+) -> Result<Vec<String>, ServiceError> {
+    let Some(last_sweep) = last_sweep else {
+        return Ok(Vec::new());
+    };
+    let gap = now - last_sweep;
+    if gap <= threshold {
+        return Ok(Vec::new());
+    }
+    let mut open = queue::open_calls_at(conn, last_sweep)?;
+    open.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+    let mut sessions: Vec<String> = Vec::new();
+    for mut token in open {
+        if sessions.last() != Some(&token.session_id) {
+            // Every change to a session's queue goes through its lock (and bumps its version).
+            queue::lock_session(conn, &token.session_id)?;
+            sessions.push(token.session_id.clone());
+        }
+        token.join_deadline = token.join_deadline.map(|deadline| deadline + gap);
+        queue::save_token(conn, &token)?;
+    }
+    if !sessions.is_empty() {
+        tracing::info!(
+            down_seconds = gap.num_seconds(),
+            sessions = sessions.len(),
+            "the queue was not swept for a while: open join windows moved forward"
+        );
+    }
+    Ok(sessions)
+}
+
 /// One sweep: calls whose join window passed become no-shows (or are re-queued), and doctors
 /// whose heartbeat stopped are recorded offline from their last heartbeat plus the timeout.
 /// Returns how many of each.
-pub async fn sweep(state: &AppState) -> Result<(usize, usize), ServiceError> {
+///
+/// `resuming` is set for the first sweep of a process and the first after a failed one (the
+/// database was unreachable): only then can a long gap since the last sweep mean the service
+/// was down rather than time simply passing (a test clock moved forward), and it first gives
+/// called patients that time back ([`give_back_downtime`]).
+pub async fn sweep(state: &AppState, resuming: bool) -> Result<(usize, usize), ServiceError> {
     let now = state.clock.now_naive();
     let timeout = Duration::seconds(state.settings.queue.presence_timeout_seconds.into());
+    let threshold = downtime_threshold(&state.settings);
     let (expired, sessions) = state
         .db
         .write(move |conn| -> Result<(usize, Vec<String>), ServiceError> {
-            let mut sessions: Vec<String> = queue::expired_calls(conn, now)?
+            let last_sweep = queue::lock_sweep_record(conn)?;
+            let mut sessions = if resuming {
+                give_back_downtime(conn, last_sweep, now, threshold)?
+            } else {
+                Vec::new()
+            };
+            let mut overdue: Vec<String> = queue::expired_calls(conn, now)?
                 .into_iter()
                 .map(|t| t.session_id)
                 .collect();
-            sessions.sort();
-            sessions.dedup();
+            overdue.sort();
+            overdue.dedup();
             let mut expired = 0;
-            for session_id in &sessions {
+            for session_id in &overdue {
                 let Some(session) = queue::lock_session(conn, session_id)? else {
                     continue;
                 };
@@ -382,6 +456,10 @@ pub async fn sweep(state: &AppState) -> Result<(usize, usize), ServiceError> {
                 expired += expire_overdue_calls(conn, session_id, &opd, now)?;
                 mark_near_turn_again(conn, session_id, &opd, now)?;
             }
+            queue::record_sweep(conn, now)?;
+            sessions.extend(overdue);
+            sessions.sort();
+            sessions.dedup();
             Ok((expired, sessions))
         })
         .await?;

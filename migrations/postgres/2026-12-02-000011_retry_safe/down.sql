@@ -1,0 +1,2 @@
+DROP INDEX signing_keys_one_in_use;
+DROP TABLE queue_sweeps;
