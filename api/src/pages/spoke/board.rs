@@ -114,9 +114,8 @@ impl BoardView {
                         t.token.status,
                         TokenStatus::Called | TokenStatus::InConsultation
                     ),
-                    print_href: (!t.prescriptions.is_empty()).then(|| {
-                        format!("/spoke/tokens/{}/print?lang={}", t.token.id, c.lang())
-                    }),
+                    print_href: (!t.prescriptions.is_empty())
+                        .then(|| format!("/spoke/tokens/{}/print?lang={}", t.token.id, c.lang())),
                 }
             })
             .collect();
@@ -155,11 +154,14 @@ impl BoardView {
     /// The notice after a booking: the token, for whom, and where it stands.
     pub fn booked_notice(&self, c: &Chrome, token_id: &str) -> Option<String> {
         let row = self.rows.iter().find(|r| r.id == token_id)?;
-        Some(c.t2(
-            "spoke-booked",
-            ("token", &row.display),
-            ("patient", &row.patient),
-        ) + " " + &row.standing)
+        Some(
+            c.t2(
+                "spoke-booked",
+                ("token", &row.display),
+                ("patient", &row.patient),
+            ) + " "
+                + &row.standing,
+        )
     }
 }
 
@@ -230,10 +232,7 @@ impl Stream {
                 .render()
                 .ok()?;
                 // An event's data is its `data:` lines joined by newlines.
-                let data: String = html
-                    .lines()
-                    .map(|line| format!("data: {line}\n"))
-                    .collect();
+                let data: String = html.lines().map(|line| format!("data: {line}\n")).collect();
                 let retry = if first { "retry: 3000\n" } else { "" };
                 return Some(format!("{retry}event: board\n{data}\n"));
             }
