@@ -119,7 +119,7 @@ pub fn to_api(row: PatientRow, today: NaiveDate) -> Patient {
     }
 }
 
-fn today_ist(state: &AppState) -> NaiveDate {
+pub(super) fn today_ist(state: &AppState) -> NaiveDate {
     state.clock.now().with_timezone(&IST).date_naive()
 }
 

@@ -12,7 +12,7 @@ use sanjeevani_types::domain::{BoundedText, Role};
 use sanjeevani_types::patient::Patient;
 use sanjeevani_types::walk_in::{WalkInAccept, WalkInOffer};
 
-use super::patients::{check_room_in_family, relation_in_family, to_api, SELF};
+use super::patients::{check_room_in_family, relation_in_family, to_api, today_ist, SELF};
 use super::ServiceError;
 use crate::auth::login::utc;
 use crate::auth::Principal;
@@ -111,10 +111,7 @@ pub async fn accept(
             Ok(row)
         })
         .await?;
-    Ok(to_api(
-        row,
-        state.clock.now().with_timezone(&IST).date_naive(),
-    ))
+    Ok(to_api(row, today_ist(state)))
 }
 
 /// Says the walk-in is not the caller's: the offer goes away and the walk-in stays with its
