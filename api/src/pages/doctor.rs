@@ -84,6 +84,12 @@ async fn doctor(req: &HttpRequest, state: &AppState) -> Result<Principal, HttpRe
     require(req, state, &[Role::Doctor]).await
 }
 
+/// A form post from these pages by a signed-in doctor (else the answer that refuses it).
+async fn posting_doctor(req: &HttpRequest, state: &AppState) -> Result<Principal, HttpResponse> {
+    same_origin(req).map_err(|error| error.into_page(req))?;
+    doctor(req, state).await
+}
+
 /// An instant for the page's script (countdowns run on the server's clock).
 fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339()
@@ -147,13 +153,13 @@ fn hhmm(at: chrono::NaiveDateTime) -> String {
     at.format("%H:%M").to_string()
 }
 
-async fn queue_html(
+async fn queue_view(
     req: &HttpRequest,
     state: &AppState,
     doctor: &Principal,
     session_id: &str,
     label: String,
-) -> Result<String, ApiError> {
+) -> Result<QueueFragment, ApiError> {
     let c = Chrome::new(req, Some(doctor));
     let entries = match queue::doctor_queue(state, doctor, session_id.to_owned()).await {
         Ok(entries) => entries,
@@ -203,7 +209,7 @@ async fn queue_html(
         }
     }
     fragment.waiting = fragment.next.len();
-    fragment.render().map_err(ApiError::internal)
+    Ok(fragment)
 }
 
 async fn workspace_page(
@@ -225,7 +231,11 @@ async fn workspace_page(
         for s in opd.sessions {
             let times = format!("{}–{}", hhmm(s.starts_ist), hhmm(s.ends_ist));
             if s.open_now {
-                match queue_html(req, state, doctor, &s.id, format!("{label} · {times}")).await {
+                let view = queue_view(req, state, doctor, &s.id, format!("{label} · {times}"));
+                match view
+                    .await
+                    .and_then(|v| v.render().map_err(ApiError::internal))
+                {
                     Ok(html) => queues.push(html),
                     Err(error) => return error.into_page(req),
                 }
@@ -274,7 +284,8 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// One session's queue as HTML, for the page's script to swap in when the session changes.
+/// One session's queue as HTML (with the pages' headers), for the page's script to swap in when
+/// the session changes.
 #[get("/doctor/queue/{session_id}")]
 async fn queue_fragment(
     req: HttpRequest,
@@ -287,12 +298,8 @@ async fn queue_fragment(
         Err(refusal) => return refusal,
     };
     let label = query.into_inner().label.unwrap_or_default();
-    match queue_html(&req, &state, &doctor, &path.into_inner(), label).await {
-        Ok(html) => HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .body(html),
+    match queue_view(&req, &state, &doctor, &path.into_inner(), label).await {
+        Ok(fragment) => render(&req, StatusCode::OK, &fragment),
         Err(error) => error.error_response(),
     }
 }
@@ -314,10 +321,7 @@ async fn presence(
     state: web::Data<AppState>,
     form: web::Form<PresenceForm>,
 ) -> HttpResponse {
-    if let Err(error) = same_origin(&req) {
-        return error.into_page(&req);
-    }
-    let doctor = match doctor(&req, &state).await {
+    let doctor = match posting_doctor(&req, &state).await {
         Ok(d) => d,
         Err(refusal) => return refusal,
     };
@@ -362,10 +366,7 @@ async fn call_next(
     state: web::Data<AppState>,
     form: web::Form<SessionForm>,
 ) -> HttpResponse {
-    if let Err(error) = same_origin(&req) {
-        return error.into_page(&req);
-    }
-    let doctor = match doctor(&req, &state).await {
+    let doctor = match posting_doctor(&req, &state).await {
         Ok(d) => d,
         Err(refusal) => return refusal,
     };
@@ -884,15 +885,8 @@ async fn status_fragment(
         Ok(_) => return ApiError::not_found("token").error_response(),
         Err(error) => return ApiError::from(error).error_response(),
     };
-    match StatusFragment::new(Chrome::new(&req, Some(&doctor)), &token, state.clock.now()).render()
-    {
-        Ok(html) => HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .body(html),
-        Err(error) => ApiError::internal(error).error_response(),
-    }
+    let fragment = StatusFragment::new(Chrome::new(&req, Some(&doctor)), &token, state.clock.now());
+    render(&req, StatusCode::OK, &fragment)
 }
 
 #[derive(Deserialize)]
@@ -908,10 +902,7 @@ async fn step(
     path: web::Path<String>,
     form: web::Form<StepForm>,
 ) -> HttpResponse {
-    if let Err(error) = same_origin(&req) {
-        return error.into_page(&req);
-    }
-    let doctor = match doctor(&req, &state).await {
+    let doctor = match posting_doctor(&req, &state).await {
         Ok(d) => d,
         Err(refusal) => return refusal,
     };
@@ -972,10 +963,7 @@ async fn note(
     path: web::Path<String>,
     form: web::Form<NoteForm>,
 ) -> HttpResponse {
-    if let Err(error) = same_origin(&req) {
-        return error.into_page(&req);
-    }
-    let doctor = match doctor(&req, &state).await {
+    let doctor = match posting_doctor(&req, &state).await {
         Ok(d) => d,
         Err(refusal) => return refusal,
     };
@@ -1039,10 +1027,7 @@ async fn preview(
     path: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    if let Err(error) = same_origin(&req) {
-        return error.into_page(&req);
-    }
-    let doctor = match doctor(&req, &state).await {
+    let doctor = match posting_doctor(&req, &state).await {
         Ok(d) => d,
         Err(refusal) => return refusal,
     };
@@ -1089,10 +1074,7 @@ async fn prescribe(
     path: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    if let Err(error) = same_origin(&req) {
-        return error.into_page(&req);
-    }
-    let doctor = match doctor(&req, &state).await {
+    let doctor = match posting_doctor(&req, &state).await {
         Ok(d) => d,
         Err(refusal) => return refusal,
     };
@@ -1149,10 +1131,7 @@ async fn cancel(
     path: web::Path<String>,
     form: web::Form<CancelForm>,
 ) -> HttpResponse {
-    if let Err(error) = same_origin(&req) {
-        return error.into_page(&req);
-    }
-    let doctor = match doctor(&req, &state).await {
+    let doctor = match posting_doctor(&req, &state).await {
         Ok(d) => d,
         Err(refusal) => return refusal,
     };
