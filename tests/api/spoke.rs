@@ -104,6 +104,7 @@ impl<'a> Pages<'a> {
 
 fn query_value(location: &str, name: &str) -> String {
     let query = location.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split('#').next().unwrap_or_default();
     query
         .split('&')
         .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
@@ -135,7 +136,10 @@ async fn a_cho_registers_records_vitals_and_books_from_the_workspace(backend: Ba
     assert!(selected.html.contains("64 years, female, Bengali"));
     assert!(selected.html.contains("No vitals recorded today."));
     let walk_ins = app
-        .get("/api/v1/assisted/patients", Some(&app.staff_token("cho.sonarpur").await))
+        .get(
+            "/api/v1/assisted/patients",
+            Some(&app.staff_token("cho.sonarpur").await),
+        )
         .await;
     assert_eq!(walk_ins.body[0]["birth_year"], 1962);
 
@@ -155,7 +159,10 @@ async fn a_cho_registers_records_vitals_and_books_from_the_workspace(backend: Ba
     let selected = cho.get(&recorded.location).await;
     assert!(selected.html.contains("BP 150/95 · pulse 88 · 37.2 °C"));
     let vitals_id = between(&selected.html, "name=\"vitals_id\" value=\"", "\"");
-    assert!(!vitals_id.is_empty(), "the booking form carries today's vitals");
+    assert!(
+        !vitals_id.is_empty(),
+        "the booking form carries today's vitals"
+    );
     let key = between(&selected.html, "name=\"booking_key\" value=\"", "\"");
     // The OPDs to book, with the session's places and expected wait (one doctor online).
     assert!(selected.html.contains("GM · General Medicine"));
@@ -178,7 +185,9 @@ async fn a_cho_registers_records_vitals_and_books_from_the_workspace(backend: Ba
     let token_id = query_value(&booked.location, "booked");
     let after = cho.get(&booked.location).await;
     assert!(
-        after.html.contains("Booked GM-001 for মালতী সরকার. Next in line"),
+        after
+            .html
+            .contains("Booked GM-001 for মালতী সরকার. Next in line"),
         "{}",
         between(&after.html, "id=\"notice\">", "</p>")
     );
@@ -215,7 +224,10 @@ async fn a_booking_form_sent_twice_books_once(backend: Backend) {
         ("session_id", session.as_str()),
         ("booking_key", key.as_str()),
     ];
-    let (first, second) = tokio::join!(cho.post("/spoke/book", &form), cho.post("/spoke/book", &form));
+    let (first, second) = tokio::join!(
+        cho.post("/spoke/book", &form),
+        cho.post("/spoke/book", &form)
+    );
     assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.html);
     assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.html);
     assert_eq!(
@@ -252,7 +264,11 @@ async fn vitals_out_of_range_are_refused_with_the_fields_named(backend: Backend)
     let refused = cho
         .post(
             &format!("/spoke/patients/{patient_id}/vitals"),
-            &[("systolic_mmhg", "400"), ("spo2_percent", "101"), ("pulse_per_min", "fast")],
+            &[
+                ("systolic_mmhg", "400"),
+                ("spo2_percent", "101"),
+                ("pulse_per_min", "fast"),
+            ],
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -267,7 +283,10 @@ async fn vitals_out_of_range_are_refused_with_the_fields_named(backend: Backend)
         )
         .await;
     assert_eq!(ranges.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(ranges.html.contains("must be 50 to 260"), "the API's own ranges");
+    assert!(
+        ranges.html.contains("must be 50 to 260"),
+        "the API's own ranges"
+    );
     assert!(ranges.html.contains("must be 50 to 100"));
     let nothing = cho
         .post(&format!("/spoke/patients/{patient_id}/vitals"), &[])
@@ -296,19 +315,33 @@ async fn earlier_registrations_are_found_by_phone_or_by_name(backend: Backend) {
         .await;
 
     let by_phone = cho.get("/spoke?find=%2B919830012345").await;
-    assert!(by_phone.html.contains(&format!("data-patient=\"{with_phone}\"")));
-    assert!(!by_phone.html.contains(&format!("data-patient=\"{without}\"")));
+    assert!(by_phone
+        .html
+        .contains(&format!("data-patient=\"{with_phone}\"")));
+    assert!(!by_phone
+        .html
+        .contains(&format!("data-patient=\"{without}\"")));
     let typed_plain = cho.get("/spoke?find=9830012345").await;
-    assert!(typed_plain.html.contains(&format!("data-patient=\"{with_phone}\"")));
+    assert!(typed_plain
+        .html
+        .contains(&format!("data-patient=\"{with_phone}\"")));
     let by_name = cho.get("/spoke?find=kumar").await;
-    assert!(by_name.html.contains(&format!("data-patient=\"{with_phone}\"")));
+    assert!(by_name
+        .html
+        .contains(&format!("data-patient=\"{with_phone}\"")));
     assert!(!by_name.html.contains(&format!("data-patient=\"{also}\"")));
-    let bengali = cho.get("/spoke?find=%E0%A6%AE%E0%A6%BE%E0%A6%B2%E0%A6%A4%E0%A7%80").await;
-    assert!(bengali.html.contains(&format!("data-patient=\"{without}\"")));
+    let bengali = cho
+        .get("/spoke?find=%E0%A6%AE%E0%A6%BE%E0%A6%B2%E0%A6%A4%E0%A7%80")
+        .await;
+    assert!(bengali
+        .html
+        .contains(&format!("data-patient=\"{without}\"")));
     // A `%` typed is a percent sign, not "anything".
     let percent = cho.get("/spoke?find=0%25").await;
     assert!(percent.html.contains(&format!("data-patient=\"{also}\"")));
-    assert!(!percent.html.contains(&format!("data-patient=\"{with_phone}\"")));
+    assert!(!percent
+        .html
+        .contains(&format!("data-patient=\"{with_phone}\"")));
     let none = cho.get("/spoke?find=Nobody+Here").await;
     assert!(none.html.contains("id=\"found-none\""));
     let mistyped = cho.get("/spoke?find=12345678901234").await;
@@ -390,10 +423,15 @@ async fn the_spoke_stream_sends_the_day_again_when_a_token_is_called(backend: Ba
     let app = spawn_app(backend).await;
     let cho = Pages::signed_in(&app, "cho.sonarpur").await;
     let mut events = Events::open(&cho).await;
-    assert!(events.next_board().await.contains("No patient booked for today yet."));
+    assert!(events
+        .next_board()
+        .await
+        .contains("No patient booked for today yet."));
     let (_, token_id) = assisted_booking(&app, "মালতী সরকার", "bn").await;
     let booked = events.next_board().await;
-    assert!(booked.contains(&format!("data-token=\"{token_id}\" data-status=\"waiting\"")));
+    assert!(booked.contains(&format!(
+        "data-token=\"{token_id}\" data-status=\"waiting\""
+    )));
     assert!(booked.contains("মালতী সরকার"));
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, DEMO_GM).await;
@@ -402,7 +440,10 @@ async fn the_spoke_stream_sends_the_day_again_when_a_token_is_called(backend: Ba
     app.call_next(&doctor, &monday_morning(DEMO_GM)).await;
     let called = events.next_board().await;
     assert!(called.contains(&format!("data-token=\"{token_id}\" data-status=\"called\"")));
-    assert!(called.contains("The doctor is calling: join by 9:02 am"), "{called}");
+    assert!(
+        called.contains("The doctor is calling: join by 9:02 am"),
+        "{called}"
+    );
     assert!(called.contains(&format!("data-join-call=\"{token_id}\"")));
     // A patient of another centre, or of no centre, moves nothing on this board... and a
     // prescription, which moves no queue, still reaches it.
@@ -410,7 +451,10 @@ async fn the_spoke_stream_sends_the_day_again_when_a_token_is_called(backend: Ba
     events.next_board().await;
     issue_for(&app, &doctor, &token_id, None).await;
     let issued = events.next_board().await;
-    assert!(issued.contains("Prescription issued") || issued.contains("/print"), "{issued}");
+    assert!(
+        issued.contains("Prescription issued") || issued.contains("/print"),
+        "{issued}"
+    );
 }
 
 /// The doctor records the consultation of `token_id` (optionally referring to `referral`) and
@@ -422,7 +466,11 @@ async fn issue_for(app: &TestApp, doctor: &str, token_id: &str, referral: Option
         note["referral_opd_id"] = json!(opd);
     }
     let record = app
-        .post(&format!("/api/v1/tokens/{token_id}/consultation"), Some(doctor), note)
+        .post(
+            &format!("/api/v1/tokens/{token_id}/consultation"),
+            Some(doctor),
+            note,
+        )
         .await;
     assert_eq!(record.status, 201, "{}", record.body);
     let consultation = record.body["id"].as_str().unwrap();
@@ -460,7 +508,10 @@ async fn the_printout_has_the_code_and_the_items_in_the_patients_language(backen
 
     let board = cho.get("/spoke").await;
     let print_href = format!("/spoke/tokens/{token_id}/print?lang=en");
-    assert!(board.html.contains(&print_href), "the board offers the printout");
+    assert!(
+        board.html.contains(&print_href),
+        "the board offers the printout"
+    );
     let printout = cho.get(&print_href).await;
     assert_eq!(printout.status, StatusCode::OK);
     let html = printout.html;
@@ -490,7 +541,10 @@ async fn the_printout_has_the_code_and_the_items_in_the_patients_language(backen
         .collect();
     assert_eq!(reads.len(), 1, "{}", audit.body);
     let cho_user = app
-        .get("/api/v1/auth/me", Some(&app.staff_token("cho.sonarpur").await))
+        .get(
+            "/api/v1/auth/me",
+            Some(&app.staff_token("cho.sonarpur").await),
+        )
         .await;
     assert_eq!(reads[0]["actor_id"], cho_user.body["id"]);
 }
@@ -514,7 +568,9 @@ async fn a_cho_of_another_spoke_sees_nothing_of_this_centre(backend: Backend) {
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    let login = app.login_staff("cho.bolpur", "a long enough password").await;
+    let login = app
+        .login_staff("cho.bolpur", "a long enough password")
+        .await;
     let other = Pages {
         app: &app,
         client: reqwest::Client::builder()
@@ -533,15 +589,28 @@ async fn a_cho_of_another_spoke_sees_nothing_of_this_centre(backend: Backend) {
     assert!(!page.html.contains(&token_id));
     let mut events = Events::open(&other).await;
     let board = events.next_board().await;
-    assert!(!board.contains("মালতী") && !board.contains(&token_id), "{board}");
+    assert!(
+        !board.contains("মালতী") && !board.contains(&token_id),
+        "{board}"
+    );
     // Not by search, not by id, not the printout, not her vitals or a booking for her.
-    assert!(!other.get("/spoke?find=%E0%A6%AE%E0%A6%BE").await.html.contains(&patient_id));
+    assert!(!other
+        .get("/spoke?find=%E0%A6%AE%E0%A6%BE")
+        .await
+        .html
+        .contains(&patient_id));
     assert_eq!(
-        other.get(&format!("/spoke?patient={patient_id}")).await.status,
+        other
+            .get(&format!("/spoke?patient={patient_id}"))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        other.get(&format!("/spoke/tokens/{token_id}/print")).await.status,
+        other
+            .get(&format!("/spoke/tokens/{token_id}/print"))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     let vitals = other
@@ -554,7 +623,10 @@ async fn a_cho_of_another_spoke_sees_nothing_of_this_centre(backend: Backend) {
     let book = other
         .post(
             "/spoke/book",
-            &[("patient_id", &patient_id), ("session_id", &monday_morning(DEMO_GM))],
+            &[
+                ("patient_id", &patient_id),
+                ("session_id", &monday_morning(DEMO_GM)),
+            ],
         )
         .await;
     assert_eq!(book.status, StatusCode::NOT_FOUND);
@@ -591,9 +663,16 @@ async fn workspace_forms_from_another_site_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response.text().await.unwrap().contains("cross_site_request"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("cross_site_request"));
     let walk_ins = app
-        .get("/api/v1/assisted/patients", Some(&app.staff_token("cho.sonarpur").await))
+        .get(
+            "/api/v1/assisted/patients",
+            Some(&app.staff_token("cho.sonarpur").await),
+        )
         .await;
     assert_eq!(walk_ins.body, json!([]), "nothing was registered");
     // Every page carries the pages' security headers.

@@ -20,7 +20,9 @@ use askama::Template;
 use chrono::Datelike;
 use sanjeevani_types::domain::{Language as PatientLanguage, Role, Sex};
 use sanjeevani_types::patient::{Patient, PatientInput};
-use sanjeevani_types::queue::{AssistedBooking, PriorityReason, Vitals, VitalsInput, WalkInPatient};
+use sanjeevani_types::queue::{
+    AssistedBooking, PriorityReason, Vitals, VitalsInput, WalkInPatient,
+};
 use serde::Deserialize;
 
 use self::board::BoardView;
@@ -223,7 +225,10 @@ struct WorkspaceQuery {
 
 fn details(c: &Chrome, patient: &Patient) -> String {
     let sex = c.t(&format!("sex-{}", patient.sex.as_str()));
-    let language = c.t(&format!("spoke-language-{}", patient.preferred_language.as_str()));
+    let language = c.t(&format!(
+        "spoke-language-{}",
+        patient.preferred_language.as_str()
+    ));
     format!(
         "{}, {language}",
         c.t2("rx-age-sex", ("age", &patient.age_years), ("sex", &sex))
@@ -242,10 +247,16 @@ fn vitals_text(c: &Chrome, vitals: &Vitals) -> String {
         }
     };
     one("spoke-vitals-pulse", v.pulse_per_min.map(|x| x.to_string()));
-    one("spoke-vitals-temperature", v.temperature_c.map(|x| x.to_string()));
+    one(
+        "spoke-vitals-temperature",
+        v.temperature_c.map(|x| x.to_string()),
+    );
     one("spoke-vitals-spo2", v.spo2_percent.map(|x| x.to_string()));
     one("spoke-vitals-weight", v.weight_kg.map(|x| x.to_string()));
-    one("spoke-vitals-sugar", v.blood_sugar_mg_dl.map(|x| x.to_string()));
+    one(
+        "spoke-vitals-sugar",
+        v.blood_sugar_mg_dl.map(|x| x.to_string()),
+    );
     format!(
         "{} ({})",
         parts.join(" · "),
@@ -350,7 +361,10 @@ async fn workspace_page(
         Err(error) => return ApiError::from(error).into_page(req),
     };
     let board = BoardView::new(&c, &day);
-    let notice = query.booked.as_deref().and_then(|id| board.booked_notice(&c, id));
+    let notice = query
+        .booked
+        .as_deref()
+        .and_then(|id| board.booked_notice(&c, id));
     let find = query.find.clone().unwrap_or_default();
     let mut problem = problem;
     let found = match query.find.as_deref().map(str::trim) {
@@ -415,10 +429,14 @@ async fn workspace(
     workspace_page(&req, &state, &cho, query.into_inner(), Refused::default()).await
 }
 
-/// Back to the workspace, in the page's language, with `pairs` in the query.
-fn back_to_workspace(req: &HttpRequest, mut pairs: Vec<(String, String)>) -> HttpResponse {
+/// Back to the workspace, in the page's language, with `pairs` in the query, at `section`.
+fn back_to_workspace(
+    req: &HttpRequest,
+    mut pairs: Vec<(String, String)>,
+    section: &str,
+) -> HttpResponse {
     pairs.push(("lang".into(), super::language_of(req).code().into()));
-    see_other(&format!("/spoke?{}", encode_query(&pairs)))
+    see_other(&format!("/spoke?{}#{section}", encode_query(&pairs)))
 }
 
 /// A form field that must be a number if filled: `Err` names the field.
@@ -473,8 +491,7 @@ impl RegisterForm {
                     birth_date: None,
                     birth_year,
                     preferred_language: language,
-                    abha_number: Some(self.abha_number.trim().to_owned())
-                        .filter(|a| !a.is_empty()),
+                    abha_number: Some(self.abha_number.trim().to_owned()).filter(|a| !a.is_empty()),
                     relation: None,
                 },
                 phone: Some(self.phone.trim().to_owned()).filter(|p| !p.is_empty()),
@@ -506,7 +523,7 @@ async fn register_walk_in(
         Err(error) => Err(error),
     };
     match registered {
-        Ok(patient) => back_to_workspace(&req, vec![("patient".into(), patient.id)]),
+        Ok(patient) => back_to_workspace(&req, vec![("patient".into(), patient.id)], "patient"),
         Err(error) => {
             let refused = Refused {
                 register: form,
@@ -551,7 +568,7 @@ async fn record_vitals(
         Err(ApiError::validation(bad))
     };
     match recorded {
-        Ok(_) => back_to_workspace(&req, vec![("patient".into(), patient_id)]),
+        Ok(_) => back_to_workspace(&req, vec![("patient".into(), patient_id)], "patient"),
         Err(error) => {
             let query = WorkspaceQuery {
                 patient: Some(patient_id),
@@ -616,7 +633,7 @@ async fn book_opd(
             .map_err(ApiError::from)
     };
     match booked {
-        Ok((token, _)) => back_to_workspace(&req, vec![("booked".into(), token.id)]),
+        Ok((token, _)) => back_to_workspace(&req, vec![("booked".into(), token.id)], "today"),
         Err(error) => {
             let query = WorkspaceQuery {
                 patient: Some(form.patient_id),

@@ -121,10 +121,13 @@ pub async fn day(state: &AppState, principal: &Principal) -> Result<SpokeDay, Se
                     .unwrap_or_default();
                 let mut issued: HashMap<String, Vec<IssuedPrescription>> = HashMap::new();
                 for (token_id, row) in spoke_db::day_prescriptions(conn, &spoke, today, since)? {
-                    issued.entry(token_id).or_default().push(IssuedPrescription {
-                        id: row.id,
-                        cancelled: row.cancelled_at.is_some(),
-                    });
+                    issued
+                        .entry(token_id)
+                        .or_default()
+                        .push(IssuedPrescription {
+                            id: row.id,
+                            cancelled: row.cancelled_at.is_some(),
+                        });
                 }
                 let mut names = Names::default();
                 let mut tokens = Vec::new();
@@ -151,7 +154,10 @@ pub async fn day(state: &AppState, principal: &Principal) -> Result<SpokeDay, Se
         )
         .await?;
     for entry in &mut tokens {
-        if matches!(entry.token.status, TokenStatus::Waiting | TokenStatus::Called) {
+        if matches!(
+            entry.token.status,
+            TokenStatus::Waiting | TokenStatus::Called
+        ) {
             entry.standing =
                 Some(queue::queue_status(state, principal, entry.token.id.clone()).await?);
         }
@@ -190,28 +196,6 @@ pub async fn fingerprint(state: &AppState, principal: &Principal) -> Result<u64,
                 (token_id, row.id, row.cancelled_at.is_some()).hash(&mut hasher);
             }
             Ok(hasher.finish())
-        })
-        .await
-}
-
-/// The sessions whose queue changes can change the centre's day (for waking a live board).
-pub async fn day_sessions(
-    state: &AppState,
-    principal: &Principal,
-) -> Result<Vec<String>, ServiceError> {
-    let spoke = spoke_of(principal)?;
-    let today = today_ist(state.clock.now());
-    let since = booked_since(today);
-    state
-        .db
-        .read(move |conn| -> Result<Vec<String>, ServiceError> {
-            let mut ids: Vec<String> = spoke_db::day_tokens(conn, &spoke, today, since)?
-                .into_iter()
-                .map(|(_, session)| session.id)
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            Ok(ids)
         })
         .await
 }
@@ -374,8 +358,8 @@ pub async fn printout(
             let token = queue_db::find_token(conn, &token_id)?
                 .filter(|t| t.spoke_id.as_deref() == Some(spoke.as_str()))
                 .ok_or(ServiceError::NotFound("token"))?;
-            let patient = patients::find(conn, &token.patient_id)?
-                .ok_or(ServiceError::NotFound("token"))?;
+            let patient =
+                patients::find(conn, &token.patient_id)?.ok_or(ServiceError::NotFound("token"))?;
             let language = Language::parse(&patient.preferred_language);
             let mut issued = spoke_db::prescriptions_of_token(conn, &token.id)?;
             let chosen = match issued.iter().position(|p| p.cancelled_at.is_none()) {

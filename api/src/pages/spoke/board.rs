@@ -114,9 +114,8 @@ impl BoardView {
                         t.token.status,
                         TokenStatus::Called | TokenStatus::InConsultation
                     ),
-                    print_href: (!t.prescriptions.is_empty()).then(|| {
-                        format!("/spoke/tokens/{}/print?lang={}", t.token.id, c.lang())
-                    }),
+                    print_href: (!t.prescriptions.is_empty())
+                        .then(|| format!("/spoke/tokens/{}/print?lang={}", t.token.id, c.lang())),
                 }
             })
             .collect();
@@ -155,11 +154,14 @@ impl BoardView {
     /// The notice after a booking: the token, for whom, and where it stands.
     pub fn booked_notice(&self, c: &Chrome, token_id: &str) -> Option<String> {
         let row = self.rows.iter().find(|r| r.id == token_id)?;
-        Some(c.t2(
-            "spoke-booked",
-            ("token", &row.display),
-            ("patient", &row.patient),
-        ) + " " + &row.standing)
+        Some(
+            c.t2(
+                "spoke-booked",
+                ("token", &row.display),
+                ("patient", &row.patient),
+            ) + " "
+                + &row.standing,
+        )
     }
 }
 
@@ -177,9 +179,10 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 struct Stream {
     state: web::Data<AppState>,
-    /// The page session's token: checked again before every event, so a signed-out or revoked
-    /// session stops receiving the board.
+    /// The page session's token: checked again before every event (keepalives included), so a
+    /// signed-out or revoked session stops receiving the board within [`KEEPALIVE`].
     token: String,
+    cho: Principal,
     c: Chrome,
     signals: tokio::sync::broadcast::Receiver<String>,
     sessions: Vec<String>,
@@ -215,14 +218,20 @@ impl Stream {
                     self.quiet += poll;
                 }
             }
-            let cho = self.still_signed_in().await?;
-            let fingerprint = spoke::fingerprint(&self.state, &cho).await.ok()?;
+            let fingerprint = spoke::fingerprint(&self.state, &self.cho).await.ok()?;
             if self.last != Some(fingerprint) {
+                self.cho = self.still_signed_in().await?;
                 let first = self.last.is_none();
                 self.last = Some(fingerprint);
                 self.quiet = Duration::ZERO;
-                self.sessions = spoke::day_sessions(&self.state, &cho).await.ok()?;
-                let day = spoke::day(&self.state, &cho).await.ok()?;
+                let day = spoke::day(&self.state, &self.cho).await.ok()?;
+                self.sessions = day
+                    .tokens
+                    .iter()
+                    .map(|t| t.token.session_id.clone())
+                    .collect();
+                self.sessions.sort_unstable();
+                self.sessions.dedup();
                 let html = BoardFragment {
                     c: &self.c,
                     board: BoardView::new(&self.c, &day),
@@ -230,14 +239,12 @@ impl Stream {
                 .render()
                 .ok()?;
                 // An event's data is its `data:` lines joined by newlines.
-                let data: String = html
-                    .lines()
-                    .map(|line| format!("data: {line}\n"))
-                    .collect();
+                let data: String = html.lines().map(|line| format!("data: {line}\n")).collect();
                 let retry = if first { "retry: 3000\n" } else { "" };
                 return Some(format!("{retry}event: board\n{data}\n"));
             }
             if self.quiet >= KEEPALIVE {
+                self.cho = self.still_signed_in().await?;
                 self.quiet = Duration::ZERO;
                 return Some("event: keepalive\ndata: {}\n\n".into());
             }
@@ -267,6 +274,7 @@ pub async fn events(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     };
     let stream_state = Stream {
         c: Chrome::new(&req, Some(&cho)),
+        cho,
         signals: state.signals.subscribe(),
         state,
         token,

@@ -175,11 +175,10 @@ pub async fn print_page(
         Ok(p) => p,
         Err(refusal) => return refusal,
     };
-    let printout =
-        match spoke::printout(&state, &cho, path.into_inner(), client_ip(&req)).await {
-            Ok(printout) => printout,
-            Err(error) => return ApiError::from(error).into_page(&req),
-        };
+    let printout = match spoke::printout(&state, &cho, path.into_inner(), client_ip(&req)).await {
+        Ok(printout) => printout,
+        Err(error) => return ApiError::from(error).into_page(&req),
+    };
     let p = match PrintView::new(printout) {
         Ok(view) => view,
         Err(error) => return error.into_page(&req),
