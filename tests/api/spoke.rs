@@ -3,6 +3,7 @@
 //! rather than followed. A CHO registers a walk-in, records vitals, books a hub OPD once however
 //! often the form is sent, finds earlier registrations, watches the day change live, and prints
 //! the prescription and referral in the patient's language; another centre's CHO sees none of it.
+//! Also the call pages, which joined the other pages: the same sign-in, URLs kept.
 
 use std::time::Duration;
 
@@ -18,9 +19,12 @@ both_backends!(
     vitals_out_of_range_are_refused_with_the_fields_named,
     earlier_registrations_are_found_by_phone_or_by_name,
     the_spoke_stream_sends_the_day_again_when_a_token_is_called,
+    a_signed_out_cho_stops_receiving_the_board,
     the_printout_has_the_code_and_the_items_in_the_patients_language,
     a_cho_of_another_spoke_sees_nothing_of_this_centre,
     workspace_forms_from_another_site_are_refused,
+    the_home_page_leads_a_cho_to_the_workspace,
+    the_call_pages_sign_staff_in_with_the_pages_form_and_keep_their_urls,
 );
 
 /// The demo round-the-clock OPD at the Siliguri hub (a referral target any hour).
@@ -104,6 +108,7 @@ impl<'a> Pages<'a> {
 
 fn query_value(location: &str, name: &str) -> String {
     let query = location.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split('#').next().unwrap_or_default();
     query
         .split('&')
         .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
@@ -454,6 +459,27 @@ async fn the_spoke_stream_sends_the_day_again_when_a_token_is_called(backend: Ba
         issued.contains("Prescription issued") || issued.contains("/print"),
         "{issued}"
     );
+
+}
+
+async fn a_signed_out_cho_stops_receiving_the_board(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cho = Pages::signed_in(&app, "cho.sonarpur").await;
+    let mut events = Events::open(&cho).await;
+    events.next_board().await;
+    let signed_out = cho.post("/logout", &[]).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    // The next change would reach a signed-in page; this one's stream ends instead.
+    let (_, token_id) = assisted_booking(&app, "মালতী সরকার", "bn").await;
+    let mut rest = String::new();
+    while let Ok(Some(chunk)) =
+        tokio::time::timeout(Duration::from_secs(10), events.response.chunk())
+            .await
+            .expect("the stream ends within 10 s")
+    {
+        rest.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!rest.contains(&token_id), "{rest}");
 }
 
 /// The doctor records the consultation of `token_id` (optionally referring to `referral`) and
@@ -686,4 +712,96 @@ async fn workspace_forms_from_another_site_are_refused(backend: Backend) {
     assert!(csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"));
     assert_eq!(page.headers()["cache-control"], "no-store");
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+}
+
+async fn the_home_page_leads_a_cho_to_the_workspace(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let cho = Pages::signed_in(&app, "cho.sonarpur").await;
+    let home = cho.get("/").await;
+    assert!(home.html.contains("id=\"your-workspace\""));
+    assert!(home.html.contains("href=\"/spoke\" id=\"your-workspace\""));
+    let pharmacist = Pages::signed_in(&app, "pharmacist.college").await;
+    assert!(!pharmacist.get("/").await.html.contains("your-workspace"));
+    // Signed out, the workspace asks who is there first and comes back.
+    let nobody = app
+        .client
+        .get(format!("{}/spoke", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.url().path(), "/login");
+    assert_eq!(nobody.url().query(), Some("next=%2Fspoke"));
+}
+
+async fn the_call_pages_sign_staff_in_with_the_pages_form_and_keep_their_urls(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let signed_out = no_redirects
+        .get(format!("{}/call/doctor?token=abc", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        signed_out.headers()["location"],
+        "/login?next=%2Fcall%2Fdoctor%3Ftoken%3Dabc"
+    );
+
+    // A signed-in doctor's page hands the call client their session, in the call pane only.
+    let doctor = Pages::signed_in(&app, "dr.sen").await;
+    let page = doctor.get("/call/doctor?token=abc").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token = doctor.cookie.trim_start_matches("sanjeevani_session=");
+    assert!(page.html.contains("data-side=\"doctor\""));
+    assert!(page.html.contains(&format!("data-session=\"{token}\"")));
+    assert!(page
+        .html
+        .contains("<script src=\"/static/call.js\" defer></script>"));
+    assert!(page.html.contains("Signed in as Dr. Arindam Sen"));
+    // Texts in the page's language, for the script too.
+    let bengali = doctor.get("/call/doctor?lang=bn").await;
+    assert!(bengali.html.contains("পরামর্শ কল"));
+    assert!(bengali.html.contains("সংযোগ হচ্ছে…"));
+    // Only doctors have the doctor's page.
+    let cho = Pages::signed_in(&app, "cho.sonarpur").await;
+    assert_eq!(cho.get("/call/doctor").await.status, StatusCode::FORBIDDEN);
+
+    // The patient's page: a patient signs in on it (no session in the page); a CHO with a
+    // token is the patient's side; a CHO without one belongs on the workspace.
+    let patient_page = no_redirects
+        .get(format!("{}/call/patient", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(patient_page.contains("id=\"login-patient\""));
+    assert!(patient_page.contains("data-session=\"\""));
+    assert!(doctor
+        .get("/call/patient")
+        .await
+        .html
+        .contains("data-session=\"\""));
+    let cho_token = cho.cookie.trim_start_matches("sanjeevani_session=");
+    let with_token = cho.get("/call/patient?token=abc").await;
+    assert!(with_token
+        .html
+        .contains(&format!("data-session=\"{cho_token}\"")));
+    assert!(!with_token.html.contains("id=\"login-patient\""));
+    let without = cho.get("/call/patient").await;
+    assert_eq!(without.status, StatusCode::SEE_OTHER);
+    assert_eq!(without.location, "/spoke");
+
+    // One script, served with the other pages' assets; the old path is gone.
+    let script = app.get("/static/call.js", None).await;
+    assert_eq!(script.status, 200);
+    assert!(script.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(app.get("/call/assets/call.js", None).await.status, 404);
 }

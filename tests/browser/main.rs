@@ -4,3 +4,4 @@
 mod call;
 mod doctor;
 mod pages;
+mod spoke;

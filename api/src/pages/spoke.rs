@@ -429,10 +429,14 @@ async fn workspace(
     workspace_page(&req, &state, &cho, query.into_inner(), Refused::default()).await
 }
 
-/// Back to the workspace, in the page's language, with `pairs` in the query.
-fn back_to_workspace(req: &HttpRequest, mut pairs: Vec<(String, String)>) -> HttpResponse {
+/// Back to the workspace, in the page's language, with `pairs` in the query, at `section`.
+fn back_to_workspace(
+    req: &HttpRequest,
+    mut pairs: Vec<(String, String)>,
+    section: &str,
+) -> HttpResponse {
     pairs.push(("lang".into(), super::language_of(req).code().into()));
-    see_other(&format!("/spoke?{}", encode_query(&pairs)))
+    see_other(&format!("/spoke?{}#{section}", encode_query(&pairs)))
 }
 
 /// A form field that must be a number if filled: `Err` names the field.
@@ -519,7 +523,7 @@ async fn register_walk_in(
         Err(error) => Err(error),
     };
     match registered {
-        Ok(patient) => back_to_workspace(&req, vec![("patient".into(), patient.id)]),
+        Ok(patient) => back_to_workspace(&req, vec![("patient".into(), patient.id)], "patient"),
         Err(error) => {
             let refused = Refused {
                 register: form,
@@ -564,7 +568,7 @@ async fn record_vitals(
         Err(ApiError::validation(bad))
     };
     match recorded {
-        Ok(_) => back_to_workspace(&req, vec![("patient".into(), patient_id)]),
+        Ok(_) => back_to_workspace(&req, vec![("patient".into(), patient_id)], "patient"),
         Err(error) => {
             let query = WorkspaceQuery {
                 patient: Some(patient_id),
@@ -629,7 +633,7 @@ async fn book_opd(
             .map_err(ApiError::from)
     };
     match booked {
-        Ok((token, _)) => back_to_workspace(&req, vec![("booked".into(), token.id)]),
+        Ok((token, _)) => back_to_workspace(&req, vec![("booked".into(), token.id)], "today"),
         Err(error) => {
             let query = WorkspaceQuery {
                 patient: Some(form.patient_id),

@@ -200,28 +200,6 @@ pub async fn fingerprint(state: &AppState, principal: &Principal) -> Result<u64,
         .await
 }
 
-/// The sessions whose queue changes can change the centre's day (for waking a live board).
-pub async fn day_sessions(
-    state: &AppState,
-    principal: &Principal,
-) -> Result<Vec<String>, ServiceError> {
-    let spoke = spoke_of(principal)?;
-    let today = today_ist(state.clock.now());
-    let since = booked_since(today);
-    state
-        .db
-        .read(move |conn| -> Result<Vec<String>, ServiceError> {
-            let mut ids: Vec<String> = spoke_db::day_tokens(conn, &spoke, today, since)?
-                .into_iter()
-                .map(|(_, session)| session.id)
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            Ok(ids)
-        })
-        .await
-}
-
 /// A walk-in patient of the centre as its CHO sees them: with the phone recorded at
 /// registration and the vitals taken today, if any.
 #[derive(Debug, Clone)]

@@ -179,9 +179,10 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 struct Stream {
     state: web::Data<AppState>,
-    /// The page session's token: checked again before every event, so a signed-out or revoked
-    /// session stops receiving the board.
+    /// The page session's token: checked again before every event (keepalives included), so a
+    /// signed-out or revoked session stops receiving the board within [`KEEPALIVE`].
     token: String,
+    cho: Principal,
     c: Chrome,
     signals: tokio::sync::broadcast::Receiver<String>,
     sessions: Vec<String>,
@@ -217,14 +218,20 @@ impl Stream {
                     self.quiet += poll;
                 }
             }
-            let cho = self.still_signed_in().await?;
-            let fingerprint = spoke::fingerprint(&self.state, &cho).await.ok()?;
+            let fingerprint = spoke::fingerprint(&self.state, &self.cho).await.ok()?;
             if self.last != Some(fingerprint) {
+                self.cho = self.still_signed_in().await?;
                 let first = self.last.is_none();
                 self.last = Some(fingerprint);
                 self.quiet = Duration::ZERO;
-                self.sessions = spoke::day_sessions(&self.state, &cho).await.ok()?;
-                let day = spoke::day(&self.state, &cho).await.ok()?;
+                let day = spoke::day(&self.state, &self.cho).await.ok()?;
+                self.sessions = day
+                    .tokens
+                    .iter()
+                    .map(|t| t.token.session_id.clone())
+                    .collect();
+                self.sessions.sort_unstable();
+                self.sessions.dedup();
                 let html = BoardFragment {
                     c: &self.c,
                     board: BoardView::new(&self.c, &day),
@@ -237,6 +244,7 @@ impl Stream {
                 return Some(format!("{retry}event: board\n{data}\n"));
             }
             if self.quiet >= KEEPALIVE {
+                self.cho = self.still_signed_in().await?;
                 self.quiet = Duration::ZERO;
                 return Some("event: keepalive\ndata: {}\n\n".into());
             }
@@ -266,6 +274,7 @@ pub async fn events(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     };
     let stream_state = Stream {
         c: Chrome::new(&req, Some(&cho)),
+        cho,
         signals: state.signals.subscribe(),
         state,
         token,
