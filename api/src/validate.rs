@@ -1,6 +1,9 @@
 //! Turning request bodies into domain values: every field problem is collected, so the client
 //! learns all of them at once, and nothing is changed when any field is wrong.
 
+use std::fmt::Display;
+use std::ops::RangeInclusive;
+
 use sanjeevani_types::domain::ParseError;
 use sanjeevani_types::FieldError;
 
@@ -56,6 +59,27 @@ impl Fields {
             None => None,
             Some(text) if text.trim().is_empty() => None,
             Some(text) => self.check(field, parse(text)),
+        }
+    }
+
+    /// Keeps `value` when it lies in `range`, or records `out_of_range` naming the bounds.
+    /// A number or date from a request can be anything its type holds: compare it here, before
+    /// any arithmetic, so `i32::MIN` gets a 422 and never an overflow.
+    pub fn within<T: PartialOrd + Display>(
+        &mut self,
+        field: &str,
+        value: T,
+        range: RangeInclusive<T>,
+    ) -> Option<T> {
+        if range.contains(&value) {
+            Some(value)
+        } else {
+            self.add(
+                field,
+                "out_of_range",
+                format!("must be from {} to {}", range.start(), range.end()),
+            );
+            None
         }
     }
 

@@ -10,6 +10,9 @@ both_backends!(
     non_admins_cannot_manage_staff,
     staff_requests_are_validated,
     disabling_a_doctor_ends_their_sessions,
+    the_audit_trail_reads_one_to_ninety_days_and_refuses_others,
+    a_closure_lies_between_today_and_a_year_ahead,
+    report_dates_lie_between_the_service_start_and_today,
 );
 
 const KOLKATA_HUB: &str = "00000000-0000-7000-8000-000000000101";
@@ -191,4 +194,98 @@ async fn disabling_a_doctor_ends_their_sessions(backend: Backend) {
     )
     .await
     .assert_error(409, "cannot_disable_self");
+}
+
+async fn the_audit_trail_reads_one_to_ninety_days_and_refuses_others(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.staff_token("admin.wb").await;
+    // Once clamped in silence (and -1 read 1 day); now a client with a bug hears of it.
+    for days in ["-1", "0", "91", "100000000000", "-9223372036854775808"] {
+        let answer = app
+            .get(&format!("/api/v1/admin/audit?days={days}"), Some(&admin))
+            .await;
+        let error = answer.assert_error(422, "validation_failed");
+        assert_eq!(error.fields[0].field, "days", "{days}");
+        assert_eq!(error.fields[0].code, "out_of_range", "{days}");
+        assert!(error.fields[0].message.contains("1 to 90"), "{error:?}");
+    }
+    // What does not parse as a number is a bad query string, in the same problem+json shape.
+    for days in ["abc", "1e3", "99999999999999999999", ""] {
+        let answer = app
+            .get(&format!("/api/v1/admin/audit?days={days}"), Some(&admin))
+            .await;
+        answer.assert_error(400, "invalid_query");
+        assert_eq!(
+            answer.headers["content-type"], "application/problem+json",
+            "{days}"
+        );
+    }
+    for days in ["1", "90"] {
+        let answer = app
+            .get(&format!("/api/v1/admin/audit?days={days}"), Some(&admin))
+            .await;
+        assert_eq!(answer.status, 200, "{days}: {}", answer.body);
+    }
+}
+
+async fn a_closure_lies_between_today_and_a_year_ahead(backend: Backend) {
+    use sanjeevani_tests::world::DEMO_GM;
+    let app = spawn_app(backend).await;
+    let admin = app.staff_token("admin.wb").await;
+    let url = format!("/api/v1/admin/opds/{DEMO_GM}/closures");
+    // The clock says Monday 23 Nov 2026 (IST): a past day closes nothing.
+    for date in ["2001-01-01", "2026-11-22", "2027-11-25"] {
+        let answer = app
+            .post(&url, Some(&admin), json!({"date": date, "reason": "Holiday"}))
+            .await;
+        let error = answer.assert_error(422, "validation_failed");
+        assert_eq!(error.fields[0].field, "date", "{date}");
+        assert_eq!(error.fields[0].code, "out_of_range", "{date}");
+    }
+    for date in ["2026-11-23", "2027-11-24"] {
+        let answer = app
+            .post(&url, Some(&admin), json!({"date": date, "reason": "Holiday"}))
+            .await;
+        assert_eq!(answer.status, 201, "{date}: {}", answer.body);
+    }
+}
+
+async fn report_dates_lie_between_the_service_start_and_today(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.staff_token("admin.wb").await;
+    for (query, field) in [
+        ("to=2026-11-24", "to"),
+        ("from=2026-11-20&to=2027-01-01", "to"),
+        ("to=2018-12-31", "to"),
+        ("from=1900-01-01&to=1900-01-02", "from"),
+    ] {
+        let answer = app
+            .get(
+                &format!("/api/v1/reports/consultations/daily?{query}"),
+                Some(&admin),
+            )
+            .await;
+        let error = answer.assert_error(422, "validation_failed");
+        assert!(
+            error.fields.iter().any(|f| f.field == field && f.code == "out_of_range"),
+            "{query}: {error:?}"
+        );
+    }
+    let targets = app
+        .get(
+            "/api/v1/reports/programmes/wb/targets?on=2026-11-24",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        targets.assert_error(422, "validation_failed").fields[0].field,
+        "on"
+    );
+    let today = app
+        .get(
+            "/api/v1/reports/consultations/daily?from=2026-11-17&to=2026-11-23",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(today.status, 200, "{}", today.body);
 }

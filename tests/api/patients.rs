@@ -9,6 +9,9 @@ both_backends!(
     staff_cannot_read_patient_families,
     every_invalid_field_is_reported_and_nothing_is_saved,
     a_profile_is_updated_in_place,
+    a_birth_year_no_one_alive_has_is_refused_not_wrapped,
+    names_that_display_differently_from_what_is_stored_are_refused,
+    hindi_and_bengali_names_keep_their_zero_width_joiners,
 );
 
 async fn an_account_holds_a_family(backend: Backend) {
@@ -146,4 +149,145 @@ async fn a_profile_is_updated_in_place(backend: Backend) {
             .body["name"],
         "Asha Das Roy"
     );
+}
+
+fn profile(name: &str, birth_year: i64) -> serde_json::Value {
+    json!({"name": name, "sex": "female", "birth_year": birth_year, "preferred_language": "bn"})
+}
+
+fn refused_fields(answer: &sanjeevani_tests::Answer) -> Vec<(String, String)> {
+    answer
+        .assert_error(422, "validation_failed")
+        .fields
+        .into_iter()
+        .map(|f| (f.field, f.code))
+        .collect()
+}
+
+async fn a_birth_year_no_one_alive_has_is_refused_not_wrapped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (token, id) = app.patient_with_profile("+919876543210", "Asha Das").await;
+    let cho = app.staff_token("cho.sonarpur").await;
+    // i32::MIN once panicked the age computation (debug) or was stored as age -2147481622.
+    for year in [i64::from(i32::MIN), i64::from(i32::MAX), 1895, 2027] {
+        let added = app
+            .post("/api/v1/patients", Some(&token), profile("Mita Das", year))
+            .await;
+        assert_eq!(
+            refused_fields(&added),
+            [("birth_year".to_owned(), "out_of_range".to_owned())],
+            "{year}"
+        );
+        let updated = app
+            .put(
+                &format!("/api/v1/patients/{id}"),
+                Some(&token),
+                profile("Asha Das", year),
+            )
+            .await;
+        assert_eq!(refused_fields(&updated)[0].0, "birth_year", "{year}");
+        let walk_in = app
+            .post(
+                "/api/v1/assisted/patients",
+                Some(&cho),
+                profile("Rina Bibi", year),
+            )
+            .await;
+        assert_eq!(refused_fields(&walk_in)[0].0, "birth_year", "{year}");
+    }
+    // The oldest and youngest years that make sense are taken (the clock is in 2026).
+    for year in [1896, 2026] {
+        let added = app
+            .post("/api/v1/patients", Some(&token), profile("Mita Das", year))
+            .await;
+        assert_eq!(added.status, 201, "{year}: {}", added.body);
+    }
+    let family = app.get("/api/v1/patients", Some(&token)).await;
+    let ages: Vec<i64> = family
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["age_years"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ages.len(), 3, "nothing refused was saved: {}", family.body);
+    assert!(ages.iter().all(|age| (0..=130).contains(age)), "{ages:?}");
+}
+
+async fn names_that_display_differently_from_what_is_stored_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (token, id) = app.patient_with_profile("+919876543210", "Asha Das").await;
+    let cho = app.staff_token("cho.sonarpur").await;
+    for name in [
+        // A right-to-left override shows "Asha Das" reversed after it; isolates and marks
+        // reorder too; zero-width characters hide a difference.
+        "Asha \u{202E}saD",
+        "\u{2067}Asha\u{2069} Das",
+        "Asha\u{200F} Das",
+        "\u{200B}Asha Das",
+        "Asha\u{FEFF} Das",
+        "Asha\u{200D}Das",
+        "সুমিতা\u{202D} দাস",
+    ] {
+        let added = app
+            .post("/api/v1/patients", Some(&token), profile(name, 1990))
+            .await;
+        assert_eq!(
+            refused_fields(&added),
+            [("name".to_owned(), "hidden_character".to_owned())],
+            "{name:?}"
+        );
+        let renamed = app
+            .put(
+                &format!("/api/v1/patients/{id}"),
+                Some(&token),
+                profile(name, 1990),
+            )
+            .await;
+        assert_eq!(refused_fields(&renamed)[0].1, "hidden_character");
+        let walk_in = app
+            .post("/api/v1/assisted/patients", Some(&cho), profile(name, 1990))
+            .await;
+        assert_eq!(refused_fields(&walk_in)[0].1, "hidden_character");
+    }
+    let relation = app
+        .post(
+            "/api/v1/patients",
+            Some(&token),
+            json!({"name": "Mita Das", "sex": "female", "birth_year": 2015,
+                   "preferred_language": "en", "relation": "daugh\u{202E}ret"}),
+        )
+        .await;
+    assert_eq!(
+        refused_fields(&relation),
+        [("relation".to_owned(), "hidden_character".to_owned())]
+    );
+    let family = app.get("/api/v1/patients", Some(&token)).await;
+    assert_eq!(family.body.as_array().unwrap().len(), 1);
+    assert_eq!(family.body[0]["name"], "Asha Das");
+}
+
+async fn hindi_and_bengali_names_keep_their_zero_width_joiners(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = app.login_patient("+919876543210").await;
+    let cho = app.staff_token("cho.sonarpur").await;
+    // A half form chosen with ZWJ after the virama (लक्‍ष्मी), an explicit hasanta kept with
+    // ZWNJ (উত্‌পল), and names from the seeds.
+    for name in [
+        "लक\u{094D}\u{200D}ष्मी देवी",
+        "উত\u{09CD}\u{200C}পল দাস",
+        "मनसुख मांडविया",
+        "সুমিতা দাস",
+    ] {
+        let added = app
+            .post("/api/v1/patients", Some(&session.token), profile(name, 1961))
+            .await;
+        assert_eq!(added.status, 201, "{name:?}: {}", added.body);
+        assert_eq!(added.body["name"], name, "stored exactly as written");
+        let walk_in = app
+            .post("/api/v1/assisted/patients", Some(&cho), profile(name, 1961))
+            .await;
+        assert_eq!(walk_in.status, 201, "{name:?}: {}", walk_in.body);
+        assert_eq!(walk_in.body["name"], name);
+    }
 }

@@ -27,6 +27,11 @@ both_backends!(
     the_desk_records_a_resubmitted_dispense_once,
     the_signing_key_is_published_from_the_first_start,
     two_processes_starting_together_publish_one_signing_key,
+
+    a_follow_up_date_lies_between_today_and_a_year_ahead,
+    a_medicine_that_displays_differently_from_what_is_signed_is_refused,
+    a_dispensed_quantity_beyond_any_prescription_is_refused_as_input,
+    a_break_glass_reason_follows_the_text_rule,
 );
 
 async fn verify_payload(app: &TestApp, pharmacist: &str, payload: &str) -> Value {
@@ -913,4 +918,146 @@ async fn two_processes_starting_together_publish_one_signing_key(backend: Backen
         first.stop(false).await;
         second.stop(false).await;
     }
+
+/// A token of dr.sen's in consultation (Monday morning, GM); returns the doctor's bearer token
+/// and the token id.
+async fn in_consultation(app: &TestApp) -> (String, String) {
+    use sanjeevani_tests::world::{monday_morning, DEMO_GM};
+    let session = monday_morning(DEMO_GM);
+    let patient = app.quick_patients(1, 1970).await.remove(0);
+    let booked = app
+        .book(&patient.token, &session, &patient.patient_id)
+        .await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let doctor = app.staff_token("dr.sen").await;
+    app.go_online(&doctor, DEMO_GM).await;
+    let called = app.call_next(&doctor, &session).await;
+    let token_id = called["id"].as_str().unwrap().to_owned();
+    app.step(&doctor, &token_id, "start").await;
+    (doctor, token_id)
+}
+
+async fn a_follow_up_date_lies_between_today_and_a_year_ahead(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (doctor, token_id) = in_consultation(&app).await;
+    let url = format!("/api/v1/tokens/{token_id}/consultation");
+    let record = |follow_up: &str| {
+        json!({"chief_complaint": "Cough for a week", "follow_up_on": follow_up})
+    };
+    // The clock says Monday 23 Nov 2026 (IST).
+    for past_or_far in ["2001-01-01", "2026-11-22", "2027-11-25", "+262142-12-31"] {
+        let answer = app.post(&url, Some(&doctor), record(past_or_far)).await;
+        let error = answer.assert_error(422, "validation_failed");
+        assert_eq!(error.fields.len(), 1, "{past_or_far}: {error:?}");
+        assert_eq!(error.fields[0].field, "follow_up_on");
+        assert_eq!(error.fields[0].code, "out_of_range");
+        assert!(error.fields[0].message.contains("2026-11-23"), "{error:?}");
+    }
+    let recorded = app.post(&url, Some(&doctor), record("2027-11-24")).await;
+    assert_eq!(recorded.status, 201, "{}", recorded.body);
+    assert_eq!(recorded.body["follow_up_on"], "2027-11-24");
+}
+
+async fn a_medicine_that_displays_differently_from_what_is_signed_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 10)).await;
+    let url = format!(
+        "/api/v1/consultations/{}/prescriptions",
+        issued.consultation_id
+    );
+    let item = |field: &str, value: &str| {
+        let mut line = medicines(1, 10)[0].clone();
+        line[field] = json!(value);
+        json!({"items": [line]})
+    };
+    for (field, value) in [
+        // Stored "Amlodipine 01 mg\u{202E}" would show its tail reversed at the counter.
+        ("medicine", "Amlodipine \u{202E}gm 01"),
+        ("medicine", "Amlo\u{200B}dipine"),
+        // A joiner hides a difference in a medicine name even in Devanagari.
+        ("medicine", "पैरासिटामोल\u{200D}"),
+        ("strength", "5\u{2066}0\u{2069} mg"),
+        ("form", "tab\u{00AD}let"),
+        ("route", "oral\u{061C}"),
+        ("dose", "1\u{200E} tablet"),
+        ("frequency", "twice\u{FEFF} daily"),
+        ("instructions", "\u{202B}after food"),
+        ("instructions", "after food\u{0000}"),
+    ] {
+        let answer = app
+            .post(&url, Some(&issued.doctor_token), item(field, value))
+            .await;
+        let error = answer.assert_error(422, "validation_failed");
+        assert_eq!(
+            error.fields[0].field,
+            format!("items[0].{field}"),
+            "{value:?}"
+        );
+    }
+    // How to take it, in Bengali, keeps its joiners (ZWNJ after the hasanta); the medicine
+    // name in Devanagari without one is fine.
+    let mut line = medicines(1, 10)[0].clone();
+    line["medicine"] = json!("पैरासिटामोल");
+    line["instructions"] = json!("খাবারের পরে খাবেন, উত\u{09CD}\u{200C}সবের দিনেও");
+    let issued_again = app
+        .post(&url, Some(&issued.doctor_token), json!({"items": [line]}))
+        .await;
+    assert_eq!(issued_again.status, 201, "{}", issued_again.body);
+    assert_eq!(issued_again.body["items"][0]["medicine"], "पैरासिटामोल");
+}
+
+async fn a_dispensed_quantity_beyond_any_prescription_is_refused_as_input(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 10)).await;
+    let code = issued.prescription["code"].as_str().unwrap();
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    let item = item_id(&issued.prescription, 0);
+    for quantity in [i64::from(i32::MAX), i64::from(i32::MIN), 0, 10_001] {
+        let answer = dispense(
+            &app,
+            &pharmacist,
+            code,
+            json!([{"item_id": item, "quantity": quantity}]),
+        )
+        .await;
+        let error = answer.assert_error(422, "validation_failed");
+        assert_eq!(error.fields[0].field, "items[0].quantity", "{quantity}");
+        assert_eq!(error.fields[0].code, "out_of_range");
+    }
+    let given = dispense(
+        &app,
+        &pharmacist,
+        code,
+        json!([{"item_id": item, "quantity": 10}]),
+    )
+    .await;
+    assert_eq!(given.status, 200, "{}", given.body);
+}
+
+async fn a_break_glass_reason_follows_the_text_rule(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let issued = app.issue_prescription(medicines(1, 10)).await;
+    let id = issued.prescription["id"].as_str().unwrap();
+    let roy = app.staff_token("dr.roy").await;
+    let url = format!("/api/v1/prescriptions/{id}/break-glass");
+    // The reason is kept in the audit trail: a NUL once failed there on PostgreSQL (500).
+    for (reason, code) in [
+        ("Unconscious in the ward\u{0000}, history needed", "invalid_text"),
+        ("Unconscious in the ward \u{202E}dedeen yrotsih", "hidden_character"),
+    ] {
+        let answer = app.post(&url, Some(&roy), json!({"reason": reason})).await;
+        let error = answer.assert_error(422, "validation_failed");
+        assert_eq!(
+            (error.fields[0].field.as_str(), error.fields[0].code.as_str()),
+            ("reason", code)
+        );
+    }
+    let read = app
+        .post(
+            &url,
+            Some(&roy),
+            json!({"reason": "Unconscious in the ward, medication history needed"}),
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
 }

@@ -13,6 +13,9 @@ both_backends!(
     a_roster_with_a_bad_line_changes_nothing,
     a_sensitive_record_needs_break_glass_by_other_staff_and_is_flagged,
     west_bengal_targets_come_from_configuration,
+    a_roster_name_follows_the_same_text_rules_as_json,
+    every_refused_roster_upload_answers_problem_json,
+    a_spreadsheet_roster_with_a_byte_order_mark_is_read,
 );
 
 const SEHAT_OPD: &str = "00000000-0000-7000-8000-000000002004";
@@ -507,4 +510,138 @@ async fn west_bengal_targets_come_from_configuration(backend: Backend) {
     app.get(report_path, Some(&sehat_admin))
         .await
         .assert_error(403, "forbidden");
+}
+
+/// Sends a raw roster body with the given content type; answers the status, the content type
+/// and the body as JSON (every answer here must be problem+json or the import summary).
+async fn send_roster(
+    app: &TestApp,
+    token: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, String, Value) {
+    let mut request = app
+        .client
+        .post(format!(
+            "{}/api/v1/admin/programmes/sehat/roster",
+            app.address
+        ))
+        .bearer_auth(token)
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let answer = request.send().await.expect("the server answers");
+    let status = answer.status().as_u16();
+    let media = answer
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = answer.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{status} {media}: not JSON: {text:?}"));
+    (status, media, body)
+}
+
+async fn claim_status(app: &TestApp, card: &str) -> Value {
+    let patient = app.quick_patients(1, 1980).await.remove(0);
+    let claimed = app
+        .post(
+            "/api/v1/programmes/sehat/membership",
+            Some(&patient.token),
+            json!({"card_number": card}),
+        )
+        .await;
+    assert_eq!(claimed.status, 201, "{}", claimed.body);
+    claimed.body["status"].clone()
+}
+
+async fn a_roster_name_follows_the_same_text_rules_as_json(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.staff_token("admin.sehat").await;
+    // A NUL once answered 500 on PostgreSQL and was stored on SQLite; a right-to-left override
+    // makes the name read differently from what is stored.
+    for (line, code) in [
+        ("SVC11112222,Ram\u{0}Singh", "invalid_text"),
+        ("SVC11112222,Ram \u{202E}hgniS", "hidden_character"),
+        ("SVC11112222,\"Ram\u{200B}Singh\"", "hidden_character"),
+    ] {
+        let (status, body) =
+            upload_roster(&app, &admin, &format!("card_number,name\n{line}\n")).await;
+        assert_eq!(status, 422, "{line:?}: {body}");
+        assert_eq!(body["code"], "validation_failed");
+        assert_eq!(body["fields"][0]["field"], "line 2", "{body}");
+        assert_eq!(body["fields"][0]["code"], code, "{body}");
+    }
+    // Nothing was stored: the card is not on the roster, so a claim waits.
+    assert_eq!(claim_status(&app, "SVC11112222").await, "pending");
+    // Names in Hindi and Bengali, with the joiners those scripts use, are taken as written.
+    let (status, body) = upload_roster(
+        &app,
+        &admin,
+        "card_number,name\nSVC33334444,लक\u{094D}\u{200D}ष्मी देवी\nSVC55556666,উত\u{09CD}\u{200C}পল দাস\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["added"], 2);
+}
+
+async fn every_refused_roster_upload_answers_problem_json(backend: Backend) {
+    use sanjeevani_api::routes::programmes::MAX_ROSTER_BYTES;
+    let app = spawn_app(backend).await;
+    let admin = app.staff_token("admin.sehat").await;
+    let csv = b"card_number,name\nSVC11112222,Ram\n".to_vec();
+    let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
+        (Some("application/json"), csv.clone(), 415, "unsupported_media_type"),
+        (None, csv.clone(), 415, "unsupported_media_type"),
+        (Some("text/csv; charset=nonsense"), csv.clone(), 415, "unsupported_media_type"),
+        (Some("text/csv; charset=latin1"), csv.clone(), 415, "unsupported_media_type"),
+        (
+            Some("text/csv"),
+            b"card_number,name\nSVC11112222,R\xe9m\n".to_vec(),
+            422,
+            "validation_failed",
+        ),
+        (
+            Some("text/csv"),
+            vec![b'a'; MAX_ROSTER_BYTES + 1],
+            413,
+            "body_too_large",
+        ),
+    ];
+    for (content_type, body, status, code) in cases {
+        let (got, media, answer) = send_roster(&app, &admin, content_type, body).await;
+        assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{content_type:?}: {answer}");
+        assert_eq!(media, "application/problem+json", "{content_type:?}");
+        assert!(answer["request_id"].is_string(), "{answer}");
+    }
+    let (_, _, not_utf8) = send_roster(
+        &app,
+        &admin,
+        Some("text/csv"),
+        b"card_number,name\nSVC11112222,R\xe9m\n".to_vec(),
+    )
+    .await;
+    assert_eq!(not_utf8["fields"][0]["field"], "csv");
+    assert_eq!(not_utf8["fields"][0]["code"], "invalid_utf8");
+    // UTF-8 spelled either way, and the other text types a spreadsheet may send, are read.
+    for content_type in ["text/csv; charset=UTF-8", "text/plain", "application/csv; charset=\"utf-8\""] {
+        let (status, _, answer) = send_roster(&app, &admin, Some(content_type), csv.clone()).await;
+        assert_eq!(status, 200, "{content_type}: {answer}");
+    }
+}
+
+async fn a_spreadsheet_roster_with_a_byte_order_mark_is_read(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.staff_token("admin.sehat").await;
+    let (status, body) = upload_roster(
+        &app,
+        &admin,
+        "\u{FEFF}card_number,name\r\nSVC77778888,Asha Devi\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["added"], 1);
+    assert_eq!(claim_status(&app, "SVC77778888").await, "verified");
 }

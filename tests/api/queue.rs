@@ -16,6 +16,8 @@ both_backends!(
     ten_doctors_calling_at_once_each_get_a_different_patient_in_order,
     a_booking_retried_twenty_times_with_one_key_makes_one_token,
     an_idempotency_key_reused_with_another_body_is_refused,
+    an_empty_idempotency_key_is_refused_not_ignored,
+    a_session_id_with_a_year_beyond_four_digits_is_no_session,
     position_and_expected_wait_fall_as_the_doctor_works,
     queue_status_supports_etag_polling,
     priority_lane_follows_the_one_in_k_rule,
@@ -213,6 +215,52 @@ async fn an_idempotency_key_reused_with_another_body_is_refused(backend: Backend
         .await
         .unwrap();
     assert_eq!(bad_key.status(), 400);
+}
+
+/// A client that sends the header means retries to be safe: an empty key (a failed
+/// `$(uuidgen)`, an unset variable) is refused, never taken as "no key", which would let a
+/// retry book twice.
+async fn an_empty_idempotency_key_is_refused_not_ignored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let patient = app.quick_patients(1, 1990).await.remove(0);
+    for key in ["", "   ", "\t"] {
+        let answer = app
+            .client
+            .post(format!("{}/api/v1/tokens", app.address))
+            .bearer_auth(&patient.token)
+            .header("Idempotency-Key", key)
+            .json(&json!({"session_id": monday_morning(DEMO_GM), "patient_id": patient.patient_id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "{key:?}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_idempotency_key", "{key:?}");
+    }
+    let mine = app.get("/api/v1/tokens", Some(&patient.token)).await;
+    assert_eq!(mine.body, json!([]), "nothing was booked");
+}
+
+/// `+262142-12-31` parses as a date, and a round-the-clock session on it would end past the
+/// last day chrono knows: such ids are no session, not a panic.
+async fn a_session_id_with_a_year_beyond_four_digits_is_no_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let patient = app.quick_patients(1, 1990).await.remove(0);
+    let round_the_clock = "00000000-0000-7000-8000-000000002003";
+    for start in ["+262142-12-31T00:00", "-262143-01-01T00:00"] {
+        let session = session_of(round_the_clock, start);
+        app.book(&patient.token, &session, &patient.patient_id)
+            .await
+            .assert_error(404, "not_found");
+        let board = app
+            .get(&format!("/api/v1/opd-sessions/{session}/board"), None)
+            .await;
+        assert_eq!(board.status, 404, "{start}: {}", board.body);
+    }
 }
 
 async fn position_and_expected_wait_fall_as_the_doctor_works(backend: Backend) {

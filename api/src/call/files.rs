@@ -5,6 +5,8 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use sanjeevani_types::domain::is_hidden;
+
 /// Where shared files' bytes are kept. Keys are server-made ids (UUIDs), never a client's
 /// name, so no key can reach outside the store. Another backend (object storage) implements
 /// the same two calls.
@@ -78,7 +80,10 @@ pub fn clean_file_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\'' | ';' | '<' | '>' | '`'))
+        // Hidden characters too: "scan\u{202E}fdp.exe" would show as "scanexe.pdf".
+        .filter(|c| {
+            !c.is_control() && !is_hidden(*c) && !matches!(c, '"' | '\'' | ';' | '<' | '>' | '`')
+        })
         .take(120)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
@@ -110,6 +115,7 @@ mod tests {
         assert_eq!(clean_file_name("C:\\scans\\রিপোর্ট.pdf"), "রিপোর্ট.pdf");
         assert_eq!(clean_file_name("a\"b<c>.png"), "abc.png");
         assert_eq!(clean_file_name("..."), "report");
+        assert_eq!(clean_file_name("scan\u{202E}fdp.exe"), "scanfdp.exe");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use sanjeevani_types::call::{CallRecord, CallRoom, IceConfig, SharedFile};
 use sanjeevani_types::ErrorBody;
 
-use super::client_ip;
+use super::{client_ip, read_limited};
 use crate::auth::Principal;
 use crate::call::service::{self, Upload};
 use crate::error::ApiError;
@@ -108,7 +108,14 @@ pub async fn files(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let limit = state.settings.calls.max_file_bytes as usize;
-    let bytes = read_limited(body, limit).await?;
+    let bytes = read_limited(body, limit, || {
+        ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            format!("Files may be at most {limit} bytes."),
+        )
+    })
+    .await?;
     let file_name = req
         .headers()
         .get("x-file-name")
@@ -149,28 +156,6 @@ pub async fn download(
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"))
         .body(bytes))
-}
-
-/// Reads a body up to `limit` bytes; a longer one is refused with 413 before it is all read.
-async fn read_limited(mut body: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
-    use futures_util::StreamExt;
-    let too_large = || {
-        ApiError::new(
-            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "file_too_large",
-            format!("Files may be at most {limit} bytes."),
-        )
-    };
-    let mut bytes = web::BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::bad_request("invalid_body", "The upload was interrupted."))?;
-        if bytes.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes.freeze())
 }
 
 fn percent_decode(text: &str) -> String {

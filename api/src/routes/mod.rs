@@ -33,7 +33,10 @@ pub fn client_ip(req: &HttpRequest) -> String {
 }
 
 /// Reads the optional `Idempotency-Key` header of a creating request: 1-200 visible ASCII
-/// characters (a UUID is a good choice).
+/// characters (a UUID is a good choice). A header that is present but empty or blank is
+/// refused, not taken as absent: the client meant its retries to be safe, and a broken key
+/// generator (`$(uuidgen)` where it is not installed, an unset variable) would otherwise lose
+/// that without anyone noticing, until a retried booking made a second token.
 pub fn idempotency_of(
     req: &HttpRequest,
     principal: &Principal,
@@ -47,7 +50,8 @@ pub fn idempotency_of(
     if !crate::services::idempotency::is_valid_key(key) {
         return Err(ApiError::bad_request(
             "invalid_idempotency_key",
-            "Idempotency-Key must be 1-200 visible ASCII characters.",
+            "Idempotency-Key must be 1-200 visible ASCII characters, such as a UUID (leave \
+             the header out to send none).",
         ));
     }
     Ok(Some(IdempotentRequest::new(
@@ -56,6 +60,27 @@ pub fn idempotency_of(
         route,
         body,
     )))
+}
+
+/// Reads a body up to `limit` bytes; a longer one is refused with `too_large` (a 413) before it
+/// is all read. Routes that take a raw body use this instead of actix's `Bytes` and `String`
+/// extractors, whose refusals answer in plain text rather than problem+json.
+pub async fn read_limited(
+    mut body: web::Payload,
+    limit: usize,
+    too_large: impl FnOnce() -> ApiError,
+) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::bad_request("invalid_body", "The upload was interrupted."))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
 }
 
 /// Mounts every `/api/v1` route.

@@ -1,17 +1,20 @@
 //! Programmes and membership of the closed ones: the patient's claim, and the programme
 //! administrator's roster upload and review of claims.
 
-use actix_web::{get, post, put, web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use sanjeevani_types::programme::{
     MemberReview, Membership, MembershipClaim, MembershipDecision, Programme,
     ProgrammeAdministrator, ProgrammeTargets, RosterImported, TargetsReport,
 };
 use sanjeevani_types::ErrorBody;
 
+use super::read_limited;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::services::programmes;
 use crate::state::AppState;
+use crate::validate::ValidationError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list)
@@ -52,19 +55,85 @@ pub async fn claim(
     Ok(HttpResponse::Created().json(membership))
 }
 
-/// Upload the programme's roster as CSV (`card_number,name` header; all or nothing).
+/// The largest roster file: 100,000 lines (the most one upload takes) of a card number and a
+/// name in an Indic script fit well within it.
+pub const MAX_ROSTER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Upload the programme's roster as CSV (`card_number,name` header; all or nothing), sent as
+/// `text/csv` in UTF-8.
 #[utoipa::path(tag = "programmes", security(("bearer" = [])), params(("code" = String, Path)),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = RosterImported), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = RosterImported), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "`body_too_large`"),
+        (status = 415, body = ErrorBody, description = "`unsupported_media_type`"),
+        (status = 422, body = ErrorBody)))]
 #[post("/admin/programmes/{code}/roster")]
 pub async fn upload_roster(
     state: web::Data<AppState>,
     principal: Principal,
     path: web::Path<String>,
-    body: String,
+    req: HttpRequest,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let csv = csv_text(&req, body).await?;
     Ok(HttpResponse::Ok()
-        .json(programmes::upload_roster(&state, &principal, path.into_inner(), body).await?))
+        .json(programmes::upload_roster(&state, &principal, path.into_inner(), csv).await?))
+}
+
+/// The body as UTF-8 text. Read here rather than by actix's `String` extractor, whose
+/// refusals (an unknown charset, too large, not UTF-8) answer in plain text: each of these is
+/// problem+json with a stable code.
+async fn csv_text(req: &HttpRequest, body: web::Payload) -> Result<String, ApiError> {
+    let unsupported = |message: &'static str| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        )
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut parts = content_type.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("");
+    let utf8 = parts.all(|param| match param.split_once('=') {
+        Some(("charset", value)) => matches!(value.trim_matches('"'), "utf-8" | "utf8"),
+        _ => true,
+    });
+    if !matches!(essence, "text/csv" | "text/plain" | "application/csv") || !utf8 {
+        return Err(unsupported(
+            "Send the roster as `Content-Type: text/csv` (UTF-8).",
+        ));
+    }
+    if req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes() != b"identity")
+    {
+        return Err(unsupported("Send the roster uncompressed."));
+    }
+    let bytes = read_limited(body, MAX_ROSTER_BYTES, || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("A roster file may be at most {MAX_ROSTER_BYTES} bytes."),
+        )
+    })
+    .await?;
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        ValidationError::single(
+            "csv",
+            "invalid_utf8",
+            format!(
+                "the file must be UTF-8 text (byte {} is not)",
+                e.utf8_error().valid_up_to() + 1
+            ),
+        )
+        .into()
+    })
 }
 
 /// Membership claims waiting for a programme administrator.

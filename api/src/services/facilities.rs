@@ -107,6 +107,9 @@ pub async fn create(
 
 /// The audit trail as an administrator may see it: actions by staff within their scope.
 /// With `only_flagged`, just the "break glass" accesses to be reviewed.
+/// How many days back the audit trail can be read in one request.
+pub const MAX_AUDIT_DAYS: i64 = 90;
+
 pub async fn audit_trail(
     state: &AppState,
     principal: &Principal,
@@ -114,7 +117,11 @@ pub async fn audit_trail(
     only_flagged: bool,
 ) -> Result<Vec<sanjeevani_types::staff::AuditEvent>, ServiceError> {
     let scope = principal.admin_scope()?;
-    let since = state.clock.now_naive() - chrono::Duration::days(days.clamp(1, 90));
+    // Refused rather than clamped: a client asking for -1 or 10^11 days has a bug to hear of.
+    let mut fields = Fields::new();
+    let days = fields.within("days", days, 1..=MAX_AUDIT_DAYS);
+    let days = fields.finish(|| days.expect("checked"))?;
+    let since = state.clock.now_naive() - chrono::Duration::days(days);
     let rows = state
         .db
         .read(move |conn| audit::recent(conn, since, 5000).map_err(ServiceError::from))

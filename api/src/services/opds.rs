@@ -399,14 +399,25 @@ pub async fn list_for_admin(
         .await
 }
 
+/// How far ahead an OPD can be closed.
+const CLOSURE_DAYS_AHEAD: i64 = 366;
+
 pub async fn add_closure(
     state: &AppState,
     principal: &Principal,
     opd_id: String,
     closure: Closure,
 ) -> Result<Closure, ServiceError> {
-    let reason = BoundedText::parse(&closure.reason, 200)
-        .map_err(|e| ValidationError::single("reason", e.code(), e.to_string()))?;
+    let mut fields = Fields::new();
+    let reason = fields.check("reason", BoundedText::parse(&closure.reason, 200));
+    // A closure is planned: from today (IST) to a year ahead; a past day closes nothing.
+    let today = schedule::today_ist(state.clock.now());
+    fields.within(
+        "date",
+        closure.date,
+        today..=today + chrono::Duration::days(CLOSURE_DAYS_AHEAD),
+    );
+    let reason = fields.finish(|| reason.expect("checked"))?;
     let principal = principal.clone();
     state
         .db

@@ -18,6 +18,9 @@ use sanjeevani_types::domain::Role;
 /// The national service lets one number carry a family; this bounds abuse of one login.
 pub const MAX_FAMILY_MEMBERS: i64 = 10;
 
+/// The oldest age a profile may give: older birth years are typing mistakes.
+const MAX_AGE_YEARS: i32 = 130;
+
 /// A validated profile.
 #[derive(Debug, Clone)]
 pub struct PatientProfile {
@@ -53,20 +56,17 @@ impl PatientProfile {
                 fields.add("birth_year", "mismatch", "does not match birth_date");
                 None
             }
-            (Some(date), _) if today.year() - date.year() > 130 => {
+            (Some(date), _) if date.year() < today.year() - MAX_AGE_YEARS => {
                 fields.add("birth_date", "out_of_range", "is more than 130 years ago");
                 None
             }
             (Some(date), _) => Some(date.year()),
-            (None, Some(year)) if year > today.year() || today.year() - year > 130 => {
-                fields.add(
-                    "birth_year",
-                    "out_of_range",
-                    "must be within the last 130 years",
-                );
-                None
-            }
-            (None, Some(year)) => Some(year),
+            // Compared, never subtracted: any i32 a client sends is safe here.
+            (None, Some(year)) => fields.within(
+                "birth_year",
+                year,
+                today.year() - MAX_AGE_YEARS..=today.year(),
+            ),
             (None, None) => {
                 fields.add("birth_date", "required", "give birth_date or birth_year");
                 None
@@ -100,7 +100,8 @@ pub fn age_on(birth_date: Option<NaiveDate>, birth_year: i32, today: NaiveDate) 
             let before_birthday = (today.month(), today.day()) < (date.month(), date.day());
             (today.year() - date.year() - i32::from(before_birthday)).max(0)
         }
-        None => today.year() - birth_year,
+        // Saturating: a row stored before birth years were range-checked cannot panic a read.
+        None => today.year().saturating_sub(birth_year),
     }
 }
 

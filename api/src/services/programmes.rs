@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use sanjeevani_types::domain::Role;
+use sanjeevani_types::domain::{BoundedText, Role};
 use sanjeevani_types::programme::{
     Eligibility, MemberReview, Membership, MembershipClaim, MembershipStatus, Programme,
     ProgrammeAdministrator, ProgrammeTargets, RosterImported, TargetsReport,
@@ -197,9 +197,12 @@ fn require_programme_admin(
 }
 
 /// One roster line: `card_number,holder name` (the name may be quoted and contain commas).
+/// The name follows the same text rule as every name sent as JSON ([`BoundedText`]).
 fn parse_roster(csv: &str) -> Result<Vec<(String, String)>, ValidationError> {
     let mut fields = Fields::new();
     let mut lines = Vec::new();
+    // Spreadsheets save "CSV UTF-8" with a byte order mark: it is not part of the header.
+    let csv = csv.strip_prefix('\u{FEFF}').unwrap_or(csv);
     let mut rows = csv
         .lines()
         .enumerate()
@@ -221,17 +224,15 @@ fn parse_roster(csv: &str) -> Result<Vec<(String, String)>, ValidationError> {
             fields.add(&field, "missing_column", "needs a card number and a name");
             continue;
         };
-        let name = name.trim().trim_matches('"').trim();
-        match parse_card(&field, card) {
-            Err(_) => fields.add(
+        let name = name.trim().trim_matches('"');
+        match (parse_card(&field, card), BoundedText::parse(name, 120)) {
+            (Err(_), _) => fields.add(
                 &field,
                 "invalid_card_number",
                 "the card number must be 4-32 letters and digits",
             ),
-            Ok(_) if name.is_empty() || name.chars().count() > 120 => {
-                fields.add(&field, "invalid_name", "the name must be 1-120 characters")
-            }
-            Ok(card) => lines.push((card, name.to_owned())),
+            (Ok(_), Err(e)) => fields.add(&field, e.code(), format!("the name {e}")),
+            (Ok(card), Ok(name)) => lines.push((card, name.into_inner())),
         }
     }
     if lines.is_empty() && fields.is_ok() {
@@ -451,7 +452,11 @@ pub async fn targets_report(
 ) -> Result<TargetsReport, ServiceError> {
     principal.admin_scope()?;
     let principal = principal.clone();
-    let on = on.unwrap_or_else(|| crate::queue::schedule::today_ist(state.clock.now()));
+    let today = crate::queue::schedule::today_ist(state.clock.now());
+    let on = on.unwrap_or(today);
+    let mut fields = Fields::new();
+    fields.within("on", on, super::reports::report_days(today));
+    fields.finish(|| ())?;
     state
         .db
         .read(move |conn| -> Result<TargetsReport, ServiceError> {

@@ -34,6 +34,13 @@ pub const DEFAULT_TARGETS: ProgrammeTargets = ProgrammeTargets {
 /// The longest range one report covers.
 pub const LONGEST_RANGE_DAYS: i64 = 366;
 
+/// The earliest day a report may ask about (eSanjeevani began in 2019; earlier dates are
+/// mistakes, and far ones would overflow date arithmetic).
+pub const EARLIEST_REPORT_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2019, 1, 1) {
+    Some(day) => day,
+    None => panic!("a valid date"),
+};
+
 /// A range with no `from` covers this many days up to `to`.
 pub const DEFAULT_RANGE_DAYS: i64 = 7;
 
@@ -104,21 +111,44 @@ async fn run<T: Send + 'static>(
 }
 
 fn range_of(query: &ReportQuery, today: NaiveDate) -> Result<(NaiveDate, NaiveDate), ServiceError> {
-    let to = query.to.unwrap_or(today);
-    let from = query
-        .from
-        .unwrap_or(to - Duration::days(DEFAULT_RANGE_DAYS - 1));
     let mut fields = Fields::new();
-    if from > to {
-        fields.add("from", "after_to", "must not be after `to`");
-    } else if (to - from).num_days() >= LONGEST_RANGE_DAYS {
-        fields.add(
-            "from",
-            "range_too_long",
-            format!("a report covers at most {LONGEST_RANGE_DAYS} days"),
-        );
+    // Checked before any date arithmetic: a client can send any date chrono parses.
+    let to = fields.within("to", query.to.unwrap_or(today), report_days(today));
+    let from = match (query.from, to) {
+        // A `from` after `to` is told as such below; here only the earliest day matters.
+        (Some(from), _) if from < EARLIEST_REPORT_DAY => {
+            fields.add(
+                "from",
+                "out_of_range",
+                format!("must be {EARLIEST_REPORT_DAY} or later"),
+            );
+            None
+        }
+        (Some(from), _) => Some(from),
+        (None, Some(to)) => {
+            Some((to - Duration::days(DEFAULT_RANGE_DAYS - 1)).max(EARLIEST_REPORT_DAY))
+        }
+        (None, None) => None,
+    };
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            fields.add("from", "after_to", "must not be after `to`");
+        } else if (to - from).num_days() >= LONGEST_RANGE_DAYS {
+            fields.add(
+                "from",
+                "range_too_long",
+                format!("a report covers at most {LONGEST_RANGE_DAYS} days"),
+            );
+        }
     }
-    fields.finish(|| (from, to)).map_err(ServiceError::from)
+    fields
+        .finish(|| (from.expect("checked"), to.expect("checked")))
+        .map_err(ServiceError::from)
+}
+
+/// The days a report may cover: none in the future, none before the service's records.
+pub fn report_days(today: NaiveDate) -> std::ops::RangeInclusive<NaiveDate> {
+    EARLIEST_REPORT_DAY..=today
 }
 
 fn resolve(
@@ -748,6 +778,36 @@ mod tests {
             programme: None,
         };
         assert!(range_of(&too_long, today).is_err());
+    }
+
+    #[test]
+    fn report_dates_outside_the_service_are_refused_without_overflow() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let today = day("2026-11-30");
+        for (from, to) in [
+            (None, Some(NaiveDate::MIN)),
+            (Some(NaiveDate::MIN), Some(today)),
+            (None, Some(NaiveDate::MAX)),
+            (None, Some(day("2026-12-01"))),
+            (Some(day("2018-12-31")), Some(day("2019-01-02"))),
+        ] {
+            let query = ReportQuery {
+                from,
+                to,
+                programme: None,
+            };
+            assert!(range_of(&query, today).is_err(), "{from:?}..{to:?}");
+        }
+        // The first week of the service's records is cut at its first day.
+        let first = ReportQuery {
+            from: None,
+            to: Some(day("2019-01-03")),
+            programme: None,
+        };
+        assert_eq!(
+            range_of(&first, today).unwrap(),
+            (EARLIEST_REPORT_DAY, day("2019-01-03"))
+        );
     }
 
     #[test]

@@ -67,7 +67,8 @@ impl StaffAccount {
         let registration_number = fields.check_optional(
             "registration_number",
             input.registration_number.as_deref(),
-            |text| BoundedText::parse(text, 40),
+            // Shown on the signed prescription and checked against the council's register.
+            |text| BoundedText::parse_plain(text, 40),
         );
         let specialty = fields.check_optional("specialty", input.specialty.as_deref(), |text| {
             BoundedText::parse(text, 80)

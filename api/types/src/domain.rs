@@ -19,6 +19,11 @@ pub enum ParseError {
     InvalidOtp,
     #[error("must be between 1 and {max} characters with no control characters")]
     InvalidText { max: usize },
+    #[error(
+        "contains U+{codepoint:04X}, an invisible character that can change how the text is \
+         shown or read; remove it"
+    )]
+    HiddenCharacter { codepoint: u32 },
     #[error("must be one of: {allowed}")]
     NotOneOf { allowed: &'static str },
 }
@@ -32,6 +37,7 @@ impl ParseError {
             ParseError::InvalidAbha => "invalid_abha_number",
             ParseError::InvalidOtp => "invalid_otp_format",
             ParseError::InvalidText { .. } => "invalid_text",
+            ParseError::HiddenCharacter { .. } => "hidden_character",
             ParseError::NotOneOf { .. } => "invalid_choice",
         }
     }
@@ -204,16 +210,52 @@ impl fmt::Debug for OtpCode {
     }
 }
 
-/// Free text a person enters (a name, an address): trimmed, non-empty, bounded, printable.
+/// Free text a person enters (a name, an address): trimmed, non-empty, bounded, printable,
+/// and shown as it is stored.
+///
+/// "Shown as stored" is the one text rule of the service (the JSON endpoints and the roster CSV
+/// alike): bidirectional controls and invisible characters are refused, because they make a
+/// name or a medicine display differently from what is stored and signed (U+202E turns
+/// "Amlodipine 5 mg" around at a pharmacy counter). Zero-width joiners (U+200C, U+200D) are
+/// the one exception, and only in [`BoundedText::parse`]: Hindi, Bengali and the other Indic
+/// scripts (and Urdu) use them to choose a half form or an explicit virama (ZWJ after the
+/// virama of क्ष shows a half क; ZWNJ after the hasanta of উত্পল keeps it visible), so there
+/// they are kept right after a letter or sign of such a script, and refused anywhere else
+/// (between Latin letters they only hide a difference).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundedText(String);
 
 impl BoundedText {
+    /// Names and free text: zero-width joiners are kept inside Indic and Arabic-script words.
     pub fn parse(input: &str, max_chars: usize) -> Result<Self, ParseError> {
+        Self::parse_with(input, max_chars, true)
+    }
+
+    /// What is read at a counter and compared as written (a medicine's name, form, strength
+    /// and route; a registration number): no zero-width joiner anywhere.
+    pub fn parse_plain(input: &str, max_chars: usize) -> Result<Self, ParseError> {
+        Self::parse_with(input, max_chars, false)
+    }
+
+    fn parse_with(input: &str, max_chars: usize, joiners_in_words: bool) -> Result<Self, ParseError> {
         let trimmed = input.trim();
         let count = trimmed.chars().count();
-        if count == 0 || count > max_chars || trimmed.chars().any(char::is_control) {
+        if count == 0 || count > max_chars || trimmed.chars().any(is_line_or_control) {
             return Err(ParseError::InvalidText { max: max_chars });
+        }
+        let mut previous = None;
+        for c in trimmed.chars() {
+            let refused = if matches!(c, ZWNJ | ZWJ) {
+                !(joiners_in_words && previous.is_some_and(joins_in_words))
+            } else {
+                is_hidden(c)
+            };
+            if refused {
+                return Err(ParseError::HiddenCharacter {
+                    codepoint: u32::from(c),
+                });
+            }
+            previous = Some(c);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -221,6 +263,37 @@ impl BoundedText {
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+const ZWNJ: char = '\u{200C}';
+const ZWJ: char = '\u{200D}';
+
+/// Control characters and line breaks: free text here is one line.
+fn is_line_or_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Characters that are not seen but change what is seen, or hide a difference: bidirectional
+/// marks, embeddings, overrides and isolates; zero-width spaces and joiners; the invisible
+/// operators, the soft hyphen, deprecated format controls, interlinear annotation, tag
+/// characters, variation selectors, the combining grapheme joiner and the Hangul fillers
+/// (which look like a blank).
+pub fn is_hidden(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
+/// Letters and signs of the scripts whose words take zero-width joiners: the Indic scripts
+/// from Devanagari to Malayalam (and Sinhala), Devanagari Extended, and Arabic (Urdu).
+fn joins_in_words(c: char) -> bool {
+    matches!(c,
+        '\u{0900}'..='\u{0DFF}' | '\u{A8E0}'..='\u{A8FF}' | '\u{0600}'..='\u{06FF}'
+        | '\u{0750}'..='\u{077F}' | '\u{08A0}'..='\u{08FF}')
+        && !is_hidden(c)
+        && !c.is_whitespace()
 }
 
 impl AsRef<str> for BoundedText {
@@ -409,6 +482,89 @@ mod tests {
         assert!(BoundedText::parse("   ", 20).is_err());
         assert!(BoundedText::parse("a\u{0}b", 20).is_err());
         assert!(BoundedText::parse(&"क".repeat(21), 20).is_err());
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_wherever_text_is_entered() {
+        for bidi in [
+            '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+            '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        ] {
+            let spoofed = format!("Amlodipine {bidi}gm 01");
+            for parsed in [
+                BoundedText::parse(&spoofed, 100),
+                BoundedText::parse_plain(&spoofed, 100),
+            ] {
+                assert_eq!(
+                    parsed,
+                    Err(ParseError::HiddenCharacter {
+                        codepoint: u32::from(bidi)
+                    }),
+                    "U+{:04X}",
+                    u32::from(bidi)
+                );
+            }
+        }
+        // Also inside Indic text, where joiners are otherwise fine.
+        assert!(BoundedText::parse("सुमिता\u{202E}दास", 100).is_err());
+    }
+
+    #[test]
+    fn zero_width_and_invisible_characters_are_refused() {
+        for hidden in [
+            "\u{200B}Asha",
+            "Asha\u{FEFF}",
+            "As\u{2060}ha",
+            "Amlo\u{00AD}dipine",
+            "Asha\u{E0041}",
+            "\u{3164}",
+            "Para\u{FE0F}cetamol",
+        ] {
+            let error = BoundedText::parse(hidden, 100).unwrap_err();
+            assert_eq!(error.code(), "hidden_character", "{hidden:?}");
+            assert!(error.to_string().contains("U+"), "{error}");
+        }
+        assert_eq!(
+            BoundedText::parse("Ram\u{2028}Das", 100),
+            Err(ParseError::InvalidText { max: 100 })
+        );
+    }
+
+    #[test]
+    fn indic_text_keeps_its_zero_width_joiners() {
+        // Names as people type them: a Devanagari half form chosen with ZWJ (लक्ष्मी), a Bengali
+        // explicit hasanta with ZWNJ (উত্পল), the ya-phala after ra with ZWJ (র্যাশন, as on a
+        // ration card), an Urdu name with ZWNJ, and names from the seeds with no joiner at all.
+        for name in [
+            "लक\u{094D}\u{200D}ष्मी देवी",
+            "উত\u{09CD}\u{200C}পল দাস",
+            "র\u{200D}\u{09CD}যাশন কার্ড",
+            "मनसुख मांडविया",
+            "সুমিতা দাস",
+            "نرگس\u{200C}بانو",
+        ] {
+            assert_eq!(BoundedText::parse(name, 100).unwrap().as_ref(), name);
+        }
+    }
+
+    #[test]
+    fn joiners_outside_indic_words_and_in_plain_text_are_refused() {
+        for name in [
+            "Asha\u{200D}Das",
+            "\u{200C}সুমিতা",
+            "সুমিতা \u{200D}দাস",
+            "ক\u{09CD}\u{200C}\u{200C}ষ",
+        ] {
+            assert_eq!(
+                BoundedText::parse(name, 100).unwrap_err().code(),
+                "hidden_character",
+                "{name:?}"
+            );
+        }
+        // A medicine name or a code is compared as written: no joiner even in an Indic word.
+        assert!(BoundedText::parse_plain("पैरासिटामोल", 100).is_ok());
+        assert!(BoundedText::parse_plain("क\u{094D}\u{200D}ष", 100).is_err());
+        assert!(BoundedText::parse_plain("Amlo\u{200C}dipine", 100).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The consultation record: the doctor writes it during the consultation; the family and the treating doctor read it.
 
+use chrono::Duration;
 use sanjeevani_types::domain::{BoundedText, Role};
 use sanjeevani_types::prescription::{Consultation, ConsultationInput};
 use sanjeevani_types::queue::BookingChannel;
@@ -14,6 +15,9 @@ use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
 use super::{audit_staff_read, may_read};
+
+/// How far ahead a follow-up may be set.
+const FOLLOW_UP_DAYS: i64 = 366;
 
 pub(super) fn text(
     fields: &mut Fields,
@@ -119,6 +123,11 @@ pub async fn record_consultation(
             "invalid_icd10",
             "an ICD-10 code such as I10 or E11.9",
         );
+    }
+    if let Some(date) = record.follow_up_on {
+        // A follow-up lies ahead: from today (IST) to a year from now.
+        let today = crate::queue::schedule::today_ist(state.clock.now());
+        fields.within("follow_up_on", date, today..=today + Duration::days(FOLLOW_UP_DAYS));
     }
     fields.finish(|| ())?;
     let principal = principal.clone();

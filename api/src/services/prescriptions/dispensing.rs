@@ -254,13 +254,11 @@ pub async fn dispense_and_check(
         fields.add("items", "required", "dispense at least one item");
     }
     for (i, line) in request.items.iter().enumerate() {
-        if line.quantity < 1 {
-            fields.add(
-                &format!("items[{i}].quantity"),
-                "out_of_range",
-                "at least 1",
-            );
-        }
+        fields.within(
+            &format!("items[{i}].quantity"),
+            line.quantity,
+            1..=super::MAX_ITEM_QUANTITY,
+        );
     }
     fields.finish(|| ())?;
     let actor = principal.user_id.clone();

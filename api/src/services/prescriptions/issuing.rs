@@ -18,7 +18,9 @@ use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
 use super::keys::{active_key, signing_key};
-use super::{load, to_prescription, DEFAULT_VALIDITY_DAYS, ISSUER, MAX_ITEMS};
+use super::{
+    load, to_prescription, DEFAULT_VALIDITY_DAYS, ISSUER, MAX_ITEMS, MAX_ITEM_QUANTITY,
+};
 
 fn check_items(items: &[ItemInput], fields: &mut Fields) {
     if items.is_empty() || items.len() > MAX_ITEMS {
@@ -30,14 +32,18 @@ fn check_items(items: &[ItemInput], fields: &mut Fields) {
     }
     for (i, item) in items.iter().enumerate() {
         let at = |name: &str| format!("items[{i}].{name}");
+        // What the pharmacist matches against the shelf is compared as written: no joiner at
+        // all. How to take it may be written in the patient's language (joiners in Indic
+        // words kept). Either way, nothing that displays differently from what is signed.
         for (name, value, max) in [
             ("medicine", &item.medicine, 120),
             ("form", &item.form, 40),
             ("strength", &item.strength, 40),
-            ("dose", &item.dose, 60),
-            ("frequency", &item.frequency, 60),
             ("route", &item.route, 40),
         ] {
+            fields.check(&at(name), BoundedText::parse_plain(value, max));
+        }
+        for (name, value, max) in [("dose", &item.dose, 60), ("frequency", &item.frequency, 60)] {
             fields.check(&at(name), BoundedText::parse(value, max));
         }
         if !["before_food", "after_food", "with_food", "any"].contains(&item.timing.as_str()) {
@@ -50,16 +56,17 @@ fn check_items(items: &[ItemInput], fields: &mut Fields) {
         if !(1..=365).contains(&item.duration_days) {
             fields.add(&at("duration_days"), "out_of_range", "1 to 365");
         }
-        if !(1..=10_000).contains(&item.quantity) {
-            fields.add(&at("quantity"), "out_of_range", "1 to 10000");
-        }
-        if item.instructions.chars().count() > 300
-            || item.instructions.chars().any(char::is_control)
-        {
+        if !(1..=MAX_ITEM_QUANTITY).contains(&item.quantity) {
             fields.add(
+                &at("quantity"),
+                "out_of_range",
+                format!("1 to {MAX_ITEM_QUANTITY}"),
+            );
+        }
+        if !item.instructions.trim().is_empty() {
+            fields.check(
                 &at("instructions"),
-                "invalid_text",
-                "at most 300 characters",
+                BoundedText::parse(&item.instructions, 300),
             );
         }
     }

@@ -36,6 +36,9 @@ pub const DEFAULT_VALIDITY_DAYS: i32 = 30;
 /// The most medicines on one prescription (and what one QR code carries comfortably).
 pub const MAX_ITEMS: usize = 20;
 
+/// The most units of one medicine prescribed, and so dispensed in one go.
+pub const MAX_ITEM_QUANTITY: i32 = 10_000;
+
 /// The issuer named in every signed payload.
 pub const ISSUER: &str = "https://sanjeevani.gov.in";
 

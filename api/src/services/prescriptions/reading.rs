@@ -1,7 +1,7 @@
 //! Reading prescriptions: the family's list, one prescription, its QR text, and break-glass access with a stated reason.
 
 use chrono::NaiveDateTime;
-use sanjeevani_types::domain::Role;
+use sanjeevani_types::domain::{BoundedText, Role};
 use sanjeevani_types::prescription::{BreakGlass, Consultation, Prescription};
 use sanjeevani_types::rx::{self};
 
@@ -50,7 +50,10 @@ fn parse_reason(input: &str) -> Result<String, ValidationError> {
             ),
         ));
     }
-    Ok(reason.to_owned())
+    // Kept in the audit trail: the same text rule as every other text (no NUL, nothing hidden).
+    BoundedText::parse(reason, MAX_REASON_CHARS)
+        .map(BoundedText::into_inner)
+        .map_err(|e| ValidationError::single("reason", e.code(), e.to_string()))
 }
 
 /// Emergency access to a record by staff outside the patient's care: a doctor, or an
