@@ -5,6 +5,7 @@ mod auth_otp;
 mod auth_staff;
 mod calls;
 mod channels;
+mod frozen_process;
 mod health;
 mod migrations;
 mod notifications;
