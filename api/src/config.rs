@@ -41,6 +41,8 @@ pub struct Settings {
     pub database_url: String,
     /// Pooled database connections (readers on SQLite).
     pub db_pool_size: u32,
+    /// PostgreSQL session limits: lock, statement and idle-in-transaction timeouts.
+    pub database: crate::db::DatabaseSettings,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// `text` (default) or `json` log lines.
@@ -66,6 +68,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://sanjeevani.db".into(),
             db_pool_size: 8,
+            database: crate::db::DatabaseSettings::default(),
             workers: 0,
             log_format: "text".into(),
             otp: OtpSettings::default(),
@@ -396,6 +399,7 @@ impl Settings {
             ));
         }
         self.calls.check()?;
+        self.database.check().map_err(ConfigError::Invalid)?;
         if self.otp.ttl_seconds == 0 || self.otp.max_attempts == 0 {
             return Err(ConfigError::Invalid(
                 "otp.ttl_seconds and otp.max_attempts must be > 0".into(),

@@ -167,17 +167,33 @@ impl ResponseError for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(_) | StoreError::WriterStopped => {
-                let mut api = ApiError::unavailable(
-                    "database_unavailable",
-                    "The service is briefly unavailable. Please try again.",
-                );
-                api.cause = Some(error.to_string());
-                api
-            }
-            other => ApiError::internal(other),
+        if error.is_busy() {
+            // Overload or a stuck holder of a lock elsewhere, not a fault here: say so, and
+            // when to try again (the transaction rolled back; creating requests take an
+            // Idempotency-Key, so a retry never does a thing twice).
+            tracing::warn!(error.cause = %error, "the database gave up waiting");
+            let mut api = ApiError::unavailable(
+                "database_busy",
+                "The service is busy. Please try again in a moment.",
+            );
+            api.retry_after_seconds = Some(1);
+            return api;
         }
+        let unavailable = error.is_connection_lost()
+            || matches!(
+                error,
+                StoreError::Unavailable(_) | StoreError::WriterStopped
+            );
+        if !unavailable {
+            return ApiError::internal(error);
+        }
+        let mut api = ApiError::unavailable(
+            "database_unavailable",
+            "The service is briefly unavailable. Please try again.",
+        );
+        api.retry_after_seconds = Some(1);
+        api.cause = Some(error.to_string());
+        api
     }
 }
 

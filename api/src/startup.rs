@@ -87,7 +87,8 @@ impl Application {
             url: settings.database_url.clone(),
             pool_size: settings.db_pool_size,
         };
-        let db = tokio::task::spawn_blocking(move || Database::open(&options))
+        let limits = settings.database.clone();
+        let db = tokio::task::spawn_blocking(move || Database::open_with(&options, &limits))
             .await
             .map_err(|_| StoreError::Unavailable("database start-up task failed".into()))??;
         let messenger = Messenger::from_settings(&settings, overrides.capture)?;

@@ -5,6 +5,7 @@ use serde_json::json;
 
 both_backends!(
     live_and_ready_answer_with_the_backend,
+    readiness_needs_this_versions_migrations,
     openapi_document_describes_every_route,
     docs_page_is_readable_html,
     unknown_route_answers_problem_json_with_request_id,
@@ -26,6 +27,27 @@ async fn live_and_ready_answer_with_the_backend(backend: Backend) {
     let version = app.get("/api/v1/version", None).await;
     assert_eq!(version.body["api"], "v1");
     assert_eq!(version.body["mode"], "demo");
+}
+
+/// A database restored from before this version's newest migration is not ready for it.
+async fn readiness_needs_this_versions_migrations(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app(backend).await;
+    app.app_state
+        .db
+        .write(|conn| {
+            conn.batch_execute(
+                "DELETE FROM __diesel_schema_migrations WHERE version = \
+                 (SELECT MAX(version) FROM __diesel_schema_migrations)",
+            )
+            .map_err(sanjeevani_api::error::ApiError::internal)
+        })
+        .await
+        .expect("forget the newest migration");
+    let ready = app.get("/api/v1/health/ready", None).await;
+    ready.assert_error(503, "database_not_migrated");
+    let live = app.get("/api/v1/health/live", None).await;
+    assert_eq!(live.status, 200);
 }
 
 async fn openapi_document_describes_every_route(backend: Backend) {

@@ -6,6 +6,8 @@ mod auth_staff;
 mod calls;
 mod channels;
 mod doctor_workspace;
+
+mod frozen_process;
 mod health;
 mod migrations;
 mod notifications;

@@ -4,7 +4,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 
-use super::StoreError;
+use super::{DatabaseSettings, StoreError};
 
 /// A connection to either backend. Queries written against it run on both.
 #[derive(diesel::MultiConnection)]
@@ -101,21 +101,58 @@ fn enable_query_planner_stability() {
     });
 }
 
+/// How long a PostgreSQL session may wait, per connection (`SET`, so every statement on it is
+/// bounded). In milliseconds; 0 turns a limit off, as in PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgLimits {
+    pub lock_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+    pub idle_in_transaction_timeout_ms: u64,
+}
+
+impl PgLimits {
+    /// No limit at all: migrations wait for the migration lock of another process and may
+    /// back-fill a national volume of rows.
+    pub const NONE: PgLimits = PgLimits {
+        lock_timeout_ms: 0,
+        statement_timeout_ms: 0,
+        idle_in_transaction_timeout_ms: 0,
+    };
+
+    pub fn from_settings(settings: &DatabaseSettings) -> Self {
+        Self {
+            lock_timeout_ms: settings.lock_timeout_ms,
+            statement_timeout_ms: settings.statement_timeout_ms,
+            idle_in_transaction_timeout_ms: settings.idle_in_transaction_timeout_ms,
+        }
+    }
+
+    fn session_sql(&self) -> String {
+        format!(
+            "SET lock_timeout = {}; SET statement_timeout = {}; \
+             SET idle_in_transaction_session_timeout = {};",
+            self.lock_timeout_ms, self.statement_timeout_ms, self.idle_in_transaction_timeout_ms
+        )
+    }
+}
+
 /// Opens connections for the r2d2 pool (and the SQLite writer) by URL.
 #[derive(Debug, Clone)]
 pub struct DbManager {
     backend: Backend,
     target: String,
+    limits: PgLimits,
 }
 
 impl DbManager {
     /// `postgres://` or `postgresql://` selects PostgreSQL; `sqlite://path` or a bare path,
     /// SQLite.
-    pub fn new(url: &str) -> Result<Self, StoreError> {
+    pub fn new(url: &str, limits: PgLimits) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self {
                 backend: Backend::Postgres,
                 target: url.to_owned(),
+                limits,
             });
         }
         enable_query_planner_stability();
@@ -129,11 +166,20 @@ impl DbManager {
         Ok(Self {
             backend: Backend::Sqlite,
             target: path.to_owned(),
+            limits,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The same database with other PostgreSQL limits (migrations, readiness).
+    pub fn with_limits(&self, limits: PgLimits) -> Self {
+        Self {
+            limits,
+            ..self.clone()
+        }
     }
 
     /// Prepares the database file once before connections are pooled.
@@ -149,9 +195,11 @@ impl DbManager {
     pub fn establish(&self) -> Result<DbConnection, StoreError> {
         let unavailable = |e: diesel::ConnectionError| StoreError::Unavailable(e.to_string());
         match self.backend {
-            Backend::Postgres => Ok(DbConnection::Postgres(
-                PgConnection::establish(&self.target).map_err(unavailable)?,
-            )),
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.target).map_err(unavailable)?;
+                conn.batch_execute(&self.limits.session_sql())?;
+                Ok(DbConnection::Postgres(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target).map_err(unavailable)?;
                 conn.batch_execute(SQLITE_SETTINGS)?;
@@ -173,7 +221,9 @@ impl r2d2::ManageConnection for DbManager {
         conn.ping().map_err(StoreError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection returned mid-transaction or after a failed rollback (PostgreSQL ended the
+    /// session: the idle-in-transaction timeout, a restart) is closed, not reused.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }

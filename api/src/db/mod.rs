@@ -9,7 +9,10 @@
 //!   lock with busy-retries, all writes go to one [`writer`] thread that commits them in small
 //!   batches (each write in its own savepoint), so one fsync at `synchronous=FULL` serves many.
 //! - PostgreSQL takes writes on any pooled connection, each in its own transaction; correctness
-//!   under concurrency comes from row locks taken by the queries themselves.
+//!   under concurrency comes from row locks taken by the queries themselves. Every PostgreSQL
+//!   session is bounded ([`DatabaseSettings`]): a lock wait, a statement, and a transaction left
+//!   idle (a frozen or stalled API process holding row locks) all end after a set time, so one
+//!   stuck process cannot stall the others.
 
 mod connection;
 pub mod fixed;
@@ -19,10 +22,14 @@ use std::sync::Arc;
 
 pub use connection::{Backend, DbConnection};
 
-use diesel::connection::SimpleConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
 
-use connection::DbManager;
+use diesel::connection::SimpleConnection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use serde::{Deserialize, Serialize};
+
+use connection::{DbManager, PgLimits};
 use writer::SqliteWriter;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -41,6 +48,109 @@ pub enum StoreError {
     WriterStopped,
 }
 
+impl StoreError {
+    /// The database gave up waiting: a lock or statement timeout, or a deadlock. Nothing was
+    /// changed (the transaction rolled back) and the same request may succeed a moment later.
+    ///
+    /// diesel does not hand out PostgreSQL's SQLSTATE for these (55P03, 57014, 40P01), only
+    /// the message, so the message is read; PostgreSQL writes it in English unless the
+    /// server's `lc_messages` says otherwise (then these answer 500, as before).
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                let message = info.message();
+                message.contains("due to lock timeout")
+                    || message.contains("due to statement timeout")
+                    || message.contains("deadlock detected")
+            }
+            _ => false,
+        }
+    }
+
+    /// The connection was lost mid-request (PostgreSQL ended the session, for example after
+    /// the idle-in-transaction timeout, or restarted): diesel reports it as a closed connection,
+    /// or, when libpq could not even send the statement ("no connection to the server"), as
+    /// unable to send. The pool drops that connection; the next request gets a fresh one.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _
+            ))
+        )
+    }
+}
+
+/// Limits on how long a PostgreSQL session may wait (`[database]` in the configuration), in
+/// milliseconds; 0 turns one off. They apply to every pooled connection; migrations run
+/// without them. SQLite has one writer thread and ignores them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// Longest wait for a row or table lock; then the request answers 503 `database_busy`
+    /// with `Retry-After`. Bookings on one session queue on its row lock: on a healthy
+    /// system that wait is well under a second, so 2 s means the holder is stuck.
+    pub lock_timeout_ms: u64,
+    /// Longest run of one statement (lock waits included): a runaway query cannot hold a
+    /// connection for ever. The slowest report on 10 lakh consultations takes under 0.3 s.
+    pub statement_timeout_ms: u64,
+    /// A transaction left idle this long (its process frozen, stalled or cut off) is ended by
+    /// PostgreSQL, which frees its row locks. Our transactions never wait on anything outside
+    /// the database, so a healthy one is idle for milliseconds. Longer than the lock timeout,
+    /// so the stuck process's own waiting statements give up before its lock is freed and do
+    /// not take the lock over.
+    pub idle_in_transaction_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            lock_timeout_ms: 2_000,
+            statement_timeout_ms: 30_000,
+            idle_in_transaction_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// Refuses limits that would not do what they are for.
+    pub fn check(&self) -> Result<(), String> {
+        let most = i32::MAX as u64;
+        if [
+            self.lock_timeout_ms,
+            self.statement_timeout_ms,
+            self.idle_in_transaction_timeout_ms,
+        ]
+        .iter()
+        .any(|&ms| ms > most)
+        {
+            return Err(format!("database timeouts are at most {most} ms"));
+        }
+        let (lock, statement, idle) = (
+            self.lock_timeout_ms,
+            self.statement_timeout_ms,
+            self.idle_in_transaction_timeout_ms,
+        );
+        if lock > 0 && statement > 0 && statement <= lock {
+            return Err(
+                "database.statement_timeout_ms must be longer than database.lock_timeout_ms \
+                 (a statement's time includes its lock wait)"
+                    .into(),
+            );
+        }
+        if lock > 0 && idle > 0 && idle <= lock {
+            return Err(
+                "database.idle_in_transaction_timeout_ms must be longer than \
+                 database.lock_timeout_ms (a frozen process's waiting statements must give up \
+                 before its idle transaction is ended, or they take its locks over)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Options for opening the database.
 #[derive(Debug, Clone)]
 pub struct DbOptions {
@@ -49,6 +159,10 @@ pub struct DbOptions {
     /// Pooled connections (readers on SQLite; all connections on PostgreSQL).
     pub pool_size: u32,
 }
+
+/// How long readiness waits for its connection and its queries. A probe that cannot learn
+/// the answer in this time says "not ready" rather than hanging the prober.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A handle to the database, cheap to clone.
 #[derive(Clone)]
@@ -59,26 +173,49 @@ pub struct Database {
 struct Inner {
     backend: Backend,
     pool: r2d2::Pool<DbManager>,
+    /// One connection of its own for readiness, so a probe never queues behind requests
+    /// that hold every pooled connection (for example while waiting for a row lock).
+    health: r2d2::Pool<DbManager>,
+    /// The newest migration this build carries; ready once the database has it.
+    latest_migration: String,
     writer: Option<SqliteWriter>,
 }
 
 impl Database {
-    /// Opens the database, applies pending migrations, and (for SQLite) starts the writer.
+    /// Opens the database with the default session limits (tools and tests).
     pub fn open(options: &DbOptions) -> Result<Self, StoreError> {
-        let manager = DbManager::new(&options.url)?;
+        Self::open_with(options, &DatabaseSettings::default())
+    }
+
+    /// Opens the database, applies pending migrations, and (for SQLite) starts the writer.
+    pub fn open_with(options: &DbOptions, limits: &DatabaseSettings) -> Result<Self, StoreError> {
+        limits.check().map_err(StoreError::Unavailable)?;
+        let manager = DbManager::new(&options.url, PgLimits::from_settings(limits))?;
         let backend = manager.backend();
         manager.prepare()?;
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
-            .connection_timeout(std::time::Duration::from_secs(10))
+            .connection_timeout(Duration::from_secs(10))
             .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-
-        let mut conn = pool
-            .get()
+        let ready_ms = READY_TIMEOUT.as_millis() as u64;
+        let health = r2d2::Pool::builder()
+            .max_size(1)
+            .min_idle(Some(0))
+            .connection_timeout(READY_TIMEOUT)
+            .build(manager.with_limits(PgLimits {
+                lock_timeout_ms: ready_ms / 2,
+                statement_timeout_ms: ready_ms,
+                idle_in_transaction_timeout_ms: ready_ms,
+            }))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+
+        // Migrations run on a connection of their own without the session limits: they wait
+        // for another process's migration lock and may back-fill many rows.
+        let mut conn = manager.with_limits(PgLimits::NONE).establish()?;
         run_migrations(&mut conn)?;
         drop(conn);
+        let latest_migration = latest_migration(backend)?;
 
         let writer = match backend {
             Backend::Sqlite => Some(SqliteWriter::start(manager)?),
@@ -88,6 +225,8 @@ impl Database {
             inner: Arc::new(Inner {
                 backend,
                 pool,
+                health,
+                latest_migration,
                 writer,
             }),
         })
@@ -139,11 +278,55 @@ impl Database {
         }
     }
 
-    /// True when a query reaches the database (readiness).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|conn| conn.ping().map_err(StoreError::from))
-            .await
+    /// Readiness: the database answers, on the readiness connection (never one of the pool's,
+    /// which may all be busy), and has this build's migrations. Touches no application row, so
+    /// no lock held elsewhere can make it wait; bounded by [`READY_TIMEOUT`]. `Ok(false)`: the
+    /// database answers but lacks this build's newest migration.
+    pub async fn ready(&self) -> Result<bool, StoreError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .health
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            conn.ping()?;
+            has_migration(&mut conn, &inner.latest_migration)
+        })
+        .await
+        .map_err(|_| StoreError::Unavailable("readiness task failed".into()))?
     }
+}
+
+/// The version of the newest embedded migration of a backend.
+fn latest_migration(backend: Backend) -> Result<String, StoreError> {
+    use diesel::migration::MigrationSource;
+    let migrations = match backend {
+        Backend::Sqlite => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map(|all| all.iter().map(|m| m.name().version().to_string()).max())
+        }
+        Backend::Postgres => MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+            .map(|all| all.iter().map(|m| m.name().version().to_string()).max()),
+    };
+    migrations
+        .map_err(|e| StoreError::Migration(e.to_string()))?
+        .ok_or_else(|| StoreError::Migration("no migrations embedded".into()))
+}
+
+/// Whether the database has recorded a migration as applied. A plain read of diesel's own
+/// table (its harness would first try to create the table).
+fn has_migration(conn: &mut DbConnection, version: &str) -> Result<bool, StoreError> {
+    use diesel::prelude::*;
+    diesel::table! {
+        __diesel_schema_migrations (version) {
+            version -> VarChar,
+        }
+    }
+    let applied: i64 = __diesel_schema_migrations::table
+        .filter(__diesel_schema_migrations::version.eq(version))
+        .count()
+        .get_result(conn)?;
+    Ok(applied > 0)
 }
 
 /// Applies the embedded migrations of the connection's backend. On PostgreSQL an advisory lock
@@ -166,4 +349,46 @@ fn run_migrations(conn: &mut DbConnection) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseSettings;
+
+    #[test]
+    fn the_default_limits_are_consistent() {
+        assert_eq!(DatabaseSettings::default().check(), Ok(()));
+    }
+
+    #[test]
+    fn limits_that_would_defeat_each_other_are_refused() {
+        let base = DatabaseSettings::default();
+        let idle_not_longer = DatabaseSettings {
+            idle_in_transaction_timeout_ms: base.lock_timeout_ms,
+            ..base.clone()
+        };
+        assert!(idle_not_longer
+            .check()
+            .unwrap_err()
+            .contains("idle_in_transaction"));
+        let statement_not_longer = DatabaseSettings {
+            statement_timeout_ms: base.lock_timeout_ms,
+            ..base.clone()
+        };
+        assert!(statement_not_longer
+            .check()
+            .unwrap_err()
+            .contains("statement_timeout"));
+        let too_long = DatabaseSettings {
+            statement_timeout_ms: u64::from(u32::MAX),
+            ..base.clone()
+        };
+        assert!(too_long.check().is_err());
+        let all_off = DatabaseSettings {
+            lock_timeout_ms: 0,
+            statement_timeout_ms: 0,
+            idle_in_transaction_timeout_ms: 0,
+        };
+        assert_eq!(all_off.check(), Ok(()));
+    }
 }
