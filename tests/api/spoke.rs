@@ -459,7 +459,6 @@ async fn the_spoke_stream_sends_the_day_again_when_a_token_is_called(backend: Ba
         issued.contains("Prescription issued") || issued.contains("/print"),
         "{issued}"
     );
-
 }
 
 async fn a_signed_out_cho_stops_receiving_the_board(backend: Backend) {

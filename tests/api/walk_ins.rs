@@ -244,8 +244,6 @@ async fn a_walk_in_registered_before_its_number_had_an_account_is_not_given_to_i
             .get("/api/v1/me/walk-ins", Some(&session.token))
             .await
             .body),
-        std::slice::from_ref(&walk_in)
-
         [walk_in.as_str()]
     );
     // An account without its own profile may accept the walk-in as itself.
@@ -297,8 +295,6 @@ async fn declining_leaves_the_walk_in_with_the_spoke(backend: Backend) {
     assert_eq!(audited(&app, &walk_in).await, ["walk_in.declined"]);
     // Still the spoke's patient.
     let spoke = app.get("/api/v1/assisted/patients", Some(&cho)).await;
-    assert_eq!(ids(&spoke.body), std::slice::from_ref(&walk_in));
-
     assert_eq!(ids(&spoke.body), [walk_in.as_str()]);
     let booked = app
         .post(
@@ -382,8 +378,6 @@ async fn an_account_never_gets_a_second_self(backend: Backend) {
     // Refused answers changed nothing: the offer is still there.
     assert_eq!(
         ids(&app.get("/api/v1/me/walk-ins", Some(&owner)).await.body),
-        std::slice::from_ref(&walk_in)
-
         [walk_in.as_str()]
     );
 

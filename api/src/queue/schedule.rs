@@ -154,8 +154,7 @@ pub fn parse_session_id(id: &str) -> Option<(&str, NaiveDateTime)> {
     let (opd_id, start) = id.rsplit_once('@')?;
     // Four-digit years only: chrono also reads `+262142-12-31T00:00`, a day whose session
     // end would overflow date arithmetic.
-    if start.len() != "YYYY-MM-DDTHH:MM".len() || !start.starts_with(|c: char| c.is_ascii_digit())
-    {
+    if start.len() != "YYYY-MM-DDTHH:MM".len() || !start.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
     let starts = NaiveDateTime::parse_from_str(start, "%Y-%m-%dT%H:%M").ok()?;
@@ -284,7 +283,11 @@ mod tests {
 
     #[test]
     fn session_ids_with_years_beyond_four_digits_are_not_sessions() {
-        for start in ["+262142-12-31T00:00", "-262143-01-01T09:00", "+2026-11-23T09:00"] {
+        for start in [
+            "+262142-12-31T00:00",
+            "-262143-01-01T09:00",
+            "+2026-11-23T09:00",
+        ] {
             assert_eq!(parse_session_id(&format!("opd@{start}")), None, "{start}");
         }
     }

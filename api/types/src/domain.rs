@@ -237,7 +237,11 @@ impl BoundedText {
         Self::parse_with(input, max_chars, false)
     }
 
-    fn parse_with(input: &str, max_chars: usize, joiners_in_words: bool) -> Result<Self, ParseError> {
+    fn parse_with(
+        input: &str,
+        max_chars: usize,
+        joiners_in_words: bool,
+    ) -> Result<Self, ParseError> {
         let trimmed = input.trim();
         let count = trimmed.chars().count();
         if count == 0 || count > max_chars || trimmed.chars().any(is_line_or_control) {

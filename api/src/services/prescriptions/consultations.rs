@@ -127,7 +127,11 @@ pub async fn record_consultation(
     if let Some(date) = record.follow_up_on {
         // A follow-up lies ahead: from today (IST) to a year from now.
         let today = crate::queue::schedule::today_ist(state.clock.now());
-        fields.within("follow_up_on", date, today..=today + Duration::days(FOLLOW_UP_DAYS));
+        fields.within(
+            "follow_up_on",
+            date,
+            today..=today + Duration::days(FOLLOW_UP_DAYS),
+        );
     }
     fields.finish(|| ())?;
     let principal = principal.clone();

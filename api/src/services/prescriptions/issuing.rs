@@ -18,9 +18,7 @@ use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
 use super::keys::{active_key, signing_key};
-use super::{
-    load, to_prescription, DEFAULT_VALIDITY_DAYS, ISSUER, MAX_ITEMS, MAX_ITEM_QUANTITY,
-};
+use super::{load, to_prescription, DEFAULT_VALIDITY_DAYS, ISSUER, MAX_ITEMS, MAX_ITEM_QUANTITY};
 
 fn check_items(items: &[ItemInput], fields: &mut Fields) {
     if items.is_empty() || items.len() > MAX_ITEMS {
