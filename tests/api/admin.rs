@@ -236,7 +236,11 @@ async fn a_closure_lies_between_today_and_a_year_ahead(backend: Backend) {
     // The clock says Monday 23 Nov 2026 (IST): a past day closes nothing.
     for date in ["2001-01-01", "2026-11-22", "2027-11-25"] {
         let answer = app
-            .post(&url, Some(&admin), json!({"date": date, "reason": "Holiday"}))
+            .post(
+                &url,
+                Some(&admin),
+                json!({"date": date, "reason": "Holiday"}),
+            )
             .await;
         let error = answer.assert_error(422, "validation_failed");
         assert_eq!(error.fields[0].field, "date", "{date}");
@@ -244,7 +248,11 @@ async fn a_closure_lies_between_today_and_a_year_ahead(backend: Backend) {
     }
     for date in ["2026-11-23", "2027-11-24"] {
         let answer = app
-            .post(&url, Some(&admin), json!({"date": date, "reason": "Holiday"}))
+            .post(
+                &url,
+                Some(&admin),
+                json!({"date": date, "reason": "Holiday"}),
+            )
             .await;
         assert_eq!(answer.status, 201, "{date}: {}", answer.body);
     }
@@ -267,7 +275,10 @@ async fn report_dates_lie_between_the_service_start_and_today(backend: Backend) 
             .await;
         let error = answer.assert_error(422, "validation_failed");
         assert!(
-            error.fields.iter().any(|f| f.field == field && f.code == "out_of_range"),
+            error
+                .fields
+                .iter()
+                .any(|f| f.field == field && f.code == "out_of_range"),
             "{query}: {error:?}"
         );
     }

@@ -280,7 +280,11 @@ async fn hindi_and_bengali_names_keep_their_zero_width_joiners(backend: Backend)
         "সুমিতা দাস",
     ] {
         let added = app
-            .post("/api/v1/patients", Some(&session.token), profile(name, 1961))
+            .post(
+                "/api/v1/patients",
+                Some(&session.token),
+                profile(name, 1961),
+            )
             .await;
         assert_eq!(added.status, 201, "{name:?}: {}", added.body);
         assert_eq!(added.body["name"], name, "stored exactly as written");

@@ -27,7 +27,6 @@ both_backends!(
     the_desk_records_a_resubmitted_dispense_once,
     the_signing_key_is_published_from_the_first_start,
     two_processes_starting_together_publish_one_signing_key,
-
     a_follow_up_date_lies_between_today_and_a_year_ahead,
     a_medicine_that_displays_differently_from_what_is_signed_is_refused,
     a_dispensed_quantity_beyond_any_prescription_is_refused_as_input,
@@ -918,6 +917,7 @@ async fn two_processes_starting_together_publish_one_signing_key(backend: Backen
         first.stop(false).await;
         second.stop(false).await;
     }
+}
 
 /// A token of dr.sen's in consultation (Monday morning, GM); returns the doctor's bearer token
 /// and the token id.
@@ -941,9 +941,8 @@ async fn a_follow_up_date_lies_between_today_and_a_year_ahead(backend: Backend) 
     let app = spawn_app(backend).await;
     let (doctor, token_id) = in_consultation(&app).await;
     let url = format!("/api/v1/tokens/{token_id}/consultation");
-    let record = |follow_up: &str| {
-        json!({"chief_complaint": "Cough for a week", "follow_up_on": follow_up})
-    };
+    let record =
+        |follow_up: &str| json!({"chief_complaint": "Cough for a week", "follow_up_on": follow_up});
     // The clock says Monday 23 Nov 2026 (IST).
     for past_or_far in ["2001-01-01", "2026-11-22", "2027-11-25", "+262142-12-31"] {
         let answer = app.post(&url, Some(&doctor), record(past_or_far)).await;
@@ -1042,13 +1041,22 @@ async fn a_break_glass_reason_follows_the_text_rule(backend: Backend) {
     let url = format!("/api/v1/prescriptions/{id}/break-glass");
     // The reason is kept in the audit trail: a NUL once failed there on PostgreSQL (500).
     for (reason, code) in [
-        ("Unconscious in the ward\u{0000}, history needed", "invalid_text"),
-        ("Unconscious in the ward \u{202E}dedeen yrotsih", "hidden_character"),
+        (
+            "Unconscious in the ward\u{0000}, history needed",
+            "invalid_text",
+        ),
+        (
+            "Unconscious in the ward \u{202E}dedeen yrotsih",
+            "hidden_character",
+        ),
     ] {
         let answer = app.post(&url, Some(&roy), json!({"reason": reason})).await;
         let error = answer.assert_error(422, "validation_failed");
         assert_eq!(
-            (error.fields[0].field.as_str(), error.fields[0].code.as_str()),
+            (
+                error.fields[0].field.as_str(),
+                error.fields[0].code.as_str()
+            ),
             ("reason", code)
         );
     }

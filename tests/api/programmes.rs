@@ -593,10 +593,25 @@ async fn every_refused_roster_upload_answers_problem_json(backend: Backend) {
     let admin = app.staff_token("admin.sehat").await;
     let csv = b"card_number,name\nSVC11112222,Ram\n".to_vec();
     let cases: Vec<(Option<&str>, Vec<u8>, u16, &str)> = vec![
-        (Some("application/json"), csv.clone(), 415, "unsupported_media_type"),
+        (
+            Some("application/json"),
+            csv.clone(),
+            415,
+            "unsupported_media_type",
+        ),
         (None, csv.clone(), 415, "unsupported_media_type"),
-        (Some("text/csv; charset=nonsense"), csv.clone(), 415, "unsupported_media_type"),
-        (Some("text/csv; charset=latin1"), csv.clone(), 415, "unsupported_media_type"),
+        (
+            Some("text/csv; charset=nonsense"),
+            csv.clone(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            Some("text/csv; charset=latin1"),
+            csv.clone(),
+            415,
+            "unsupported_media_type",
+        ),
         (
             Some("text/csv"),
             b"card_number,name\nSVC11112222,R\xe9m\n".to_vec(),
@@ -612,7 +627,11 @@ async fn every_refused_roster_upload_answers_problem_json(backend: Backend) {
     ];
     for (content_type, body, status, code) in cases {
         let (got, media, answer) = send_roster(&app, &admin, content_type, body).await;
-        assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{content_type:?}: {answer}");
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{content_type:?}: {answer}"
+        );
         assert_eq!(media, "application/problem+json", "{content_type:?}");
         assert!(answer["request_id"].is_string(), "{answer}");
     }
@@ -626,7 +645,11 @@ async fn every_refused_roster_upload_answers_problem_json(backend: Backend) {
     assert_eq!(not_utf8["fields"][0]["field"], "csv");
     assert_eq!(not_utf8["fields"][0]["code"], "invalid_utf8");
     // UTF-8 spelled either way, and the other text types a spreadsheet may send, are read.
-    for content_type in ["text/csv; charset=UTF-8", "text/plain", "application/csv; charset=\"utf-8\""] {
+    for content_type in [
+        "text/csv; charset=UTF-8",
+        "text/plain",
+        "application/csv; charset=\"utf-8\"",
+    ] {
         let (status, _, answer) = send_roster(&app, &admin, Some(content_type), csv.clone()).await;
         assert_eq!(status, 200, "{content_type}: {answer}");
     }

@@ -234,10 +234,7 @@ async fn an_empty_idempotency_key_is_refused_not_ignored(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(answer.status(), 400, "{key:?}");
-        assert_eq!(
-            answer.headers()["content-type"],
-            "application/problem+json"
-        );
+        assert_eq!(answer.headers()["content-type"], "application/problem+json");
         let body: Value = answer.json().await.unwrap();
         assert_eq!(body["code"], "invalid_idempotency_key", "{key:?}");
     }
