@@ -155,6 +155,13 @@ fn profile(name: &str, birth_year: i64) -> serde_json::Value {
     json!({"name": name, "sex": "female", "birth_year": birth_year, "preferred_language": "bn"})
 }
 
+/// A family member's profile: an account has one `self`, so the others name their relation.
+fn member(name: &str, birth_year: i64) -> serde_json::Value {
+    let mut profile = profile(name, birth_year);
+    profile["relation"] = json!("other");
+    profile
+}
+
 fn refused_fields(answer: &sanjeevani_tests::Answer) -> Vec<(String, String)> {
     answer
         .assert_error(422, "validation_failed")
@@ -171,7 +178,7 @@ async fn a_birth_year_no_one_alive_has_is_refused_not_wrapped(backend: Backend) 
     // i32::MIN once panicked the age computation (debug) or was stored as age -2147481622.
     for year in [i64::from(i32::MIN), i64::from(i32::MAX), 1895, 2027] {
         let added = app
-            .post("/api/v1/patients", Some(&token), profile("Mita Das", year))
+            .post("/api/v1/patients", Some(&token), member("Mita Das", year))
             .await;
         assert_eq!(
             refused_fields(&added),
@@ -198,7 +205,7 @@ async fn a_birth_year_no_one_alive_has_is_refused_not_wrapped(backend: Backend) 
     // The oldest and youngest years that make sense are taken (the clock is in 2026).
     for year in [1896, 2026] {
         let added = app
-            .post("/api/v1/patients", Some(&token), profile("Mita Das", year))
+            .post("/api/v1/patients", Some(&token), member("Mita Das", year))
             .await;
         assert_eq!(added.status, 201, "{year}: {}", added.body);
     }
@@ -280,11 +287,7 @@ async fn hindi_and_bengali_names_keep_their_zero_width_joiners(backend: Backend)
         "সুমিতা দাস",
     ] {
         let added = app
-            .post(
-                "/api/v1/patients",
-                Some(&session.token),
-                profile(name, 1961),
-            )
+            .post("/api/v1/patients", Some(&session.token), member(name, 1961))
             .await;
         assert_eq!(added.status, 201, "{name:?}: {}", added.body);
         assert_eq!(added.body["name"], name, "stored exactly as written");
