@@ -237,6 +237,21 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<(String, Vec
         })
         .unwrap_or(0);
     let mut body = buffer[head_end + 4..].to_vec();
+    // A body-less POST may still be sent chunked: its closing `0\r\n\r\n` can arrive in a
+    // later packet than the head, and forwarding the head alone would leave the server waiting.
+    let chunked = head.lines().any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.eq_ignore_ascii_case("transfer-encoding")
+                && value.to_ascii_lowercase().contains("chunked")
+        })
+    });
+    while chunked && !body.ends_with(b"0\r\n\r\n") {
+        let read = stream.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..read]);
+    }
     while body.len() < length {
         let read = stream.read(&mut chunk).await.ok()?;
         if read == 0 {
