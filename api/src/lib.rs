@@ -20,4 +20,5 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod url_guard;
 pub mod validate;

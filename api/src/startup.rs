@@ -131,6 +131,10 @@ impl Application {
         let app_state = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
+                // Innermost: its refusals carry the request id like every other answer.
+                .wrap(actix_web::middleware::from_fn(
+                    crate::url_guard::refuse_control_characters,
+                ))
                 .wrap_fn(|req, srv| {
                     let request_id = req
                         .extensions()

@@ -6,6 +6,7 @@ mod auth_staff;
 mod calls;
 mod channels;
 mod doctor_workspace;
+mod edge;
 
 mod frozen_process;
 mod health;
