@@ -443,6 +443,28 @@ async fn chat_is_kept_with_the_consultation_record(backend: Backend) {
     assert_eq!(patient.expect("error").await["code"], "validation_failed");
     patient.send(json!({"type": "chat", "text": "   "})).await;
     assert_eq!(patient.expect("error").await["code"], "validation_failed");
+    // A NUL (which PostgreSQL cannot store), other controls, and text that would show
+    // differently from what is stored ("5 mg" turned around by U+202E): refused the same way.
+    for hidden in [
+        "take 5\u{0} mg",
+        "take\u{7}5 mg",
+        "take \u{202E}gm 5",
+        "take 5\u{200B}0 mg",
+    ] {
+        patient.send(json!({"type": "chat", "text": hidden})).await;
+        assert_eq!(
+            patient.expect("error").await["code"],
+            "validation_failed",
+            "{hidden:?}"
+        );
+    }
+    // Line breaks and Bengali's joiners are ordinary writing.
+    let two_lines = "সকালে ১টা\nরাতে ১টা";
+    doctor
+        .send(json!({"type": "chat", "text": two_lines}))
+        .await;
+    patient.expect("chat").await;
+    doctor.expect("chat").await;
 
     app.step(&c.doctor, &c.token_id, "start").await;
     app.step(&c.doctor, &c.token_id, "complete").await;
@@ -454,7 +476,7 @@ async fn chat_is_kept_with_the_consultation_record(backend: Backend) {
         .iter()
         .map(|m| m["text"].as_str().unwrap())
         .collect();
-    assert_eq!(texts, vec![text, "Please show the old report"]);
+    assert_eq!(texts, vec![text, "Please show the old report", two_lines]);
     record(&app, &c.doctor, &c.token_id).await;
     let admin = app.staff_token("admin.wb").await;
     let audit = app.get("/api/v1/admin/audit", Some(&admin)).await;

@@ -12,7 +12,7 @@ use sanjeevani_types::call::{
     CallEnd, CallEvent, CallFacts, CallRecord, CallRoom, CallSide, ChatMessage, IceConfig,
     SharedFile, MAX_CHAT_CHARS,
 };
-use sanjeevani_types::domain::Role;
+use sanjeevani_types::domain::{BoundedText, Role};
 use sanjeevani_types::queue::TokenStatus;
 use sha2::{Digest, Sha256};
 
@@ -338,15 +338,13 @@ pub async fn post_chat(
     entered: &Entered,
     text: &str,
 ) -> Result<ChatMessage, ServiceError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
-        return Err(ValidationError::single(
+    let text = chat_text(text).ok_or_else(|| {
+        ValidationError::single(
             "text",
-            "out_of_range",
-            format!("1-{MAX_CHAT_CHARS} characters"),
+            "invalid_text",
+            format!("1-{MAX_CHAT_CHARS} characters, with no control or hidden characters"),
         )
-        .into());
-    }
+    })?;
     let row = MessageRow {
         id: new_id(),
         token_id: entered.token_id.clone(),
@@ -354,7 +352,7 @@ pub async fn post_chat(
         sender_id: entered.user_id.clone(),
         sender_name: entered.name.clone(),
         side: entered.side.as_str().into(),
-        body: text.to_owned(),
+        body: text,
         sent_at: state.clock.now_naive(),
     };
     let stored = row.clone();
@@ -366,6 +364,27 @@ pub async fn post_chat(
         })
         .await?;
     Ok(to_message(row))
+}
+
+/// A chat line as it is stored and shown: trimmed, 1 to [`MAX_CHAT_CHARS`] characters, line
+/// breaks allowed (a dose written over two lines) and every line under the service's one text
+/// rule ([`BoundedText`]): no NUL or other control character, nothing that makes the line
+/// display differently from what is stored (a bidirectional override in "5 mg" at the other
+/// end of a call is as misleading as in a prescription).
+fn chat_text(text: &str) -> Option<String> {
+    let text = text.trim().replace("\r\n", "\n");
+    let count = text.chars().count();
+    if count == 0 || count > MAX_CHAT_CHARS {
+        return None;
+    }
+    let lines_ok = text
+        .split('\n')
+        .all(|line| line.trim().is_empty() || BoundedText::parse(line, MAX_CHAT_CHARS).is_ok());
+    let blank_lines_clean = text
+        .split('\n')
+        .filter(|line| line.trim().is_empty())
+        .all(|line| !line.chars().any(char::is_control));
+    (lines_ok && blank_lines_clean).then_some(text)
 }
 
 /// An upload, as the route received it.

@@ -307,7 +307,7 @@ fn refusal(error: &ServiceError) -> (u16, &'static str, String) {
         ServiceError::Invalid(_) => (
             close::CONFLICT,
             "validation_failed",
-            "A chat message has 1-2000 characters.".into(),
+            "A chat message has 1-2000 characters, with no control or hidden characters.".into(),
         ),
         other => {
             tracing::warn!(error = %other, "call socket refused by an internal error");
