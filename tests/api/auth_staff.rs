@@ -25,6 +25,7 @@ both_backends!(
     a_right_password_starts_the_count_again,
     failures_per_client_address_are_limited_over_all_usernames,
     concurrent_guesses_cannot_exceed_the_free_tries,
+    the_sign_in_page_says_why_a_sign_in_was_refused,
 );
 
 const DR_SEN: &str = "00000000-0000-7000-8000-000000001001";
@@ -45,6 +46,39 @@ impl Place {
                 .build()
                 .unwrap(),
         }
+    }
+
+    /// Signs in through the pages' form (`POST /login`); answers the status, the
+    /// Retry-After and the sentence the page shows.
+    async fn sign_in_page(
+        &self,
+        app: &TestApp,
+        username: &str,
+        password: &str,
+    ) -> (u16, Option<String>, String) {
+        let response = self
+            .client
+            .post(format!("{}/login?lang=en", app.address))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", "/doctor"),
+            ])
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let html = response.text().await.unwrap();
+        let problem = html
+            .split_once("id=\"login-problem\">")
+            .and_then(|(_, rest)| rest.split_once("</p>"))
+            .map(|(text, _)| text.to_owned())
+            .unwrap_or_default();
+        (status, retry_after, problem)
     }
 
     async fn login(&self, app: &TestApp, username: &str, password: &str) -> Answer {
@@ -229,10 +263,26 @@ async fn a_lock_ends_no_session_and_an_administrator_in_scope_lifts_it(backend: 
         .await
         .assert_error(403, "forbidden");
     let hospital_admin = app.staff_token("admin.sehat").await;
+    // The administrator's list shows who is locked out, and since when.
+    let lock_of = |list: &Answer, username: &str| {
+        list.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|staff| staff["username"] == username)
+            .map(|staff| staff["locked_at"].clone())
+            .unwrap()
+    };
+    let list = app.get("/api/v1/admin/staff", Some(&hospital_admin)).await;
+    assert!(lock_of(&list, "dr.sen").is_string(), "{}", list.body);
+    let locked = list.body.as_array().unwrap().iter();
+    assert_eq!(locked.filter(|s| s["locked_at"].is_string()).count(), 1);
     let unlocked = app.post(&unlock, Some(&hospital_admin), json!({})).await;
     assert_eq!(unlocked.status, 200, "{}", unlocked.body);
     assert_eq!(unlocked.body["username"], "dr.sen");
     assert_eq!(desk.login(&app, "dr.sen", DEMO_PASSWORD).await.status, 200);
+    let list = app.get("/api/v1/admin/staff", Some(&hospital_admin)).await;
+    assert!(lock_of(&list, "dr.sen").is_null());
     let audit = app.get("/api/v1/admin/audit", Some(&hospital_admin)).await;
     assert!(
         audit
@@ -327,4 +377,46 @@ async fn concurrent_guesses_cannot_exceed_the_free_tries(backend: Backend) {
         15,
         "{statuses:?}"
     );
+}
+
+/// The page's form tells a doctor what the API tells an app: a wrong password, a wait (with
+/// how long), a lock (and who lifts it); an unknown user reads like a wrong password.
+async fn the_sign_in_page_says_why_a_sign_in_was_refused(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.login.lock_after_failures = 6).await;
+    let desk = Place::new("127.0.0.3");
+    let (status, _, wrong) = desk.sign_in_page(&app, "dr.sen", WRONG).await;
+    assert_eq!(status, 401);
+    assert!(wrong.contains("username or password is wrong"), "{wrong}");
+    let (_, _, unknown) = desk.sign_in_page(&app, "dr.nobody", WRONG).await;
+    assert_eq!(unknown, wrong);
+    // Guessing on: the delays start, and the page says how long to wait.
+    let mut waits = 0;
+    let mut locked = None;
+    for _ in 0..40 {
+        match desk.sign_in_page(&app, "dr.sen", WRONG).await {
+            (429, Some(seconds), text) => {
+                assert!(
+                    text.contains(&format!("try again in {seconds} s")),
+                    "{text}"
+                );
+                waits += 1;
+                app.advance(Duration::seconds(seconds.parse().unwrap()));
+            }
+            (401, None, _) => {}
+            (403, None, text) => {
+                locked = Some(text);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(waits > 0, "the page showed a wait");
+    let locked = locked.expect("locked after 6 failures");
+    assert!(
+        locked.contains("locked") && locked.contains("administrator"),
+        "{locked}"
+    );
+    // The right password on a locked account reads the same: locked, not signed in.
+    let (status, _, text) = desk.sign_in_page(&app, "dr.sen", DEMO_PASSWORD).await;
+    assert_eq!((status, text), (403, locked));
 }

@@ -122,6 +122,22 @@ pub fn find_login(conn: &mut DbConnection, username: &str) -> QueryResult<Option
         .optional()
 }
 
+/// When each of `usernames` that is locked was locked.
+pub fn locked_logins(
+    conn: &mut DbConnection,
+    usernames: &[String],
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = login_throttles::table
+        .filter(login_throttles::username.eq_any(usernames))
+        .filter(login_throttles::locked_at.is_not_null())
+        .select((login_throttles::username, login_throttles::locked_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(username, at)| Some((username, at?)))
+        .collect())
+}
+
 /// The username's row, created empty if there is none. The upsert also takes the row's lock
 /// on PostgreSQL until the transaction ends, so concurrent attempts on one username are decided
 /// one after another, each seeing the failures the earlier ones counted (on SQLite the single

@@ -22,7 +22,7 @@ use askama::Template;
 use sanjeevani_types::domain::Role;
 use serde::Deserialize;
 
-use crate::auth::{login, principal, Principal};
+use crate::auth::{login, principal, AuthError, Principal};
 use crate::error::ApiError;
 use crate::notify::i18n::{self, Language};
 use crate::state::AppState;
@@ -288,11 +288,13 @@ fn refuse(req: &HttpRequest, refusal: Refusal, user: Option<&Principal>) -> Http
             ))
         }
         Refusal::NotAllowed => {
+            let c = Chrome::new(req, user);
+            let problem = Some(c.t("not-allowed"));
             let page = LoginPage {
-                c: Chrome::new(req, user),
+                c,
                 next: req.path().to_owned(),
                 username: String::new(),
-                problem: Some("not-allowed"),
+                problem,
             };
             render(req, StatusCode::FORBIDDEN, &page)
         }
@@ -356,6 +358,9 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let c = Chrome::new(&req, user.as_ref());
     let workspace = match user.as_ref().map(|u| u.role) {
         Some(Role::Cho) => Some(("/spoke", c.t("spoke-title"))),
+        Some(Role::Doctor) => Some(("/doctor", c.t("doctor-title"))),
+        Some(Role::Pharmacist) => Some(("/desk", c.t("desk-title"))),
+        Some(Role::Admin) => Some(("/reports", c.t("reports-title"))),
         _ => None,
     };
     render(&req, StatusCode::OK, &HomePage { c, workspace })
@@ -367,8 +372,8 @@ struct LoginPage {
     c: Chrome,
     next: String,
     username: String,
-    /// The text id of what went wrong, if anything.
-    problem: Option<&'static str>,
+    /// What went wrong, in the page's language, if anything.
+    problem: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -405,17 +410,25 @@ async fn login_submit(
     }
     let form = form.into_inner();
     let next = local_path(form.next.as_deref().unwrap_or("/"));
-    let refused = |username: String| {
+    let refused = |username: String, error: AuthError| {
+        let c = Chrome::new(&req, None);
+        let (status, problem, retry_after) = login_refusal(&c, &error);
         let page = LoginPage {
-            c: Chrome::new(&req, None),
+            c,
             next: next.clone(),
             username,
-            problem: Some("login-failed"),
+            problem: Some(problem),
         };
-        render(&req, StatusCode::UNAUTHORIZED, &page)
+        let mut response = render(&req, status, &page);
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     };
     if form.username.trim().is_empty() || form.password.is_empty() || form.password.len() > 1024 {
-        return refused(form.username);
+        return refused(form.username, AuthError::InvalidCredentials);
     }
     let device = Some("web pages".to_owned());
     let ip = crate::routes::client_ip(&req);
@@ -438,7 +451,29 @@ async fn login_submit(
                 )
                 .finish()
         }
-        Err(_) => refused(form.username),
+        Err(error) => refused(form.username, error),
+    }
+}
+
+/// The status, the sentence and the `Retry-After` for a refused sign-in: the same distinctions
+/// the API's `POST /auth/login` makes (a wrong password and an unknown user read alike).
+fn login_refusal(c: &Chrome, error: &AuthError) -> (StatusCode, String, Option<u64>) {
+    match error {
+        AuthError::TooManyAttempts {
+            retry_after_seconds,
+        } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            c.t1("login-too-many", "seconds", retry_after_seconds),
+            Some(*retry_after_seconds),
+        ),
+        AuthError::AccountLocked => (StatusCode::FORBIDDEN, c.t("login-locked"), None),
+        AuthError::AccountDisabled => (StatusCode::FORBIDDEN, c.t("login-disabled"), None),
+        AuthError::Store(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            c.t("login-unavailable"),
+            Some(1),
+        ),
+        _ => (StatusCode::UNAUTHORIZED, c.t("login-failed"), None),
     }
 }
 

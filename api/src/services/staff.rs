@@ -144,7 +144,32 @@ pub fn to_api(user: User) -> Staff {
         state_code: user.state_code,
         registration_number: user.registration_number,
         specialty: user.specialty,
+        locked_at: None,
     }
+}
+
+/// The accounts with their password locks: the administrator's list shows who is locked out.
+fn with_locks(
+    conn: &mut crate::db::DbConnection,
+    rows: Vec<User>,
+) -> diesel::QueryResult<Vec<Staff>> {
+    let usernames: Vec<String> = rows.iter().filter_map(|u| u.username.clone()).collect();
+    let mut locked = std::collections::HashMap::new();
+    // Bounded batches: a national list has thousands of accounts, and SQLite binds at most
+    // 32,766 parameters in one statement.
+    for chunk in usernames.chunks(1_000) {
+        locked.extend(throttles::locked_logins(conn, chunk)?);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|user| {
+            let at = user.username.as_ref().and_then(|u| locked.get(u)).copied();
+            Staff {
+                locked_at: at.map(utc),
+                ..to_api(user)
+            }
+        })
+        .collect())
 }
 
 pub async fn create(
@@ -245,17 +270,18 @@ pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<Staff>,
     let scope = principal.admin_scope()?;
     let rows = state
         .db
-        .read(move |conn| -> Result<Vec<User>, ServiceError> {
-            Ok(match &scope {
+        .read(move |conn| -> Result<Vec<Staff>, ServiceError> {
+            let rows = match &scope {
                 AdminScope::National => users::list_staff(conn, None, None)?,
                 AdminScope::State(code) => users::list_staff(conn, None, Some(code))?,
                 AdminScope::Facility(id) => {
                     users::list_staff(conn, Some(std::slice::from_ref(id)), None)?
                 }
-            })
+            };
+            Ok(with_locks(conn, rows)?)
         })
         .await?;
-    Ok(rows.into_iter().map(to_api).collect())
+    Ok(rows)
 }
 
 /// The staff account `id` if it lies within `scope`. Outside the scope the account is not even

@@ -49,6 +49,10 @@ pub struct Staff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub specialty: Option<String>,
     pub disabled: bool,
+    /// Set while the password lock holds (too many consecutive wrong passwords): only an
+    /// administrator's unlock lifts it. The account's sessions go on meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
