@@ -200,6 +200,13 @@ fn ist_date(time: DateTime<Utc>) -> String {
     time.with_timezone(&ist).format("%d-%m-%Y").to_string()
 }
 
+/// When to take a dose (`after_food`, ...) in `language`; a value this version does not know
+/// is returned as sent. The printed prescription of the spoke uses it too, so a dose reads the
+/// same on paper, on the doctor's preview and in the app.
+pub fn timing_text(timing_code: &str, language: Language) -> &str {
+    timing(labels(language), timing_code)
+}
+
 fn timing<'a>(labels: &'a Labels, timing: &'a str) -> &'a str {
     match timing {
         "before_food" => labels.before_food,

@@ -4,16 +4,18 @@
 //! print stylesheet (`pages.css`, `@media print`: A5, only the printout); the browser's print
 //! button or `window.print()` prints it.
 //!
-//! Labels, dates and the timing of doses are translated; medicines, doses and instructions stay
-//! as the doctor wrote them (translating a medicine name or a dose could change what the
-//! patient takes) - the same rule as the apps' rendering.
+//! Labels, dates and the timing of doses are translated (the timings by
+//! `sanjeevani_types::rx_text`, as in the apps and the doctor's preview); medicines, doses and
+//! instructions stay as the doctor wrote them (translating a medicine name or a dose could
+//! change what the patient takes).
 
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use askama::Template;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use sanjeevani_types::domain::Role;
+use sanjeevani_types::domain::{Language as TextLanguage, Role};
+use sanjeevani_types::rx_text::timing_text;
 
 use super::super::{render, require, Chrome};
 use crate::error::ApiError;
@@ -21,9 +23,6 @@ use crate::notify::i18n::{self, format_time_ist, Language};
 use crate::routes::client_ip;
 use crate::services::spoke::{self, Printout};
 use crate::state::AppState;
-
-/// The dose timings the prescription format knows (anything else is shown as written).
-const TIMINGS: [&str; 4] = ["before_food", "after_food", "with_food", "any"];
 
 /// One medicine as printed.
 pub struct PrintedItem {
@@ -81,6 +80,7 @@ impl PrintView {
             referral: None,
         };
         let language = view.language;
+        let text_language = TextLanguage::parse(language.code()).unwrap_or(TextLanguage::En);
         if let Some(r) = &printout.referral {
             view.referral = Some(i18n::text(
                 language,
@@ -102,11 +102,7 @@ impl PrintView {
                 .iter()
                 .enumerate()
                 .map(|(index, item)| {
-                    let timing = if TIMINGS.contains(&item.timing.as_str()) {
-                        view.t(&format!("spoke-timing-{}", item.timing))
-                    } else {
-                        item.timing.clone()
-                    };
+                    let timing = timing_text(&item.timing, text_language).to_owned();
                     PrintedItem {
                         number: index + 1,
                         medicine: [&item.medicine, &item.strength, &item.form]

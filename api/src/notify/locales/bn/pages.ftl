@@ -337,7 +337,3 @@ spoke-print-signed = সঞ্জীবনীর ডিজিটাল স্ব
 spoke-print-referral-title = রেফারাল
 spoke-print-referral = { $opd }, { $hub }-এ রেফার করা হয়েছে: টোকেন { $token }, { $time }।
 spoke-print-cancelled = ডাক্তার বাতিল করেছেন: { $reason }। ব্যবহার করবেন না।
-spoke-timing-before_food = খাওয়ার আগে
-spoke-timing-after_food = খাওয়ার পরে
-spoke-timing-with_food = খাওয়ার সাথে
-spoke-timing-any = যেকোনো সময়

@@ -337,7 +337,3 @@ spoke-print-signed = Digitally signed by Sanjeevani. Any pharmacy can check it w
 spoke-print-referral-title = Referral
 spoke-print-referral = Referred to { $opd }, { $hub }: token { $token }, { $time }.
 spoke-print-cancelled = Cancelled by the doctor: { $reason }. Do not use.
-spoke-timing-before_food = before food
-spoke-timing-after_food = after food
-spoke-timing-with_food = with food
-spoke-timing-any = at any time

@@ -337,7 +337,3 @@ spoke-print-signed = संजीवनी द्वारा डिजिटल
 spoke-print-referral-title = रेफ़रल
 spoke-print-referral = { $opd }, { $hub } को रेफ़र किया गया: टोकन { $token }, { $time }।
 spoke-print-cancelled = डॉक्टर ने रद्द किया: { $reason }। उपयोग न करें।
-spoke-timing-before_food = खाने से पहले
-spoke-timing-after_food = खाने के बाद
-spoke-timing-with_food = खाने के साथ
-spoke-timing-any = किसी भी समय
