@@ -266,6 +266,27 @@ async fn a_refused_note_comes_back_with_what_was_typed(backend: sanjeevani_tests
         .as_str()
         .unwrap()
         .to_owned();
+    // The consultation screen offers re-queueing (the patient cannot go on now): the page's
+    // form sends the token back to the waiting line and the doctor back to the workspace;
+    // called again, it is this doctor's once more.
+    let consult = page(&app, &format!("/doctor/consult/{token}"), &roy).await;
+    assert!(consult.body.contains("id=\"requeue\""));
+    let step = format!("/doctor/consult/{token}/step");
+    let requeued = form(&app, &step, &roy, &[("step", "requeue")], &site, false).await;
+    assert_eq!(requeued.status, StatusCode::SEE_OTHER);
+    let status = app
+        .get(&format!("/api/v1/tokens/{token}"), Some(&roy))
+        .await;
+    assert_eq!(status.body["status"], "waiting", "{}", status.body);
+    form(
+        &app,
+        "/doctor/call-next",
+        &roy,
+        &[("session_id", &morning)],
+        &site,
+        false,
+    )
+    .await;
     app.step(&roy, &token, "start").await;
 
     // A wrong ICD-10 code: the page comes back with everything typed and what was wrong.

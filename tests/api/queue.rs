@@ -25,6 +25,7 @@ both_backends!(
     booking_window_and_the_ist_day_boundary,
     a_called_patient_who_does_not_join_becomes_a_no_show,
     no_show_is_requeued_once_when_the_opd_allows,
+    the_doctor_sends_a_patient_back_to_the_waiting_line,
     doctors_go_offline_when_their_heartbeat_stops,
     only_assigned_online_doctors_call_patients,
     near_turn_is_recorded_once,
@@ -673,6 +674,71 @@ async fn no_show_is_requeued_once_when_the_opd_allows(backend: Backend) {
         )
         .await;
     assert_eq!(final_mark.body["status"], "no_show", "only one re-queue");
+}
+
+/// A consultation that cannot go on now (the connection failed, a report to fetch) goes back
+/// to the waiting line: behind those already waiting, called again in turn by any doctor of the
+/// OPD. Only the calling doctor may, only while the patient is called or in consultation, and
+/// not once the note is recorded (one note per token: the next doctor could not write theirs).
+async fn the_doctor_sends_a_patient_back_to_the_waiting_line(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patients = app.quick_patients(3, 1990).await;
+    for p in &patients {
+        app.book(&p.token, &session, &p.patient_id).await;
+    }
+    let sen = app.staff_token("dr.sen").await;
+    let roy = app.staff_token("dr.roy").await;
+    app.go_online(&sen, DEMO_GM).await;
+    app.go_online(&roy, DEMO_GM).await;
+    let first = app.call_next(&sen, &session).await;
+    let id = first["id"].as_str().unwrap();
+    let requeue = format!("/api/v1/tokens/{id}/requeue");
+    // Another doctor, or the patient, may not.
+    app.post(&requeue, Some(&roy), json!({}))
+        .await
+        .assert_error(403, "forbidden");
+    app.post(&requeue, Some(&patients[0].token), json!({}))
+        .await
+        .assert_error(403, "forbidden");
+    app.step(&sen, id, "start").await;
+    let back = app.post(&requeue, Some(&sen), json!({})).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert_eq!(back.body["status"], "waiting");
+    let status = app.status_of(&patients[0].token, id).await;
+    assert_eq!(status["position"], 2, "behind the two already waiting");
+    // Waiting again, the token is no longer this doctor's to move.
+    app.post(&requeue, Some(&sen), json!({}))
+        .await
+        .assert_error(403, "forbidden");
+    // Called in turn, by whichever doctor is free.
+    let order: Vec<Value> = [
+        app.call_next(&sen, &session).await,
+        app.call_next(&roy, &session).await,
+    ]
+    .into();
+    assert_eq!(displays(&order), ["GM-002", "GM-003"]);
+    for (doctor, token) in [(&sen, &order[0]), (&roy, &order[1])] {
+        let token = token["id"].as_str().unwrap();
+        app.step(doctor, token, "start").await;
+        app.step(doctor, token, "complete").await;
+    }
+    let again = app.call_next(&roy, &session).await;
+    assert_eq!(again["id"], first["id"]);
+    // dr.roy writes the note; from then on the consultation is completed, not re-queued.
+    app.step(&roy, id, "start").await;
+    let note = app
+        .post(
+            &format!("/api/v1/tokens/{id}/consultation"),
+            Some(&roy),
+            json!({"chief_complaint": "Fever, two days"}),
+        )
+        .await;
+    assert_eq!(note.status, 201, "{}", note.body);
+    app.post(&requeue, Some(&roy), json!({}))
+        .await
+        .assert_error(409, "consultation_recorded");
+    app.step(&roy, id, "complete").await;
 }
 
 async fn doctors_go_offline_when_their_heartbeat_stops(backend: Backend) {

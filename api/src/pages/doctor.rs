@@ -894,7 +894,7 @@ struct StepForm {
     step: String,
 }
 
-/// Start, complete or no-show: the queue's own transitions.
+/// Start, complete, no-show or re-queue: the queue's own transitions.
 #[post("/doctor/consult/{token_id}/step")]
 async fn step(
     req: HttpRequest,
@@ -911,6 +911,7 @@ async fn step(
         "start" => queue::Transition::Start,
         "complete" => queue::Transition::Complete,
         "no-show" => queue::Transition::NoShow,
+        "requeue" => queue::Transition::Requeue,
         _ => return ApiError::bad_request("unknown_step", "No such step.").into_page(&req),
     };
     match queue::transition(&state, &doctor, token_id.clone(), transition).await {
@@ -918,7 +919,7 @@ async fn step(
             let here = format!("/doctor/consult/{token_id}");
             let next = match (transition, token.status) {
                 (queue::Transition::Complete, _) => format!("{here}?done=completed"),
-                (queue::Transition::NoShow, TokenStatus::Waiting) => {
+                (queue::Transition::NoShow | queue::Transition::Requeue, TokenStatus::Waiting) => {
                     // Re-queued: the token is no longer this doctor's.
                     "/doctor".to_owned()
                 }

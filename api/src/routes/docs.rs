@@ -65,6 +65,7 @@ use super::{
         tokens::start,
         tokens::complete,
         tokens::no_show,
+        tokens::requeue,
         doctor::presence,
         doctor::heartbeat,
         doctor::session_queue,

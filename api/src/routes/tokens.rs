@@ -22,7 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(join)
         .service(start)
         .service(complete)
-        .service(no_show);
+        .service(no_show)
+        .service(requeue);
 }
 
 /// Answers a created token: 201, or 200 with `Idempotent-Replayed: true` for a retry.
@@ -186,4 +187,19 @@ pub async fn no_show(
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
         .json(queue::transition(&state, &principal, path.into_inner(), Transition::NoShow).await?))
+}
+
+/// The doctor sends a called (or in-consultation) patient back into the waiting line, behind
+/// those already waiting (the connection failed, a report to fetch); any doctor of the OPD calls
+/// them again in turn.
+#[utoipa::path(tag = "doctor", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Token), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/tokens/{id}/requeue")]
+pub async fn requeue(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(queue::transition(&state, &principal, path.into_inner(), Transition::Requeue).await?))
 }

@@ -281,6 +281,10 @@ pub enum Transition {
     Start,
     Complete,
     NoShow,
+    /// The patient cannot go on now (the connection failed, a report to fetch, a child to
+    /// settle): back into the waiting line, behind those already waiting, to be called again in
+    /// turn by any doctor of the OPD. Refused once the consultation note is recorded.
+    Requeue,
 }
 
 pub async fn transition(
@@ -315,7 +319,10 @@ pub async fn transition(
             // Who may take each step: the patient's side joins; the calling doctor does the rest.
             let allowed = match step {
                 Transition::Join => matches!(principal.role, Role::Patient | Role::Cho),
-                Transition::Start | Transition::Complete | Transition::NoShow => by_its_doctor,
+                Transition::Start
+                | Transition::Complete
+                | Transition::NoShow
+                | Transition::Requeue => by_its_doctor,
             };
             if !allowed {
                 return Err(ServiceError::Forbidden);
@@ -324,6 +331,14 @@ pub async fn transition(
                 Transition::Join | Transition::Start => ("called", "called"),
                 Transition::Complete => ("in_consultation", "in consultation"),
                 Transition::NoShow => ("called", "called and not joined"),
+                Transition::Requeue => (
+                    if token.status == "in_consultation" {
+                        "in_consultation"
+                    } else {
+                        "called"
+                    },
+                    "called or in consultation",
+                ),
             };
             if token.status != from || (step == Transition::NoShow && token.joined_at.is_some()) {
                 return Err(wrong_state(expected));
@@ -352,6 +367,29 @@ pub async fn transition(
                 Transition::NoShow => {
                     let token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
                     return Ok(token_to_api(&token));
+                }
+                Transition::Requeue => {
+                    // A recorded note belongs to this doctor's consultation (one per token):
+                    // the next doctor could neither read nor write it.
+                    if crate::models::prescriptions::consultation_of_token(conn, &token.id)?
+                        .is_some()
+                    {
+                        return Err(ServiceError::conflict(
+                            "consultation_recorded",
+                            "The consultation note is recorded: complete the consultation \
+                             (book a follow-up if the patient must be seen again).",
+                        ));
+                    }
+                    token.status = TokenStatus::Waiting.as_str().into();
+                    token.queue_order = queue::next_queue_order(conn, &token.session_id)?;
+                    token.requeues += 1;
+                    token.doctor_id = None;
+                    token.called_at = None;
+                    token.join_deadline = None;
+                    token.joined_at = None;
+                    token.started_at = None;
+                    token.near_turn_at = None;
+                    "requeued"
                 }
             };
             queue::save_token(conn, &token)?;
