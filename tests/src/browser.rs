@@ -66,6 +66,8 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group, so the Chromium it starts goes with it (see `Drop`).
+            .process_group(0)
             .spawn()
             .expect("chromedriver starts");
         let url = format!("http://127.0.0.1:{port}");
@@ -175,9 +177,23 @@ impl Browser {
 
     /// Ends the WebDriver session (closing Chromium) and stops chromedriver.
     pub async fn close(mut self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
         let _ = self.driver.kill().await;
         let _ = self.driver.wait().await;
+    }
+}
+
+/// A test that fails panics past `close()`: chromedriver is killed on drop, but the Chromium it
+/// started would be left running (and busy with a live page) for the rest of the suite. The
+/// whole process group goes instead.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
