@@ -719,8 +719,19 @@ async fn the_home_page_leads_a_cho_to_the_workspace(backend: Backend) {
     let home = cho.get("/").await;
     assert!(home.html.contains("id=\"your-workspace\""));
     assert!(home.html.contains("href=\"/spoke\" id=\"your-workspace\""));
+    // Every role is led to its own: the pharmacist to the desk, the doctor to the workspace.
     let pharmacist = Pages::signed_in(&app, "pharmacist.college").await;
-    assert!(!pharmacist.get("/").await.html.contains("your-workspace"));
+    assert!(pharmacist
+        .get("/")
+        .await
+        .html
+        .contains("href=\"/desk\" id=\"your-workspace\""));
+    let doctor = Pages::signed_in(&app, "dr.sen").await;
+    assert!(doctor
+        .get("/")
+        .await
+        .html
+        .contains("href=\"/doctor\" id=\"your-workspace\""));
     // Signed out, the workspace asks who is there first and comes back.
     let nobody = app
         .client
