@@ -3,8 +3,9 @@
 #   formatting, clippy with warnings as errors, and every test on SQLite and PostgreSQL.
 # It prepares what the tests need: a PostgreSQL server on 127.0.0.1:5432 (started, or installed
 # from Debian's packages if absent), a Python venv with aiosmtpd (the real SMTP server the email
-# tests talk to), Debian's chromium and chromium-driver for the page tests, and what the bindings
-# tests need (bindings/test.sh fetches the Kotlin compiler and JNA). With CI=true a missing
+# tests talk to) and openapi-spec-validator (which checks the served OpenAPI document), Debian's
+# chromium and chromium-driver for the page tests, and what the bindings tests need
+# (bindings/test.sh fetches the Kotlin compiler and JNA). With CI=true a missing
 # dependency fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,10 +67,10 @@ browsers_present || missing "no /usr/bin/chromium and /usr/bin/chromedriver"
 # Screenshots of every page the browser tests visit.
 rm -rf target/browser-artifacts
 
-say "Python test tools (aiosmtpd for the SMTP tests, pytest for the Python bindings)"
-if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import aiosmtpd, pytest' 2>/dev/null; then
+say "Python test tools (aiosmtpd for the SMTP tests, pytest for the Python bindings, openapi-spec-validator for the OpenAPI document)"
+if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import aiosmtpd, pytest, openapi_spec_validator' 2>/dev/null; then
     [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
-    "$tools/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd==1.4.*' pytest
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd==1.4.*' pytest 'openapi-spec-validator==0.9.*'
 fi
 export SANJEEVANI_TEST_PYTHON="$PWD/$tools/venv/bin/python"
 

@@ -12,6 +12,7 @@ mod frozen_process;
 mod health;
 mod migrations;
 mod notifications;
+mod openapi;
 mod patients;
 mod prescriptions;
 mod production;

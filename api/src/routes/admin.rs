@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
     /// How many days back (1-90, default 7).
+    #[param(minimum = 1, maximum = 90)]
     pub days: Option<i64>,
     /// Only "break glass" accesses to records, for review.
     pub flagged: Option<bool>,

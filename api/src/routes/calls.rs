@@ -56,15 +56,22 @@ pub async fn ice_servers(
 /// The signalling WebSocket. Send `{"type": "auth", "token": "<session token>"}` first; then
 /// `offer`, `answer`, `ice`, `chat`, `leave`, `ping` (see `sanjeevani_types::call`).
 #[utoipa::path(tag = "calls", params(("token_id" = String, Path)),
-    responses((status = 101, description = "WebSocket of JSON messages with a `type` tag")))]
+    responses((status = 101, description = "WebSocket of JSON messages with a `type` tag"),
+        (status = 400, body = ErrorBody, description = "`websocket_required`: not a WebSocket handshake")))]
 #[get("/calls/{token_id}/ws")]
 pub async fn socket(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Payload,
     path: web::Path<String>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+) -> Result<HttpResponse, ApiError> {
+    // actix's own refusal of a bad handshake is plain text; answer in the one error shape.
+    let (response, session, stream) = actix_ws::handle(&req, body).map_err(|error| {
+        ApiError::bad_request(
+            "websocket_required",
+            format!("Open this URL as a WebSocket: {error}"),
+        )
+    })?;
     actix_web::rt::spawn(crate::call::socket::serve(
         state.get_ref().clone(),
         path.into_inner(),

@@ -9,8 +9,13 @@ use crate::domain::Role;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OtpRequest {
-    /// An Indian mobile number, e.g. `+919876543210`.
+    /// An Indian mobile number, e.g. `+919876543210` (also `9876543210`, `09876543210`,
+    /// `919876543210`, with spaces or hyphens between the digits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^\s*(?:\+[ -]*9[ -]*1|9[ -]*1|0)?[ -]*[6-9](?:[ -]*[0-9]){9}[ -]*\s*$")
+    )]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -32,11 +37,17 @@ pub struct OtpRequested {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OtpVerify {
+    /// The number the code was sent to, written as in [`OtpRequest`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^\s*(?:\+[ -]*9[ -]*1|9[ -]*1|0)?[ -]*[6-9](?:[ -]*[0-9]){9}[ -]*\s*$")
+    )]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// The 6-digit code.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\s*[0-9]{6}\s*$"))]
     pub code: String,
     /// A label for this device, shown in the session list (e.g. "Redmi 12").
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,7 +58,10 @@ pub struct OtpVerify {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordLogin {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub username: String,
+    /// At most 1024 bytes of UTF-8 (1024 ASCII characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,

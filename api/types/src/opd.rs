@@ -17,11 +17,22 @@ pub struct ScheduleSlot {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpdInput {
     pub hub_id: String,
-    /// Short prefix of token numbers, 1-4 capital letters, unique per hub (`GM` gives `GM-007`).
+    /// Short prefix of token numbers, 1-4 letters (capitalised), unique per hub (`GM` gives
+    /// `GM-007`).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\s*[A-Za-z]{1,4}\s*$"))]
     pub code: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 120, pattern = r"\S")
+    )]
     pub name: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 80, pattern = r"\S")
+    )]
     pub specialty: String,
-    /// Languages consultations are given in (`bn`, `hi`, `en`, ...).
+    /// Languages consultations are given in: 2-3 letter lower-case ISO 639 codes (`bn`, `hi`).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub languages: Vec<String>,
     /// Runs around the clock: one session per IST day; `schedule` is then ignored.
     #[serde(default)]
@@ -29,21 +40,26 @@ pub struct OpdInput {
     #[serde(default)]
     pub schedule: Vec<ScheduleSlot>,
     /// Tokens per session.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub capacity_per_session: i32,
     /// Booking opens at 00:00 IST this many days before the session (0: same day only).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 30))]
     pub booking_days_ahead: i32,
     /// The priority lane: at most one priority patient before every `priority_every` regular
     /// ones; 0 turns the lane off.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 50))]
     pub priority_every: i32,
     /// Seconds a called patient has to join (default 120).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 30, maximum = 1800))]
     pub join_window_seconds: Option<i32>,
     /// Whether a no-show goes back to the end of the queue once.
     #[serde(default)]
     pub requeue_no_show: bool,
     /// A patient is told their turn is near at this position (default 3).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 50))]
     pub near_turn_threshold: Option<i32>,
     /// Doctors (user ids) who work this OPD; they must belong to the hub.
     #[serde(default)]
@@ -109,6 +125,10 @@ pub struct OpdListing {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Closure {
     pub date: NaiveDate,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub reason: String,
 }
 
@@ -117,8 +137,20 @@ pub struct Closure {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FacilityInput {
     pub state_code: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 80, pattern = r"\S")
+    )]
     pub district: String,
     pub kind: crate::domain::FacilityKind,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 160, pattern = r"\S")
+    )]
     pub name: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 300, pattern = r"\S")
+    )]
     pub address: String,
 }

@@ -9,6 +9,10 @@ use crate::domain::{Language, Sex};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatientInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"\S")
+    )]
     pub name: String,
     pub sex: Sex,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -18,9 +22,17 @@ pub struct PatientInput {
     pub preferred_language: Language,
     /// 14 digits, 2-4-4-4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^\s*(?:[0-9]{14}|[0-9]{2}[- ][0-9]{4}[- ][0-9]{4}[- ][0-9]{4})?\s*$")
+    )]
     pub abha_number: Option<String>,
     /// How this person relates to the account holder (`self`, `mother`, `son`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 40, pattern = r"\S")
+    )]
     pub relation: Option<String>,
 }
 

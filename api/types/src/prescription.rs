@@ -7,22 +7,35 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsultationInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = r"\S")
+    )]
     pub chief_complaint: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub history: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub examination: String,
     /// Vitals taken at the spoke (from the assisted booking) or now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vitals_id: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub provisional_diagnosis: String,
-    /// An ICD-10 code such as `I10` or `E11.9`.
+    /// An ICD-10 code such as `I10` or `E11.9` (capitalised; blank is none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^\s*(?:[A-Za-z][0-9][0-9A-Za-z](?:\.[0-9A-Za-z]{1,4})?)?\s*$")
+    )]
     pub icd10_code: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub investigations: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub advice: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow_up_on: Option<NaiveDate>,
@@ -51,28 +64,61 @@ pub struct Consultation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ItemInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 120, pattern = r"\S")
+    )]
     pub medicine: String,
     /// tablet, capsule, syrup, injection, ointment, drops, inhaler...
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 40, pattern = r"\S")
+    )]
     pub form: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 40, pattern = r"\S")
+    )]
     pub strength: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 60, pattern = r"\S")
+    )]
     pub dose: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 60, pattern = r"\S")
+    )]
     pub frequency: String,
     /// `before_food`, `after_food`, `with_food` or `any`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(?:before_food|after_food|with_food|any)$")
+    )]
     pub timing: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 40, pattern = r"\S")
+    )]
     pub route: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
     pub duration_days: i32,
     /// Units to dispense in all.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub quantity: i32,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 300))]
     pub instructions: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrescriptionInput {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 20))]
     pub items: Vec<ItemInput>,
     /// Days the prescription can be dispensed (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 180))]
     pub validity_days: Option<i32>,
 }
 
@@ -140,12 +186,17 @@ pub struct Prescription {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BreakGlass {
     /// Why the record is needed now (10-500 characters); kept in the audit trail.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 500))]
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelPrescription {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 300, pattern = r"\S")
+    )]
     pub reason: String,
 }
 
@@ -230,12 +281,14 @@ pub struct Verification {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DispenseLine {
     pub item_id: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub quantity: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DispenseRequest {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub items: Vec<DispenseLine>,
 }
 

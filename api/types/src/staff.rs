@@ -10,12 +10,22 @@ use crate::domain::Role;
 pub struct NewStaff {
     /// `doctor`, `cho`, `pharmacist` or `admin`.
     pub role: Role,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, pattern = r"\S")
+    )]
     pub name: String,
-    /// Login name: 3-64 characters of a-z, 0-9, `.`, `_`, `-`.
+    /// Login name: 3-64 characters of a-z, 0-9, `.`, `_`, `-` (capitals are lower-cased).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\s*[A-Za-z0-9._-]{3,64}\s*$"))]
     pub username: String,
-    /// At least 12 characters.
+    /// 12 characters to 1024 bytes of UTF-8.
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 1024))]
     pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^\s*(?:\+[ -]*9[ -]*1|9[ -]*1|0)?[ -]*[6-9](?:[ -]*[0-9]){9}[ -]*\s*$")
+    )]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -28,8 +38,10 @@ pub struct NewStaff {
     pub state_code: Option<String>,
     /// A doctor's medical council registration number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 40))]
     pub registration_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 80))]
     pub specialty: Option<String>,
 }
 
