@@ -70,6 +70,12 @@ fixed_sql! {
     Active = "\"tokens\".\"status\" IN ('waiting', 'called', 'in_consultation')";
     /// A token being served: called, or in consultation.
     Serving = "\"tokens\".\"status\" IN ('called', 'in_consultation')";
+    /// A called token: word for word the condition of the partial index `tokens_open_calls`,
+    /// so the sweep (every second, inside SQLite's one writer) reads the few open calls instead
+    /// of every token of the day.
+    Called = "\"tokens\".\"status\" = 'called'";
+    /// A doctor's presence not yet closed: the condition of `doctor_presence_live`.
+    PresenceOpen = "\"doctor_presence\".\"offline_at\" IS NULL";
 }
 
 pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionRow>> {
@@ -327,7 +333,7 @@ pub fn recent_consultation_seconds(
 /// Called tokens whose join window has passed, across all sessions.
 pub fn expired_calls(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<TokenRow>> {
     tokens::table
-        .filter(tokens::status.eq("called"))
+        .filter(fixed::<Called>())
         .filter(tokens::join_deadline.lt(now))
         .filter(tokens::joined_at.is_null())
         .select(TokenRow::as_select())
@@ -338,7 +344,7 @@ pub fn expired_calls(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult
 /// `at`, across all sessions.
 pub fn open_calls_at(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<Vec<TokenRow>> {
     tokens::table
-        .filter(tokens::status.eq("called"))
+        .filter(fixed::<Called>())
         .filter(tokens::join_deadline.ge(at))
         .filter(tokens::joined_at.is_null())
         .select(TokenRow::as_select())
@@ -500,7 +506,7 @@ pub fn stale_presence(
     cutoff: NaiveDateTime,
 ) -> QueryResult<Vec<(String, NaiveDateTime)>> {
     doctor_presence::table
-        .filter(doctor_presence::offline_at.is_null())
+        .filter(fixed::<PresenceOpen>())
         .filter(doctor_presence::last_heartbeat_at.le(cutoff))
         .select((doctor_presence::id, doctor_presence::last_heartbeat_at))
         .load(conn)
