@@ -122,6 +122,11 @@ impl ApiError {
         &self.fields
     }
 
+    /// When to try again, for an answer that says so (429, 503).
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        self.retry_after_seconds
+    }
+
     /// The cause of a server-side failure, for the log only.
     pub fn cause(&self) -> Option<&str> {
         self.cause.as_deref()

@@ -82,26 +82,6 @@ fn token_row(token_id: &str) -> String {
     format!("document.querySelector('#spoke-board [data-token=\"{token_id}\"]')")
 }
 
-/// Picks the first choice of a picker list whose text contains `text`.
-async fn pick(browser: &Browser, list_css: &str, text: &str) {
-    let script = format!(
-        "const b = [...document.querySelectorAll('{list_css} li button')].find(b => b.textContent.includes({text:?})); if (!b) return false; b.click(); return true;"
-    );
-    browser.wait_for(&script, WAIT).await;
-}
-
-/// The text of an element a live page may replace at any moment: read in one go.
-async fn live_text(browser: &Browser, css: &str) -> String {
-    browser
-        .eval(&format!(
-            "const e = document.querySelector({css:?}); return e ? e.textContent : ''"
-        ))
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// Waits until the doctor's browser shows a consultation screen; returns its token id.
 async fn consultation_screen(doctor: &Browser) -> String {
     doctor
@@ -205,7 +185,7 @@ async fn assisted_consultation(backend: Backend) {
             WAIT,
         )
         .await;
-    let next = live_text(&doctor, &format!("{queue} ol.next")).await;
+    let next = doctor.live_text(&format!("{queue} ol.next")).await;
     assert!(
         next.contains("মালতী সরকার") && next.contains("GM-002"),
         "{next}"
@@ -313,7 +293,7 @@ async fn assisted_consultation(backend: Backend) {
     doctor.fill("#chief_complaint", "মাথা ব্যথা, তিন দিন").await;
     doctor.fill("#examination", "BP 150/95").await;
     doctor.fill("#icd10-search", "essential hypert").await;
-    pick(&doctor, "#icd10-results", "I10").await;
+    doctor.pick("#icd10-results", "I10", WAIT).await;
     assert_eq!(
         doctor
             .eval("return document.getElementById('icd10_code').value")
@@ -332,23 +312,25 @@ async fn assisted_consultation(backend: Backend) {
     // 8. Two medicines from the list, previewed in Bengali, then issued.
     let row = |n: usize, field: &str| format!("#rx-items .rx-item:nth-of-type({n}) [name={field}]");
     doctor.fill(&row(1, "medicine"), "amlod").await;
-    pick(
-        &doctor,
-        "#rx-items .rx-item:nth-of-type(1) .medicine-results",
-        "Amlodipine 5 mg",
-    )
-    .await;
+    doctor
+        .pick(
+            "#rx-items .rx-item:nth-of-type(1) .medicine-results",
+            "Amlodipine 5 mg",
+            WAIT,
+        )
+        .await;
     doctor.fill(&row(1, "dose"), "1 tablet").await;
     doctor.fill(&row(1, "frequency"), "once daily").await;
     doctor.fill(&row(1, "duration_days"), "30").await;
     doctor.click("#add-item").await;
     doctor.fill(&row(2, "medicine"), "metformin").await;
-    pick(
-        &doctor,
-        "#rx-items .rx-item:nth-of-type(2) .medicine-results",
-        "Metformin 500 mg",
-    )
-    .await;
+    doctor
+        .pick(
+            "#rx-items .rx-item:nth-of-type(2) .medicine-results",
+            "Metformin 500 mg",
+            WAIT,
+        )
+        .await;
     doctor.fill(&row(2, "dose"), "1 tablet").await;
     doctor.fill(&row(2, "frequency"), "twice daily").await;
     doctor.fill(&row(2, "duration_days"), "30").await;

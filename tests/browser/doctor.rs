@@ -62,26 +62,6 @@ async fn sign_in(browser: &Browser, base: &str, username: &str) {
         .await;
 }
 
-/// Picks the first choice of a picker list whose text contains `text`.
-async fn pick(browser: &Browser, list_css: &str, text: &str) {
-    let script = format!(
-        "const b = [...document.querySelectorAll('{list_css} li button')].find(b => b.textContent.includes({text:?})); if (!b) return false; b.click(); return true;"
-    );
-    browser.wait_for(&script, WAIT).await;
-}
-
-/// The text of an element the page may replace at any moment (a live queue): read in one go.
-async fn live_text(browser: &Browser, css: &str) -> String {
-    browser
-        .eval(&format!(
-            "return document.querySelector({css:?}).textContent"
-        ))
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// Scrolls an element to the middle of the window (for a screenshot of it).
 async fn show(browser: &Browser, css: &str) {
     browser
@@ -122,7 +102,7 @@ async fn a_doctor_works_a_consultation_in_the_workspace(backend: Backend) {
             WAIT,
         )
         .await;
-    assert_eq!(live_text(&browser, &format!("{queue} .waiting")).await, "0");
+    assert_eq!(browser.live_text(&format!("{queue} .waiting")).await, "0");
     browser.eval("window.sameLoad = true; return true").await;
 
     // The CHO books a walk-in; the queue shows her without a reload, in the priority lane.
@@ -134,7 +114,7 @@ async fn a_doctor_works_a_consultation_in_the_workspace(backend: Backend) {
             WAIT,
         )
         .await;
-    let next = live_text(&browser, &format!("{queue} ol.next")).await;
+    let next = browser.live_text(&format!("{queue} ol.next")).await;
     assert!(
         next.contains("সুমিতা দাস") && next.contains("GM-001"),
         "{next}"
@@ -172,7 +152,7 @@ async fn a_doctor_works_a_consultation_in_the_workspace(backend: Backend) {
     assert!(browser.text("#patient-facts").await.contains("সুমিতা দাস"));
     assert_eq!(browser.text("#patient-language").await, "বাংলা");
     assert!(browser.text("#vitals").await.contains("150/95 mmHg"));
-    assert_eq!(live_text(&browser, "#token-status").await, "called");
+    assert_eq!(browser.live_text("#token-status").await, "called");
     browser
         .wait_for(
             "return /⏱ \\d:\\d\\d/.test(document.getElementById('join-countdown').textContent)",
@@ -186,10 +166,7 @@ async fn a_doctor_works_a_consultation_in_the_workspace(backend: Backend) {
         .unwrap()
         .ends_with(&token_id));
     browser.click_to_load("#start").await;
-    assert_eq!(
-        live_text(&browser, "#token-status").await,
-        "in consultation"
-    );
+    assert_eq!(browser.live_text("#token-status").await, "in consultation");
 
     // The note, with an ICD-10 code picked from the list.
     browser.fill("#chief_complaint", "মাথাব্যথা, three days").await;
@@ -200,7 +177,7 @@ async fn a_doctor_works_a_consultation_in_the_workspace(backend: Backend) {
         .fill("#examination", "BP 150/95, no focal deficit")
         .await;
     browser.fill("#icd10-search", "essential hypert").await;
-    pick(&browser, "#icd10-results", "I10").await;
+    browser.pick("#icd10-results", "I10", WAIT).await;
     assert_eq!(browser.eval(&value_of("icd10_code")).await, "I10");
     assert_eq!(
         browser.eval(&value_of("provisional_diagnosis")).await,
@@ -252,12 +229,13 @@ async fn a_doctor_works_a_consultation_in_the_workspace(backend: Backend) {
     // Two medicines from the list; the quantity is suggested from dose × frequency × days.
     let row = |n: usize, field: &str| format!("#rx-items .rx-item:nth-of-type({n}) [name={field}]");
     browser.fill(&row(1, "medicine"), "amlod").await;
-    pick(
-        &browser,
-        "#rx-items .rx-item:nth-of-type(1) .medicine-results",
-        "Amlodipine 5 mg",
-    )
-    .await;
+    browser
+        .pick(
+            "#rx-items .rx-item:nth-of-type(1) .medicine-results",
+            "Amlodipine 5 mg",
+            WAIT,
+        )
+        .await;
     assert_eq!(
         browser
             .eval("return document.querySelector('#rx-items .rx-item [name=form]').value")
@@ -269,12 +247,13 @@ async fn a_doctor_works_a_consultation_in_the_workspace(backend: Backend) {
     browser.fill(&row(1, "duration_days"), "30").await;
     browser.click("#add-item").await;
     browser.fill(&row(2, "medicine"), "metformin").await;
-    pick(
-        &browser,
-        "#rx-items .rx-item:nth-of-type(2) .medicine-results",
-        "Metformin 500 mg",
-    )
-    .await;
+    browser
+        .pick(
+            "#rx-items .rx-item:nth-of-type(2) .medicine-results",
+            "Metformin 500 mg",
+            WAIT,
+        )
+        .await;
     browser.fill(&row(2, "dose"), "1 tablet").await;
     browser.fill(&row(2, "frequency"), "twice daily").await;
     browser.fill(&row(2, "duration_days"), "30").await;

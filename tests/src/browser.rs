@@ -165,6 +165,27 @@ impl Browser {
         }
     }
 
+    /// Clicks the first choice of a picker list (`{list_css} li button`) whose text contains
+    /// `text`, waiting up to `timeout` for the list to offer it.
+    pub async fn pick(&self, list_css: &str, text: &str, timeout: Duration) {
+        let script = format!(
+            "const b = [...document.querySelectorAll('{list_css} li button')].find(b => b.textContent.includes({text:?})); if (!b) return false; b.click(); return true;"
+        );
+        self.wait_for(&script, timeout).await;
+    }
+
+    /// The text of an element a live page may replace at any moment (a queue fed by server-sent
+    /// events): read in one script, empty if the element is not there at that moment.
+    pub async fn live_text(&self, css: &str) -> String {
+        self.eval(&format!(
+            "const e = document.querySelector({css:?}); return e ? e.textContent : ''"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
     /// Saves a PNG of the page as a test artefact; returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("a screenshot");

@@ -377,14 +377,15 @@ fn chat_text(text: &str) -> Option<String> {
     if count == 0 || count > MAX_CHAT_CHARS {
         return None;
     }
-    let lines_ok = text
-        .split('\n')
-        .all(|line| line.trim().is_empty() || BoundedText::parse(line, MAX_CHAT_CHARS).is_ok());
-    let blank_lines_clean = text
-        .split('\n')
-        .filter(|line| line.trim().is_empty())
-        .all(|line| !line.chars().any(char::is_control));
-    (lines_ok && blank_lines_clean).then_some(text)
+    let lines_ok = text.split('\n').all(|line| {
+        if line.trim().is_empty() {
+            // BoundedText refuses an empty line; a blank one between paragraphs is fine.
+            !line.chars().any(char::is_control)
+        } else {
+            BoundedText::parse(line, MAX_CHAT_CHARS).is_ok()
+        }
+    });
+    lines_ok.then_some(text)
 }
 
 /// An upload, as the route received it.

@@ -127,15 +127,14 @@ pub fn locked_logins(
     conn: &mut DbConnection,
     usernames: &[String],
 ) -> QueryResult<Vec<(String, NaiveDateTime)>> {
-    let rows: Vec<(String, Option<NaiveDateTime>)> = login_throttles::table
+    login_throttles::table
         .filter(login_throttles::username.eq_any(usernames))
         .filter(login_throttles::locked_at.is_not_null())
-        .select((login_throttles::username, login_throttles::locked_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(username, at)| Some((username, at?)))
-        .collect())
+        .select((
+            login_throttles::username,
+            login_throttles::locked_at.assume_not_null(),
+        ))
+        .load(conn)
 }
 
 /// The username's row, created empty if there is none. The upsert also takes the row's lock

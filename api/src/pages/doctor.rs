@@ -928,15 +928,15 @@ async fn step(
             done(&req, &next)
         }
         Err(error) => {
-            let error = ApiError::from(error);
-            if wants_json(&req) {
-                return error.error_response();
-            }
-            let shown = Shown {
-                problem: Some(problem_of(&error)),
-                ..Shown::default()
-            };
-            consult_page(&req, &state, &doctor, token_id, shown).await
+            refused(
+                &req,
+                &state,
+                &doctor,
+                token_id,
+                ApiError::from(error),
+                Shown::default(),
+            )
+            .await
         }
     }
 }

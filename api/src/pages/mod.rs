@@ -412,7 +412,7 @@ async fn login_submit(
     let next = local_path(form.next.as_deref().unwrap_or("/"));
     let refused = |username: String, error: AuthError| {
         let c = Chrome::new(&req, None);
-        let (status, problem, retry_after) = login_refusal(&c, &error);
+        let (status, problem, retry_after) = login_refusal(&c, error);
         let page = LoginPage {
             c,
             next: next.clone(),
@@ -455,26 +455,21 @@ async fn login_submit(
     }
 }
 
-/// The status, the sentence and the `Retry-After` for a refused sign-in: the same distinctions
-/// the API's `POST /auth/login` makes (a wrong password and an unknown user read alike).
-fn login_refusal(c: &Chrome, error: &AuthError) -> (StatusCode, String, Option<u64>) {
-    match error {
-        AuthError::TooManyAttempts {
-            retry_after_seconds,
-        } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            c.t1("login-too-many", "seconds", retry_after_seconds),
-            Some(*retry_after_seconds),
-        ),
-        AuthError::AccountLocked => (StatusCode::FORBIDDEN, c.t("login-locked"), None),
-        AuthError::AccountDisabled => (StatusCode::FORBIDDEN, c.t("login-disabled"), None),
-        AuthError::Store(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            c.t("login-unavailable"),
-            Some(1),
-        ),
-        _ => (StatusCode::UNAUTHORIZED, c.t("login-failed"), None),
-    }
+/// The status, the sentence and the `Retry-After` for a refused sign-in: the API's own answer
+/// to `POST /auth/login` (a wrong password and an unknown user read alike), told in the page's
+/// language.
+fn login_refusal(c: &Chrome, error: AuthError) -> (StatusCode, String, Option<u64>) {
+    let answer = ApiError::from(error);
+    let status = actix_web::ResponseError::status_code(&answer);
+    let retry_after = answer.retry_after_seconds();
+    let text = match answer.code() {
+        "too_many_attempts" => c.t1("login-too-many", "seconds", &retry_after.unwrap_or(1)),
+        "account_locked" => c.t("login-locked"),
+        "account_disabled" => c.t("login-disabled"),
+        _ if status.is_server_error() => c.t("login-unavailable"),
+        _ => c.t("login-failed"),
+    };
+    (status, text, retry_after)
 }
 
 #[post("/logout")]

@@ -236,13 +236,7 @@ fn no_show(
 ) -> Result<TokenRow, ServiceError> {
     queue::record_event(conn, &token, "no_show", actor, now)?;
     if opd.requeue_no_show && token.requeues == 0 {
-        token.status = TokenStatus::Waiting.as_str().into();
-        token.queue_order = queue::next_queue_order(conn, &token.session_id)?;
-        token.requeues += 1;
-        token.doctor_id = None;
-        token.called_at = None;
-        token.join_deadline = None;
-        token.near_turn_at = None;
+        back_to_waiting(conn, &mut token)?;
         queue::save_token(conn, &token)?;
         queue::record_event(conn, &token, "requeued", actor, now)?;
         notify_token(conn, &token, opd, "no-show", &[("requeued", "yes".into())])?;
@@ -254,6 +248,22 @@ fn no_show(
         notify_token(conn, &token, opd, "no-show", &[("requeued", "no".into())])?;
     }
     Ok(token)
+}
+
+/// Puts a called (or in-consultation) token back at the end of its session's waiting line,
+/// nobody's patient again: what a no-show re-queue and a doctor's re-queue both do. The caller
+/// holds the session lock and saves the token.
+fn back_to_waiting(conn: &mut DbConnection, token: &mut TokenRow) -> Result<(), ServiceError> {
+    token.status = TokenStatus::Waiting.as_str().into();
+    token.queue_order = queue::next_queue_order(conn, &token.session_id)?;
+    token.requeues += 1;
+    token.doctor_id = None;
+    token.called_at = None;
+    token.join_deadline = None;
+    token.joined_at = None;
+    token.started_at = None;
+    token.near_turn_at = None;
+    Ok(())
 }
 
 fn expire_overdue_calls(
@@ -380,15 +390,7 @@ pub async fn transition(
                              (book a follow-up if the patient must be seen again).",
                         ));
                     }
-                    token.status = TokenStatus::Waiting.as_str().into();
-                    token.queue_order = queue::next_queue_order(conn, &token.session_id)?;
-                    token.requeues += 1;
-                    token.doctor_id = None;
-                    token.called_at = None;
-                    token.join_deadline = None;
-                    token.joined_at = None;
-                    token.started_at = None;
-                    token.near_turn_at = None;
+                    back_to_waiting(conn, &mut token)?;
                     "requeued"
                 }
             };
