@@ -43,20 +43,27 @@ impl Language {
         }
     }
 
-    /// The messages (notifications) and the web pages' texts, in one bundle per language.
-    fn sources(self) -> [&'static str; 2] {
+    /// The messages (notifications) and the web pages' texts (the staff pages, the patient's web
+    /// app, the administrators' console), in one bundle per language.
+    fn sources(self) -> [&'static str; 4] {
         match self {
             Language::En => [
                 include_str!("locales/en/messages.ftl"),
                 include_str!("locales/en/pages.ftl"),
+                include_str!("locales/en/app.ftl"),
+                include_str!("locales/en/admin.ftl"),
             ],
             Language::Hi => [
                 include_str!("locales/hi/messages.ftl"),
                 include_str!("locales/hi/pages.ftl"),
+                include_str!("locales/hi/app.ftl"),
+                include_str!("locales/hi/admin.ftl"),
             ],
             Language::Bn => [
                 include_str!("locales/bn/messages.ftl"),
                 include_str!("locales/bn/pages.ftl"),
+                include_str!("locales/bn/app.ftl"),
+                include_str!("locales/bn/admin.ftl"),
             ],
         }
     }
@@ -155,7 +162,7 @@ fn fluent_args<'a>(args: &'a [(&'a str, String)]) -> FluentArgs<'a> {
     fluent_args
 }
 
-/// One text of the web pages (`locales/*/pages.ftl`) in `language`, else in English, else the
+/// One text of the web pages (`locales/*/{pages,app,admin}.ftl`) in `language`, else in English, else the
 /// id itself (so a missing text shows up on the page instead of failing it).
 pub fn text(language: Language, id: &str, args: &[(&str, String)]) -> String {
     let fluent_args = fluent_args(args);
@@ -331,5 +338,29 @@ mod tests {
             format_time_ist(midnight, Language::En),
             "23 Nov 2026, 12:05 am"
         );
+    }
+
+    #[test]
+    fn every_page_text_exists_in_every_language() {
+        let ids = |source: &str| -> Vec<String> {
+            source
+                .lines()
+                .filter(|l| !l.starts_with([' ', '#', '\t']) && l.contains(" ="))
+                .map(|l| l.split(" =").next().unwrap_or("").trim().to_owned())
+                .collect()
+        };
+        let english = Language::En.sources();
+        for language in [Language::Hi, Language::Bn] {
+            let bundle = &bundles()[&language];
+            for source in &english[1..] {
+                for id in ids(source) {
+                    assert!(
+                        bundle.has_message(&id),
+                        "{id} missing in {}",
+                        language.code()
+                    );
+                }
+            }
+        }
     }
 }

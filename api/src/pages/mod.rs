@@ -7,6 +7,8 @@
 //! cookie that only these pages read. The JSON API keeps bearer tokens, so a page's cookie can
 //! never authorise an API call from another site; page forms also check `Origin`.
 
+pub mod admin;
+pub mod app;
 mod assets;
 pub mod board;
 pub mod call;
@@ -44,7 +46,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(dashboard::configure)
         .configure(doctor::configure)
         .configure(call::configure)
-        .configure(spoke::configure);
+        .configure(spoke::configure)
+        .configure(app::configure)
+        .configure(admin::configure);
 }
 
 /// What every page's frame needs: the language, who is signed in, and the links to switch
