@@ -821,6 +821,7 @@ mod tests {
             doctors_online: 1,
             expected_wait_minutes: Some(5),
             join_deadline: None,
+            turn_near: false,
             as_of: Utc.with_ymd_and_hms(2026, 11, 23, 3, 30, 0).unwrap(),
         }
     }

@@ -386,11 +386,30 @@ impl TestApp {
         self.go_online(&doctor, DEMO_GM).await;
         let called = self.call_next(&doctor, &session).await;
         let token_id = called["id"].as_str().unwrap().to_owned();
-        self.step(&doctor, &token_id, "start").await;
+        let (consultation_id, prescription) =
+            self.consult_and_prescribe(&doctor, &token_id, items).await;
+        Issued {
+            patient_token: patient.token,
+            patient_id: patient.patient_id,
+            doctor_token: doctor,
+            consultation_id,
+            prescription,
+        }
+    }
+
+    /// The doctor's side of a called token: starts the consultation, records it, issues a
+    /// prescription of `items` and completes it. Returns (consultation id, prescription).
+    pub async fn consult_and_prescribe(
+        &self,
+        doctor: &str,
+        token_id: &str,
+        items: Value,
+    ) -> (String, Value) {
+        self.step(doctor, token_id, "start").await;
         let record = self
             .post(
                 &format!("/api/v1/tokens/{token_id}/consultation"),
-                Some(&doctor),
+                Some(doctor),
                 json!({"chief_complaint": "Headache and dizziness for 3 days", "history": "Known hypertensive",
                        "examination": "BP 160/100", "provisional_diagnosis": "Essential hypertension",
                        "icd10_code": "I10", "advice": "Low salt diet", "follow_up_on": "2026-12-07"}),
@@ -401,19 +420,13 @@ impl TestApp {
         let issued = self
             .post(
                 &format!("/api/v1/consultations/{consultation_id}/prescriptions"),
-                Some(&doctor),
+                Some(doctor),
                 json!({"items": items}),
             )
             .await;
         assert_eq!(issued.status, 201, "{}", issued.body);
-        self.step(&doctor, &token_id, "complete").await;
-        Issued {
-            patient_token: patient.token,
-            patient_id: patient.patient_id,
-            doctor_token: doctor,
-            consultation_id,
-            prescription: issued.body,
-        }
+        self.step(doctor, token_id, "complete").await;
+        (consultation_id, issued.body)
     }
 
     /// Creates `count` pharmacists at the demo pharmacy; returns their bearer tokens.

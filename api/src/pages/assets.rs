@@ -6,11 +6,16 @@ use actix_web::{get, web, HttpResponse};
 use crate::error::ApiError;
 
 /// (path under `/static/`, content type, content).
-const ASSETS: [(&str, &str, &str); 9] = [
+const ASSETS: [(&str, &str, &str); 10] = [
     (
         "pages.css",
         "text/css; charset=utf-8",
         include_str!("../../static/pages.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/app.js"),
     ),
     (
         "board.js",

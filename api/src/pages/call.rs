@@ -102,20 +102,24 @@ async fn doctor_page(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     render(&req, StatusCode::OK, &CallPage { c, call })
 }
 
-/// The patient's side of a call. A patient signs in here with an OTP; a CHO signed in on the
-/// pages joins an assisted token's call here too (`?token=<id>`), though the spoke workspace
-/// runs the same call in its own page.
+/// The patient's side of a call. A patient signed in on the web app (`/app`) comes here from
+/// their token's page, or signs in here with an OTP; a CHO signed in on the pages joins an
+/// assisted token's call here too (`?token=<id>`), though the spoke workspace runs the same
+/// call in its own page.
 #[get("/call/patient")]
 async fn patient_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let cho = signed_in(&req, &state)
+    let caller = signed_in(&req, &state)
         .await
-        .filter(|p| p.role == Role::Cho);
-    if cho.is_some() && !req.query_string().contains("token=") {
-        // A CHO's list of patients is the spoke workspace.
-        return see_other("/spoke");
+        .filter(|p| matches!(p.role, Role::Cho | Role::Patient));
+    let has_token = req.query_string().contains("token=");
+    match caller.as_ref().map(|p| p.role) {
+        // A CHO's list of patients is the spoke workspace; a patient's tokens are in the app.
+        Some(Role::Cho) if !has_token => return see_other("/spoke"),
+        Some(Role::Patient) if !has_token => return see_other("/app"),
+        _ => {}
     }
-    let c = Chrome::new(&req, cho.as_ref());
-    let session = cho.as_ref().and_then(|_| session_token(&req));
+    let c = Chrome::new(&req, caller.as_ref());
+    let session = caller.as_ref().and_then(|_| session_token(&req));
     let call = CallPane::new(&c, "patient", session);
     render(&req, StatusCode::OK, &CallPage { c, call })
 }

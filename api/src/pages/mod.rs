@@ -11,6 +11,7 @@ pub mod admin;
 pub mod app;
 mod assets;
 pub mod board;
+pub mod booking;
 pub mod call;
 pub mod dashboard;
 pub mod desk;
@@ -186,7 +187,7 @@ fn chosen_language(req: &HttpRequest) -> Option<Language> {
 /// inline script or style; blob frames only for a report shared in a call), camera and
 /// microphone for this site only (the desk's scanner, the call), no sniffing, no referrer off
 /// the site, never cached.
-fn html_response(status: StatusCode) -> HttpResponseBuilder {
+pub fn html_response(status: StatusCode) -> HttpResponseBuilder {
     let mut response = HttpResponse::build(status);
     response
         .content_type("text/html; charset=utf-8")
@@ -365,6 +366,7 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         Some(Role::Doctor) => Some(("/doctor", c.t("doctor-title"))),
         Some(Role::Pharmacist) => Some(("/desk", c.t("desk-title"))),
         Some(Role::Admin) => Some(("/reports", c.t("reports-title"))),
+        Some(Role::Patient) => Some(("/app", c.t("app-home-title"))),
         _ => None,
     };
     render(&req, StatusCode::OK, &HomePage { c, workspace })
@@ -437,25 +439,81 @@ async fn login_submit(
     let device = Some("web pages".to_owned());
     let ip = crate::routes::client_ip(&req);
     match login::password_login(&state, form.username.clone(), form.password, device, ip).await {
-        Ok(session) => {
-            let secure = req.connection_info().scheme() == "https";
-            let lifetime = (session.expires_at - state.clock.now())
-                .num_seconds()
-                .max(0);
-            HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, next))
-                .cookie(
-                    Cookie::build(SESSION_COOKIE, session.token)
-                        .path("/")
-                        .http_only(true)
-                        .secure(secure)
-                        .same_site(SameSite::Strict)
-                        .max_age(time::Duration::seconds(lifetime))
-                        .finish(),
-                )
-                .finish()
-        }
+        Ok(session) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next))
+            .cookie(session_cookie(&req, &state, &session))
+            .finish(),
         Err(error) => refused(form.username, error),
+    }
+}
+
+/// The cookie that carries a session opened on a page (staff password or patient OTP): the
+/// session's own token, `HttpOnly`, `SameSite=Strict`, `Secure` over HTTPS, living as long as
+/// the session.
+pub fn session_cookie(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &sanjeevani_types::auth::SessionIssued,
+) -> Cookie<'static> {
+    let secure = req.connection_info().scheme() == "https";
+    let lifetime = (session.expires_at - state.clock.now())
+        .num_seconds()
+        .max(0);
+    Cookie::build(SESSION_COOKIE, session.token.clone())
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::seconds(lifetime))
+        .finish()
+}
+
+/// The cookie that ends a page session in the browser.
+pub fn session_cookie_removal() -> Cookie<'static> {
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    gone
+}
+
+/// Why a form was refused: the error's code and message, and each field's own problem.
+pub struct Problem {
+    pub code: String,
+    pub message: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Problem {
+    /// A page's status and problem after a form was refused (`Some`), or shown plainly.
+    pub fn of_refusal(refused: Option<ApiError>) -> (StatusCode, Option<Problem>) {
+        match refused {
+            Some(error) => (
+                actix_web::ResponseError::status_code(&error),
+                Some(error.into()),
+            ),
+            None => (StatusCode::OK, None),
+        }
+    }
+
+    /// The problem of one field, if the refusal named it.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, message)| message.as_str())
+    }
+}
+
+impl From<ApiError> for Problem {
+    fn from(error: ApiError) -> Self {
+        Problem {
+            code: error.code().to_owned(),
+            message: error.message().to_owned(),
+            fields: error
+                .fields()
+                .iter()
+                .map(|f| (f.field.clone(), f.message.clone()))
+                .collect(),
+        }
     }
 }
 
@@ -485,11 +543,9 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         // Signing out of the page ends the session on the server too.
         let _ = login::revoke_session(&state, &principal, principal.session_id.clone()).await;
     }
-    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
-    gone.make_removal();
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/"))
-        .cookie(gone)
+        .cookie(session_cookie_removal())
         .finish()
 }
 

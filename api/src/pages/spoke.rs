@@ -26,7 +26,9 @@ use sanjeevani_types::queue::{
 use serde::Deserialize;
 
 use self::board::BoardView;
+use super::booking::{self, OpdChoice};
 use super::call::{session_token, CallPane};
+pub use super::Problem;
 use super::{encode_query, render, require, same_origin, see_other, Chrome};
 use crate::auth::token::new_id;
 use crate::auth::Principal;
@@ -34,7 +36,7 @@ use crate::error::ApiError;
 use crate::notify::i18n::format_time_ist;
 use crate::queue::schedule::today_ist;
 use crate::services::idempotency::IdempotentRequest;
-use crate::services::{assisted, opds, queue, spoke};
+use crate::services::{assisted, queue, spoke};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -44,27 +46,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(book_opd)
         .service(board::events)
         .service(print::print_page);
-}
-
-/// Why a form was refused: the error's code and message, and each field's own problem.
-pub struct Problem {
-    pub code: String,
-    pub message: String,
-    pub fields: Vec<(String, String)>,
-}
-
-impl From<ApiError> for Problem {
-    fn from(error: ApiError) -> Self {
-        Problem {
-            code: error.code().to_owned(),
-            message: error.message().to_owned(),
-            fields: error
-                .fields()
-                .iter()
-                .map(|f| (f.field.clone(), f.message.clone()))
-                .collect(),
-        }
-    }
 }
 
 /// The registration form as typed (kept when it is refused).
@@ -123,21 +104,6 @@ pub struct SelectedView {
     pub opds: Vec<OpdChoice>,
     /// Made when the form is shown: the same submit twice books once.
     pub booking_key: String,
-}
-
-pub struct OpdChoice {
-    pub title: String,
-    pub hub: String,
-    pub about: String,
-    pub sessions: Vec<SessionChoice>,
-}
-
-pub struct SessionChoice {
-    pub id: String,
-    pub when: String,
-    pub left: String,
-    pub wait: String,
-    pub full: bool,
 }
 
 #[derive(Template)]
@@ -281,46 +247,6 @@ fn walk_in_view(c: &Chrome, walk_in: &spoke::WalkIn) -> WalkInView {
     }
 }
 
-/// The OPDs the CHO may book now (open programmes; a closed one's booking is refused by the
-/// booking itself), with each bookable session's places left and expected wait.
-async fn opd_choices(
-    state: &AppState,
-    cho: &Principal,
-    c: &Chrome,
-) -> Result<Vec<OpdChoice>, ApiError> {
-    let now = state.clock.now();
-    let listings = opds::list_bookable(state, cho).await?;
-    Ok(listings
-        .into_iter()
-        .filter(|l| !l.sessions.is_empty())
-        .map(|l| OpdChoice {
-            title: format!("{} · {}", l.opd.code, l.opd.name),
-            hub: l.opd.hub_name.clone(),
-            about: c.t2(
-                "spoke-opd-about",
-                ("specialty", &l.opd.specialty),
-                ("languages", &l.opd.languages.join(", ")),
-            ),
-            sessions: l
-                .sessions
-                .iter()
-                .map(|s| SessionChoice {
-                    id: s.id.clone(),
-                    when: format_time_ist(s.starts_at, c.language),
-                    left: c.t1("spoke-tokens-left", "count", &s.tokens_left),
-                    wait: match s.expected_wait_minutes {
-                        Some(m) => c.t1("spoke-expected-wait", "minutes", &m),
-                        // No time is promised before the session starts or with no doctor in.
-                        None if s.starts_at > now => c.t("spoke-not-started"),
-                        None => c.t("spoke-no-doctor-online"),
-                    },
-                    full: s.tokens_left <= 0,
-                })
-                .collect(),
-        })
-        .collect())
-}
-
 /// A form that was refused, shown again as typed with what was wrong.
 #[derive(Default)]
 struct Refused {
@@ -380,7 +306,7 @@ async fn workspace_page(
     let selected = match query.patient {
         Some(id) => match spoke::walk_in(state, cho, id).await {
             Ok(walk_in) => {
-                let opds = match opd_choices(state, cho, &c).await {
+                let opds = match booking::opd_choices(state, cho, &c).await {
                     Ok(opds) => opds,
                     Err(error) => return error.into_page(req),
                 };

@@ -165,6 +165,10 @@ pub struct QueueStatus {
     pub expected_wait_minutes: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_deadline: Option<DateTime<Utc>>,
+    /// The patient has been told their turn is near (the OPD's near-turn position was reached)
+    /// and is still waiting.
+    #[serde(default)]
+    pub turn_near: bool,
     pub as_of: DateTime<Utc>,
 }
 

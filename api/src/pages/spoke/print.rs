@@ -21,7 +21,7 @@ use super::super::{render, require, Chrome};
 use crate::error::ApiError;
 use crate::notify::i18n::{self, format_time_ist, Language};
 use crate::routes::client_ip;
-use crate::services::spoke::{self, Printout};
+use crate::services::spoke::{self, PrintedPrescription, Printout};
 use crate::state::AppState;
 
 /// One medicine as printed.
@@ -44,9 +44,12 @@ pub struct PrintView {
     pub referral: Option<String>,
 }
 
+/// A signed prescription as printed or shown to its patient, in the patient's language
+/// (`templates/rx_sheet.html`).
 pub struct PrintedRx {
+    pub language: Language,
     pub code: String,
-    /// The QR code as an image (`data:` URL of the server's QR SVG).
+    /// The QR code as an image (`data:` URL of the server's QR PNG).
     pub qr_src: String,
     pub patient: String,
     pub doctor: String,
@@ -57,14 +60,85 @@ pub struct PrintedRx {
     pub cancelled: Option<String>,
 }
 
-impl PrintView {
-    /// A text of the printout in the patient's language.
+impl PrintedRx {
+    /// The prescription as signed, every label in `language`.
+    pub fn new(p: &PrintedPrescription, language: Language) -> Result<Self, ApiError> {
+        let t = |id: &str| i18n::text(language, id, &[]);
+        let text_language = TextLanguage::parse(language.code()).unwrap_or(TextLanguage::En);
+        let claims = &p.claims;
+        let sex = t(&format!("sex-{}", claims.patient_sex().as_str()));
+        // A PNG of two pixels per module, drawn sharp at any size (`image-rendering:
+        // pixelated`): a kilobyte or two, where the SVG is a hundred times that on a slow
+        // phone network.
+        let qr = crate::qr::png(&p.qr_text, 2).map_err(ApiError::internal)?;
+        let items = claims
+            .rx
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let timing = timing_text(&item.timing, text_language).to_owned();
+                PrintedItem {
+                    number: index + 1,
+                    medicine: [&item.medicine, &item.strength, &item.form]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    how: [&item.dose, &item.frequency, &timing, &item.route]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    days: item.duration_days,
+                    quantity: item.quantity,
+                    instructions: item.instructions.clone(),
+                }
+            })
+            .collect();
+        Ok(PrintedRx {
+            language,
+            patient: format!(
+                "{}, {}",
+                claims.pn,
+                i18n::text(
+                    language,
+                    "rx-age-sex",
+                    &[("age", claims.pa.to_string()), ("sex", sex)]
+                )
+            ),
+            doctor: format!("{} ({})", claims.dn, claims.dr),
+            opd: format!("{}, {}", claims.opd, claims.hub),
+            issued: format_time_ist(p.issued_at, language),
+            valid_until: format_time_ist(p.valid_until, language),
+            items,
+            cancelled: p.cancelled.then(|| {
+                i18n::text(
+                    language,
+                    "spoke-print-cancelled",
+                    &[("reason", p.cancelled_reason.clone().unwrap_or_default())],
+                )
+            }),
+            qr_src: format!("data:image/png;base64,{}", STANDARD.encode(qr)),
+            code: p.code.clone(),
+        })
+    }
+
+    /// A label of the sheet in the patient's language.
     pub fn t(&self, id: &str) -> String {
         i18n::text(self.language, id, &[])
     }
 
-    fn t1(&self, id: &str, name: &str, value: &dyn std::fmt::Display) -> String {
-        i18n::text(self.language, id, &[(name, value.to_string())])
+    pub fn lang(&self) -> &'static str {
+        self.language.code()
+    }
+}
+
+impl PrintView {
+    /// A text of the printout in the patient's language.
+    pub fn t(&self, id: &str) -> String {
+        i18n::text(self.language, id, &[])
     }
 
     pub fn lang(&self) -> &'static str {
@@ -80,7 +154,6 @@ impl PrintView {
             referral: None,
         };
         let language = view.language;
-        let text_language = TextLanguage::parse(language.code()).unwrap_or(TextLanguage::En);
         if let Some(r) = &printout.referral {
             view.referral = Some(i18n::text(
                 language,
@@ -93,61 +166,8 @@ impl PrintView {
                 ],
             ));
         }
-        if let Some(p) = printout.prescription {
-            let claims = &p.claims;
-            let sex = view.t(&format!("sex-{}", claims.patient_sex().as_str()));
-            let qr = crate::qr::svg(&p.qr_text).map_err(ApiError::internal)?;
-            let items = claims
-                .rx
-                .iter()
-                .enumerate()
-                .map(|(index, item)| {
-                    let timing = timing_text(&item.timing, text_language).to_owned();
-                    PrintedItem {
-                        number: index + 1,
-                        medicine: [&item.medicine, &item.strength, &item.form]
-                            .into_iter()
-                            .filter(|s| !s.is_empty())
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        how: [&item.dose, &item.frequency, &timing, &item.route]
-                            .into_iter()
-                            .filter(|s| !s.is_empty())
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        days: item.duration_days,
-                        quantity: item.quantity,
-                        instructions: item.instructions.clone(),
-                    }
-                })
-                .collect();
-            view.rx = Some(PrintedRx {
-                patient: format!(
-                    "{}, {}",
-                    claims.pn,
-                    i18n::text(
-                        language,
-                        "rx-age-sex",
-                        &[("age", claims.pa.to_string()), ("sex", sex)]
-                    )
-                ),
-                doctor: format!("{} ({})", claims.dn, claims.dr),
-                opd: format!("{}, {}", claims.opd, claims.hub),
-                issued: format_time_ist(p.issued_at, language),
-                valid_until: format_time_ist(p.valid_until, language),
-                items,
-                cancelled: p.cancelled.then(|| {
-                    view.t1(
-                        "spoke-print-cancelled",
-                        "reason",
-                        &p.cancelled_reason.clone().unwrap_or_default(),
-                    )
-                }),
-                qr_src: format!("data:image/svg+xml;base64,{}", STANDARD.encode(qr)),
-                code: p.code,
-            });
+        if let Some(p) = &printout.prescription {
+            view.rx = Some(PrintedRx::new(p, language)?);
         }
         Ok(view)
     }

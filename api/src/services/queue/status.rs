@@ -143,6 +143,7 @@ pub async fn queue_status(
                     .join_deadline
                     .filter(|_| ctx.token.status == "called")
                     .map(utc),
+                turn_near: ctx.token.status == "waiting" && ctx.token.near_turn_at.is_some(),
                 as_of: now,
             })
         })
