@@ -37,6 +37,9 @@ pub struct Settings {
     pub mode: Mode,
     /// Address and port to listen on.
     pub listen: String,
+    /// The address patients reach the web pages at, for the links in their messages (the
+    /// token's page, the prescription's): `https://sanjeevani.example.gov.in` in production.
+    pub public_url: String,
     /// `sqlite://FILE` (default `sqlite://sanjeevani.db`) or `postgres://USER@HOST:PORT/DB`.
     pub database_url: String,
     /// Pooled database connections (readers on SQLite).
@@ -66,6 +69,7 @@ impl Default for Settings {
         Self {
             mode: Mode::Dev,
             listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
             database_url: "sqlite://sanjeevani.db".into(),
             db_pool_size: 8,
             database: crate::db::DatabaseSettings::default(),

@@ -25,6 +25,7 @@ both_backends!(
     a_patient_who_opts_out_still_gets_otps_and_safety_messages,
     two_processes_share_the_outbox_without_sending_twice,
     messages_about_a_sensitive_programme_never_name_it_in_any_language,
+    messages_link_to_the_token_and_the_prescription_in_the_web_app,
 );
 
 const PHONE: &str = "+919876543210";
@@ -480,4 +481,39 @@ async fn messages_about_a_sensitive_programme_never_name_it_in_any_language(back
             }
         }
     }
+}
+
+/// The booking, call and prescription messages carry the link to the matching page of the web
+/// app at the configured public address (an account holder's only: a patient registered at a
+/// spoke without an account cannot sign in there).
+async fn messages_link_to_the_token_and_the_prescription_in_the_web_app(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.public_url = "https://sanjeevani.example.gov.in/".into()
+    })
+    .await;
+    let issued = app
+        .issue_prescription(sanjeevani_tests::world::medicines(1, 5))
+        .await;
+    settled(&app).await;
+    let rx_id = issued.prescription["id"].as_str().unwrap();
+    let texts: Vec<String> = app.capture.all().into_iter().map(|m| m.text).collect();
+    let token_links: Vec<&String> = texts
+        .iter()
+        .filter(|t| t.contains("/app/tokens/"))
+        .collect();
+    // Booked, called (and the near-turn reminder when it came): each ends with the same link.
+    assert!(token_links.len() >= 2, "{texts:?}");
+    let link = token_links[0].rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        link.starts_with("https://sanjeevani.example.gov.in/app/tokens/"),
+        "{link}"
+    );
+    assert!(token_links.iter().all(|t| t.ends_with(&format!(" {link}"))));
+    assert!(
+        texts.iter().any(|t| t.ends_with(&format!(
+            " https://sanjeevani.example.gov.in/app/prescriptions/{rx_id}"
+        ))),
+        "{texts:?}"
+    );
+    assert!(texts.iter().all(|t| !t.contains("{site}")));
 }

@@ -281,6 +281,7 @@ mod tests {
             ("opd", "General Medicine".into()),
             ("time", "23 Nov 2026, 2:30 pm".into()),
             ("requeued", "yes".into()),
+            ("link", "https://sanjeevani.example.in/app/tokens/1".into()),
         ]
     }
 

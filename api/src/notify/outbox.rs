@@ -52,6 +52,16 @@ pub struct NewMessage<'a> {
     pub expires_at: Option<NaiveDateTime>,
 }
 
+/// Stands for the site's public address (`public_url`) in a stored message until it is sent:
+/// a message is written inside its use case's transaction, which knows no configuration, and
+/// one still waiting when the site moves goes out with the new address.
+pub const SITE: &str = "{site}";
+
+/// A stored message's text with the site's address in place of [`SITE`].
+pub fn with_site(text: &str, public_url: &str) -> String {
+    text.replace(SITE, public_url.trim_end_matches('/'))
+}
+
 /// The wall clock the outbox schedules by.
 pub fn wall_now() -> NaiveDateTime {
     Utc::now().naive_utc()
@@ -168,12 +178,22 @@ pub fn notify_patient(
         return Ok(None);
     };
     let language = Language::parse(&patient.preferred_language);
+    // A link to the page of the web app the message is about, for an account holder (who can
+    // sign in there); a patient registered at a spoke without an account gets the text alone.
+    let args: Vec<(&str, String)> = args
+        .iter()
+        .map(|(name, value)| match *name {
+            "link" if patient.account_id.is_some() => (*name, format!("{SITE}{value}")),
+            "link" => (*name, String::new()),
+            _ => (*name, value.clone()),
+        })
+        .collect();
     enqueue(
         conn,
         &NewMessage {
             template,
             language,
-            args,
+            args: &args,
             to: &to,
             patient_id: Some(patient_id),
             facility_id,
@@ -317,8 +337,11 @@ async fn deliver_one(state: &AppState, row: NotificationRow) -> Result<(), crate
                     essential: row.essential,
                     to,
                     subject: row.subject.clone(),
-                    text: row.body_text.clone(),
-                    html: row.body_html.clone(),
+                    text: with_site(&row.body_text, &state.settings.public_url),
+                    html: row
+                        .body_html
+                        .as_deref()
+                        .map(|html| with_site(html, &state.settings.public_url)),
                 })
                 .await
         }

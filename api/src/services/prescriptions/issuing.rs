@@ -195,7 +195,10 @@ pub async fn issue(
                 &patient.id,
                 Some(&hub.id),
                 "prescription-issued",
-                &[("code", row.code.clone())],
+                &[
+                    ("code", row.code.clone()),
+                    ("link", format!("/app/prescriptions/{}", row.id)),
+                ],
             )?;
             audit::record_from(
                 conn,

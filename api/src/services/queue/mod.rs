@@ -86,6 +86,8 @@ fn notify_token(
         ),
     ];
     args.extend(extra.iter().cloned());
+    // The token's page in the web app: where the patient follows the queue and joins.
+    args.push(("link", format!("/app/tokens/{}", token.id)));
     outbox::notify_patient(conn, &token.patient_id, Some(&opd.hub_id), template, &args)?;
     Ok(())
 }
