@@ -156,6 +156,10 @@ pub enum MobileError {
     /// The local database on the phone failed (disk full, unreadable, app downgraded).
     #[error("local storage problem: {details}")]
     Storage { details: String },
+    /// The app's own listener threw while the SDK called it (a queue watch's `on_status`);
+    /// the watch went on. A bug in the app: `details` is what it threw, for its logs.
+    #[error("the app's listener failed: {details}")]
+    Listener { details: String },
 }
 
 impl From<Error> for MobileError {

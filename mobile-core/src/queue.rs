@@ -16,7 +16,8 @@
 //! or cancelled, or when the server says the token or the session is gone (`NotFound`,
 //! `Unauthorized`, reported through `on_error`).
 
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -26,8 +27,8 @@ use crate::error::{Error, MobileError};
 use crate::records::QueueUpdate;
 
 /// Implemented by the app (Kotlin, Swift, Python) to hear about a watched token. Called on the
-/// watch's own background thread: post to the UI thread from here. The methods must not
-/// throw.
+/// watch's own background thread: post to the UI thread from here. If a method throws, the
+/// watch goes on and tells `on_error` (`MobileError.Listener`).
 #[uniffi::export(with_foreign)]
 pub trait QueueListener: Send + Sync {
     /// The token's status changed (or, with `stale`, is the last one known while offline).
@@ -53,17 +54,31 @@ impl WatchTiming {
     };
 }
 
-/// Wakes the watch thread early when the app stops it.
+/// The watch's stop: wakes the thread early, and keeps listener calls and `stop` apart, so that
+/// once `stop` returns no listener call is running or will start.
 #[derive(Debug, Default)]
 struct StopSignal {
     stopped: Mutex<bool>,
     wake: Condvar,
+    /// Held for the length of each listener call.
+    calling: Mutex<()>,
+    /// The watch thread (set once it runs): a `stop` from its own listener must not wait for
+    /// the call it is part of.
+    worker: OnceLock<thread::ThreadId>,
 }
 
 impl StopSignal {
     fn stop(&self) {
         *self.stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
         self.wake.notify_all();
+        if self.worker.get() != Some(&thread::current().id()) {
+            // A listener call under way finishes first; every later one sees `stopped`.
+            drop(self.calling.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+    }
+
+    fn is_stopped(&self) -> bool {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sleeps for `duration` unless stopped first; true when stopped.
@@ -75,10 +90,50 @@ impl StopSignal {
             .unwrap_or_else(PoisonError::into_inner);
         *stopped
     }
+
+    /// Calls the app's listener unless the watch was stopped. The app's code may throw (touching
+    /// a view from this thread is the classic way); uniffi turns that into a panic here, which
+    /// would end the watch silently. It is caught: the listener hears of it through
+    /// `on_error` (`Listener`), and the watch goes on. False once stopped.
+    fn call(&self, listener: &dyn QueueListener, what: ListenerCall) -> bool {
+        let _calling = self.calling.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.is_stopped() {
+            return false;
+        }
+        let failed = |result: thread::Result<()>| result.err().map(panic_text);
+        let problem = match what {
+            ListenerCall::Status(update) => failed(panic::catch_unwind(AssertUnwindSafe(|| {
+                listener.on_status(update)
+            }))),
+            ListenerCall::Error(error) => failed(panic::catch_unwind(AssertUnwindSafe(|| {
+                listener.on_error(error)
+            }))),
+        };
+        if let Some(details) = problem {
+            // Told once; a listener whose on_error throws too is not called about it again.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                listener.on_error(MobileError::Listener { details })
+            }));
+        }
+        true
+    }
 }
 
-/// Waits for a background thread the app asked to stop (a queue watch, a call), once; not
-/// from the thread itself (a listener call), which would wait for itself.
+enum ListenerCall {
+    Status(QueueUpdate),
+    Error(MobileError),
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "the listener failed".to_owned())
+}
+
+/// Waits for a background thread the app asked to stop (a call), once; not from the thread
+/// itself (a listener call), which would wait for itself.
 pub(crate) fn join_worker(slot: &Mutex<Option<JoinHandle<()>>>) {
     let handle = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
     if let Some(handle) = handle {
@@ -97,21 +152,23 @@ pub struct QueueWatch {
 
 #[uniffi::export]
 impl QueueWatch {
-    /// Ends the watch: no listener call starts after this returns (unless called from the
-    /// listener itself, which the watch thread then finishes). Waits at most for a poll already
-    /// under way. Calling it again does nothing.
+    /// Ends the watch and returns at once (from `onDestroy` on the main thread, say): no
+    /// listener call is running when it returns, and none starts after. A poll already waiting
+    /// on a slow server is abandoned (its thread ends when the request gives up). Calling it
+    /// again, or from the listener itself, is fine.
     pub fn stop(&self) {
         self.signal.stop();
-        join_worker(&self.thread);
     }
 
-    /// Whether the watch thread is still polling.
+    /// Whether the watch is still watching (not stopped, and not ended by itself).
     pub fn is_running(&self) -> bool {
-        self.thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|handle| !handle.is_finished())
+        !self.signal.is_stopped()
+            && self
+                .thread
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_some_and(|handle| !handle.is_finished())
     }
 }
 
@@ -133,7 +190,10 @@ pub fn watch(
     let thread_signal = signal.clone();
     let thread = thread::Builder::new()
         .name("sanjeevani-queue-watch".into())
-        .spawn(move || run(&core, &token_id, listener.as_ref(), timing, &thread_signal))?;
+        .spawn(move || {
+            let _ = thread_signal.worker.set(thread::current().id());
+            run(&core, &token_id, listener.as_ref(), timing, &thread_signal)
+        })?;
     Ok(QueueWatch {
         signal,
         thread: Mutex::new(Some(thread)),
@@ -164,7 +224,9 @@ fn run(
                 let finished = update.status.is_final();
                 if last.as_ref() != Some(&update) {
                     last = Some(update.clone());
-                    listener.on_status(update);
+                    if !signal.call(listener, ListenerCall::Status(update)) {
+                        return;
+                    }
                 }
                 if finished {
                     return;
@@ -180,11 +242,15 @@ fn run(
                     if let Ok(Some(cached)) = core.store().queue_status(token_id) {
                         let stale = QueueUpdate::new(cached.status, true);
                         last = Some(stale.clone());
-                        listener.on_status(stale);
+                        if !signal.call(listener, ListenerCall::Status(stale)) {
+                            return;
+                        }
                     }
-                    listener.on_error(error);
-                } else if !network {
-                    listener.on_error(error);
+                    if !signal.call(listener, ListenerCall::Error(error)) {
+                        return;
+                    }
+                } else if !network && !signal.call(listener, ListenerCall::Error(error)) {
+                    return;
                 }
                 if ends {
                     return;

@@ -1,6 +1,7 @@
 //! Every API test in one binary (one link): the real server, on SQLite and on PostgreSQL.
 
 mod admin;
+mod app_pages;
 mod auth_otp;
 mod auth_staff;
 mod calls;

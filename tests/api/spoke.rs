@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
+use sanjeevani_tests::pages::Pages;
 use sanjeevani_tests::world::{monday_morning, DEMO_GM};
 use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
 use serde_json::{json, Value};
@@ -32,72 +33,12 @@ const DEMO_AC: &str = "00000000-0000-7000-8000-000000002003";
 /// The demo spoke at Bolpur (cho.sonarpur works at Sonarpur).
 const BOLPUR_SPOKE: &str = "00000000-0000-7000-8000-000000000202";
 
-/// A browser's view of the pages: the session cookie, `Origin` on posts, no redirects
-/// followed.
-struct Pages<'a> {
-    app: &'a TestApp,
-    client: reqwest::Client,
-    cookie: String,
+/// The spoke's forms on top of the shared page client.
+trait SpokeForms {
+    async fn register(&self, form: &[(&str, &str)]) -> String;
 }
 
-/// A page's answer: status, where it sends the browser, and the HTML.
-struct Page {
-    status: StatusCode,
-    location: String,
-    html: String,
-}
-
-impl<'a> Pages<'a> {
-    async fn signed_in(app: &'a TestApp, username: &str) -> Pages<'a> {
-        let token = app.staff_token(username).await;
-        Pages {
-            app,
-            client: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .build()
-                .unwrap(),
-            cookie: format!("sanjeevani_session={token}"),
-        }
-    }
-
-    async fn answer(response: reqwest::Response) -> Page {
-        let status = response.status();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        Page {
-            status,
-            location,
-            html: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.app.address))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        Self::answer(response).await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.app.address))
-            .header("cookie", &self.cookie)
-            .header("origin", &self.app.address)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        Self::answer(response).await
-    }
-
+impl SpokeForms for Pages<'_> {
     /// Registers a walk-in through the form; returns the new patient's id.
     async fn register(&self, form: &[(&str, &str)]) -> String {
         let page = self.post("/spoke/patients", form).await;
@@ -549,7 +490,10 @@ async fn the_printout_has_the_code_and_the_items_in_the_patients_language(backen
     assert!(html.contains("1 tablet, once daily, খাওয়ার পরে, oral"));
     assert!(html.contains("যেকোনো সময়"));
     assert!(html.contains("জ্বর হলে"));
-    assert!(html.contains("data:image/png;base64,iVBOR"), "the QR code, as a PNG");
+    assert!(
+        html.contains("data:image/png;base64,iVBOR"),
+        "the QR code, as a PNG"
+    );
     // The referral the doctor booked at the round-the-clock OPD.
     assert!(html.contains("রেফার করা হয়েছে"));
     assert!(html.contains("AC-001"));
@@ -595,17 +539,7 @@ async fn a_cho_of_another_spoke_sees_nothing_of_this_centre(backend: Backend) {
     let login = app
         .login_staff("cho.bolpur", "a long enough password")
         .await;
-    let other = Pages {
-        app: &app,
-        client: reqwest::Client::builder()
-            .redirect(Policy::none())
-            .build()
-            .unwrap(),
-        cookie: format!(
-            "sanjeevani_session={}",
-            login.body["token"].as_str().unwrap()
-        ),
-    };
+    let other = Pages::with_session(&app, login.body["token"].as_str().unwrap());
     let page = other.get("/spoke").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.html.contains("Ayushman Arogya Mandir, Bolpur"));

@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod external;
+pub mod pages;
 pub mod world;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 """The generated Python bindings driving the real library against a real API server."""
 
 import datetime
+import socket
+import time
 
 import pytest
 import sanjeevani_mobile as sm
@@ -195,3 +197,66 @@ def test_booking_a_full_session_is_refused(base_url, request_code, tmp_path):
     assert raised.value.code == "session_full"
     assert ravi.pending_booking_count() == 0, "a definite refusal leaves nothing to retry"
     assert ravi.my_tokens() == []
+
+
+class ThrowingListener(RecordingListener):
+    """An app whose on_status throws the first time (touching a view from the watch's thread)."""
+
+    def on_status(self, update):
+        super().on_status(update)
+        if len(self.updates) == 1:
+            raise RuntimeError("Only the original thread that created a view may touch its views")
+
+
+def test_a_listener_that_throws_is_told_and_the_watch_goes_on(base_url, request_code, tmp_path):
+    client, patient_id = patient_with_profile(base_url, request_code, tmp_path, "+918000000031", "Mita Pal")
+    token = client.book_token(todays_round_the_clock_session(client), patient_id)
+    listener = ThrowingListener()
+    watch = client.watch_queue(token.id, listener)
+    try:
+        listener.wait_for("a first status", lambda u: u.status == sm.TokenStatus.WAITING)
+        deadline = time.monotonic() + 10
+        while not listener.errors and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [error] = listener.errors
+        assert isinstance(error, sm.MobileError.Listener), error
+        assert "original thread" in error.details
+        assert watch.is_running(), "the watch survived the listener's failure"
+        # It still hears what happens next: the token ends, and the watch with it.
+        client.cancel_token(token.id)
+        listener.wait_for("cancelled", lambda u: u.status == sm.TokenStatus.CANCELLED)
+    finally:
+        watch.stop()
+    assert not watch.is_running()
+
+
+@pytest.fixture
+def silent_server():
+    """A server that takes connections and never answers (a stuck proxy, a captive portal)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)  # the kernel accepts; nobody reads or answers
+    yield sock
+    sock.close()
+
+
+def test_stop_returns_at_once_and_no_call_follows_it(base_url, request_code, tmp_path, silent_server):
+    phone = "+918000000032"
+    client, patient_id = patient_with_profile(base_url, request_code, tmp_path, phone, "Mita Pal")
+    token = client.book_token(todays_round_the_clock_session(client), patient_id)
+    port = silent_server.getsockname()[1]
+    stuck = sm.SanjeevaniClient(f"http://127.0.0.1:{port}", str(tmp_path / phone))
+    listener = RecordingListener()
+    watch = stuck.watch_queue(token.id, listener)
+    time.sleep(0.5)  # the first poll now waits for an answer that never comes
+    started = time.monotonic()
+    watch.stop()
+    took = time.monotonic() - started
+    assert took < 1.0, f"stop() took {took:.1f} s"
+    assert not watch.is_running()
+    heard = (len(listener.updates), len(listener.errors))
+    # The server goes away: the abandoned poll fails at once, and the listener hears nothing.
+    silent_server.close()
+    time.sleep(1.0)
+    assert (len(listener.updates), len(listener.errors)) == heard == (0, 0)
+    client.cancel_token(token.id)

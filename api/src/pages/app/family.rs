@@ -17,7 +17,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::notify::i18n::format_time_ist;
 use crate::queue::schedule::today_ist;
-use crate::services::{patients, queue};
+use crate::services::{patients, queue, walk_ins};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,12 +45,22 @@ pub struct TokenLine {
     pub open: bool,
 }
 
+/// A visit registered at a spoke with this account's number, as the home page offers it.
+pub struct OfferView {
+    pub id: String,
+    pub text: String,
+}
+
 #[derive(Template)]
 #[template(path = "app_home.html")]
 struct HomePage {
     c: Chrome,
     family: Vec<MemberView>,
     tokens: Vec<TokenLine>,
+    offers: Vec<OfferView>,
+    /// The relations an accepted visit may have (none while the holder has no profile: the
+    /// first accepted is the holder's own).
+    relations: Vec<(&'static str, String)>,
 }
 
 /// "34 years, female · mother".
@@ -115,18 +125,46 @@ async fn home(
     let loaded = async {
         let family = patients::list_family(&state, &account).await?;
         let tokens = queue::my_tokens(&state, &account).await?;
-        Ok::<_, ApiError>((family, tokens))
+        let offers = walk_ins::list(&state, &account).await?;
+        Ok::<_, ApiError>((family, tokens, offers))
     }
     .await;
-    let (family, tokens) = match loaded {
+    let (family, tokens, offers) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => return error.into_page(&req),
     };
-    if family.is_empty() {
+    if family.is_empty() && offers.is_empty() {
         // A new number: the holder's own profile comes first.
         return see_other(&in_language(&req, "/app/family/new"));
     }
     let c = Chrome::new(&req, Some(&account));
+    let relations = if family.is_empty() {
+        Vec::new()
+    } else {
+        RELATIONS[1..]
+            .iter()
+            .map(|r| (*r, c.t(&format!("app-relation-{r}"))))
+            .collect()
+    };
+    let offers = offers
+        .iter()
+        .map(|o| OfferView {
+            id: o.id.clone(),
+            text: c.t2(
+                "app-walk-in-offer",
+                ("initial", &o.name_initial),
+                (
+                    "place",
+                    &format!(
+                        "{}, {} · {}",
+                        o.facility_name,
+                        o.district,
+                        o.registered_on.format("%d-%m-%Y")
+                    ),
+                ),
+            ),
+        })
+        .collect();
     // The open tokens first, then the last few that ended.
     let (mut lines, ended): (Vec<_>, Vec<_>) = tokens
         .iter()
@@ -143,6 +181,8 @@ async fn home(
             })
             .collect(),
         tokens: lines,
+        offers,
+        relations,
         c,
     };
     render(&req, StatusCode::OK, &page)

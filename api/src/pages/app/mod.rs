@@ -1,8 +1,8 @@
 //! The patient's web app (`/app`), phone first: for patients without the app installed, and
 //! for everyone who arrives from a link in an SMS. OTP sign-in ([`sign_in`]), the family
 //! ([`family`]), booking and the token's live status ([`tokens`]), prescriptions that open
-//! again offline ([`prescriptions`], [`offline`]), and message preferences and devices
-//! ([`settings`]).
+//! again offline ([`prescriptions`], [`offline`]), message preferences and devices
+//! ([`settings`]), and visits registered at a spoke with the account's number ([`walk_ins`]).
 //!
 //! Made for a cheap Android phone on a slow network: plain server-rendered HTML, the shared
 //! stylesheet and one small script, no front-end build; every page works without the script
@@ -16,6 +16,7 @@ pub mod prescriptions;
 pub mod settings;
 pub mod sign_in;
 pub mod tokens;
+pub mod walk_ins;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tokens::configure)
             .configure(prescriptions::configure)
             .configure(settings::configure)
+            .configure(walk_ins::configure)
             .configure(offline::configure),
     );
 }
