@@ -73,9 +73,11 @@
 //!   Polling was chosen over the SSE board stream because the stream carries the public board,
 //!   not the token's own position and wait, and needs a long-held connection that mobile
 //!   networks cut. Offline, the last status from the store is reported once with
-//!   `stale = true` and its `as_of`, with a `Network` error. `QueueWatch::stop()` wakes the
-//!   thread and waits for it; the watch also ends when the token is completed or cancelled,
-//!   on `NotFound`/`Unauthorized`, or when the handle is dropped.
+//!   `stale = true` and its `as_of`, with a `Network` error. `QueueWatch::stop()` returns at
+//!   once (a poll waiting on a slow server is abandoned) and no listener call runs or starts
+//!   after it; a listener that throws is told through `on_error` (`Listener`) and the watch
+//!   goes on. The watch also ends when the token is completed or cancelled, on
+//!   `NotFound`/`Unauthorized`, or when the handle is dropped.
 //! - **Doctors** use the same client after `login_staff`: presence, heartbeat, the session's
 //!   queue, call next, start, complete, no-show. Call next is safe to repeat: while the doctor
 //!   has a patient called or in consultation the server answers that patient, so a lost answer
