@@ -11,8 +11,10 @@
 //! terms, but a replay could still overwrite an edit made on another device in between, so it
 //! is not retried either.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sanjeevani_types::ErrorBody;
 use serde::de::DeserializeOwned;
@@ -32,6 +34,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Upper bound for one attempt, so a trickling connection cannot hold a call forever.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an interactive call may take in all, retries included, unless the app sets its
+/// own ([`Api::set_deadline`]): a person is waiting on the screen. A body larger than
+/// [`LARGE_BODY`] (a report shared in a call) gets [`ATTEMPT_TIMEOUT`] per attempt instead.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+const LARGE_BODY: usize = 64 * 1024;
 
 /// How often and how patiently safe requests are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +181,15 @@ pub struct Api {
     agent: Agent,
     base_url: String,
     retry: RetryPolicy,
+    /// Shared by every copy (the queue watch's too): the app's deadline in milliseconds, and
+    /// whether the client was closed.
+    limits: Arc<Limits>,
+}
+
+#[derive(Debug)]
+struct Limits {
+    deadline_ms: AtomicU64,
+    closed: AtomicBool,
 }
 
 impl Api {
@@ -197,7 +213,27 @@ impl Api {
             agent,
             base_url,
             retry,
+            limits: Arc::new(Limits {
+                deadline_ms: AtomicU64::new(DEFAULT_DEADLINE.as_millis() as u64),
+                closed: AtomicBool::new(false),
+            }),
         })
+    }
+
+    /// How long each call may take in all, retries included (at least 100 ms).
+    pub fn set_deadline(&self, deadline: Duration) {
+        let ms = deadline.as_millis().clamp(100, u64::MAX as u128) as u64;
+        self.limits.deadline_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.limits.deadline_ms.load(Ordering::Relaxed))
+    }
+
+    /// No request starts after this: calls fail at once with [`Error::Closed`]; one already
+    /// waiting on the network gives up at its deadline.
+    pub fn close(&self) {
+        self.limits.closed.store(true, Ordering::Relaxed);
     }
 
     /// The server's address, without the API prefix (the call's WebSocket is derived from it).
@@ -220,11 +256,26 @@ impl Api {
         } else {
             1
         };
+        let large = request.body.as_ref().is_some_and(|b| b.len() > LARGE_BODY);
+        let budget = if large {
+            ATTEMPT_TIMEOUT
+        } else {
+            self.deadline()
+        };
+        let ends = Instant::now() + budget;
         let mut attempt = 0;
         loop {
-            match self.send_once(&request) {
+            if self.limits.closed.load(Ordering::Relaxed) {
+                return Err(Error::Closed);
+            }
+            let left = ends.saturating_duration_since(Instant::now());
+            match self.send_once(&request, left.max(Duration::from_millis(1))) {
                 Err(error) if attempt + 1 < attempts && is_transient(&error) => {
-                    thread::sleep(self.retry.delay_after(attempt));
+                    let wait = self.retry.delay_after(attempt);
+                    if Instant::now() + wait >= ends {
+                        return Err(error);
+                    }
+                    thread::sleep(wait);
                     attempt += 1;
                 }
                 result => return result,
@@ -232,7 +283,20 @@ impl Api {
         }
     }
 
-    fn send_once(&self, request: &ApiRequest<'_>) -> Result<Answer, Error> {
+    /// `request` limited to `time` in all.
+    fn within<S: ureq::AsSendBody>(
+        &self,
+        request: http::Request<S>,
+        time: Duration,
+    ) -> http::Request<S> {
+        self.agent
+            .configure_request(request)
+            .timeout_global(Some(time))
+            .build()
+    }
+
+    /// One attempt, given `time` in all (connecting, sending, reading the answer).
+    fn send_once(&self, request: &ApiRequest<'_>, time: Duration) -> Result<Answer, Error> {
         let mut builder = http::Request::builder()
             .method(request.method.clone())
             .uri(format!(
@@ -253,12 +317,17 @@ impl Api {
         }
         let response = match &request.body {
             Some(body) => self.agent.run(
-                builder
-                    .header("content-type", "application/json")
-                    .body(body.as_slice())
-                    .map_err(ureq::Error::from)?,
+                self.within(
+                    builder
+                        .header("content-type", "application/json")
+                        .body(body.as_slice())
+                        .map_err(ureq::Error::from)?,
+                    time,
+                ),
             ),
-            None => self.agent.run(builder.body(()).map_err(ureq::Error::from)?),
+            None => self
+                .agent
+                .run(self.within(builder.body(()).map_err(ureq::Error::from)?, time)),
         };
         let mut response = response?;
         let status = response.status().as_u16();

@@ -572,6 +572,23 @@ impl SanjeevaniClient {
         }))
     }
 
+    /// How long each call may take in all, retries included, before it fails with `Network`
+    /// (default 10 s: a person is waiting). Applies to calls already made by other threads
+    /// from their next attempt, and to the queue watch's polls.
+    pub fn set_deadline_ms(&self, deadline_ms: u32) {
+        self.core
+            .api()
+            .set_deadline(std::time::Duration::from_millis(deadline_ms.into()));
+    }
+
+    /// Ends this client's work: every later call fails at once with `Closed`, a call waiting on
+    /// the network gives up at its deadline, and queue watches end at their next poll. For an
+    /// app's `onDestroy` (before the binding's own `close()`/`destroy()`, which cannot end a
+    /// call in flight); the local store (session, prescriptions) stays on the device.
+    pub fn cancel_all(&self) {
+        self.core.api().close();
+    }
+
     /// Sends a login code by SMS. The number is checked on the phone first.
     pub fn request_otp_phone(&self, phone: String) -> Result<OtpSent, MobileError> {
         Ok(self.core.request_otp_phone(&phone)?)

@@ -18,6 +18,9 @@ pub enum Error {
     /// The call needs a session and none is stored.
     #[error("not signed in")]
     NotLoggedIn,
+    /// The app closed the client ([`crate::SanjeevaniClient::close`]).
+    #[error("the client was closed")]
+    Closed,
     /// The request never got an HTTP answer: no network, DNS, refused, TLS, timeout.
     #[error("network: {0}")]
     Transport(#[from] ureq::Error),
@@ -156,6 +159,9 @@ pub enum MobileError {
     /// The local database on the phone failed (disk full, unreadable, app downgraded).
     #[error("local storage problem: {details}")]
     Storage { details: String },
+    /// The app closed this client (`close()`): nothing more is sent with it.
+    #[error("the client was closed")]
+    Closed,
     /// The app's own listener threw while the SDK called it (a queue watch's `on_status`);
     /// the watch went on. A bug in the app: `details` is what it threw, for its logs.
     #[error("the app's listener failed: {details}")]
@@ -178,6 +184,7 @@ impl From<Error> for MobileError {
                 }],
             },
             Error::NotLoggedIn => MobileError::Unauthorized,
+            Error::Closed => MobileError::Closed,
             Error::NotStored(_) => MobileError::NotFound,
             Error::Transport(cause) => MobileError::Network {
                 details: cause.to_string(),

@@ -117,11 +117,15 @@
 //!   server because phone clocks are often wrong. The token is kept in the app's private
 //!   directory in plain SQLite; sealing it with the Android Keystore / iOS Keychain is a later
 //!   slice.
-//! - **HTTP** ([`api`]): `ureq` 3 over rustls (no OpenSSL to cross-compile), connect timeout
-//!   15 s, read timeout 30 s, 60 s per attempt. GETs (and POSTs with an `Idempotency-Key`) are
-//!   retried on network failures and 502/503/504, 3 attempts with backoff 0.3 s, 0.6 s;
-//!   nothing else is retried, since a lost answer may hide a request that took effect. A
-//!   conditional GET's 304 is an answer, not an error.
+//! - **HTTP** ([`api`]): `ureq` 3 over rustls (no OpenSSL to cross-compile). Every call has a
+//!   deadline, retries included: 10 s by default (a person is waiting), set by the app with
+//!   `set_deadline_ms`; a body over 64 KB (a report shared in a call) gets 60 s per attempt.
+//!   `cancel_all()` makes every later call fail at once with `Closed` (a call already waiting
+//!   on the network ends at its deadline: a blocking read cannot be interrupted). GETs (and
+//!   POSTs with an `Idempotency-Key`) are retried on network failures and 502/503/504, 3
+//!   attempts with backoff 0.3 s, 0.6 s, within the deadline; nothing else is retried, since
+//!   a lost answer may hide a request that took effect. A conditional GET's 304 is an answer,
+//!   not an error.
 //! - **Storage** ([`store`]): SQLite (`rusqlite`, bundled, sharing the workspace's single
 //!   `libsqlite3-sys` with diesel) in `<data_dir>/sanjeevani-mobile.sqlite3`, WAL with
 //!   `synchronous=FULL`. The schema version is `PRAGMA user_version`; migrations in

@@ -235,7 +235,10 @@ fn run(
             Err(error) => {
                 let network = error.is_network();
                 let error = MobileError::from(error);
-                let ends = matches!(error, MobileError::NotFound | MobileError::Unauthorized);
+                let ends = matches!(
+                    error,
+                    MobileError::NotFound | MobileError::Unauthorized | MobileError::Closed
+                );
                 // Offline is reported once per outage, not on every failed poll.
                 if network && !offline {
                     offline = true;

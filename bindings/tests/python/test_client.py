@@ -260,3 +260,28 @@ def test_stop_returns_at_once_and_no_call_follows_it(base_url, request_code, tmp
     time.sleep(1.0)
     assert (len(listener.updates), len(listener.errors)) == heard == (0, 0)
     client.cancel_token(token.id)
+
+
+def test_a_call_to_a_silent_server_ends_at_the_apps_deadline_and_cancel_all_ends_the_rest(
+    tmp_path, silent_server
+):
+    port = silent_server.getsockname()[1]
+    client = sm.SanjeevaniClient(f"http://127.0.0.1:{port}", str(tmp_path))
+    client.set_deadline_ms(1500)
+    started = time.monotonic()
+    with pytest.raises(sm.MobileError.Network):
+        client.request_otp_phone("+919876543210")
+    took = time.monotonic() - started
+    assert 1.0 < took < 3.0, f"gave up after {took:.1f} s"
+    # A safe request retries, but within the same deadline.
+    started = time.monotonic()
+    with pytest.raises(sm.MobileError.Network):
+        client.refresh_issuer_keys()
+    took = time.monotonic() - started
+    assert took < 3.0, f"retries took {took:.1f} s"
+    # After cancel_all nothing more is sent: a call fails at once.
+    client.cancel_all()
+    started = time.monotonic()
+    with pytest.raises(sm.MobileError.Closed):
+        client.request_otp_phone("+919876543210")
+    assert time.monotonic() - started < 0.5
