@@ -189,6 +189,13 @@ async fn a_patient_without_the_app_books_follows_and_keeps_a_prescription(backen
     browser
         .wait_for("return !!document.body.dataset.callState", WAIT)
         .await;
+    // One product: the call page shows the patient the app's links, not the staff's.
+    assert_eq!(
+        browser
+            .eval("return [...document.querySelectorAll('header.site nav.sections a')].map(a => a.getAttribute('href')).join(' ')")
+            .await,
+        "/app /app/prescriptions"
+    );
     let (_, prescription) = app
         .consult_and_prescribe(&doctor, &token_id, medicines(2, 10))
         .await;

@@ -57,6 +57,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct Chrome {
     pub language: Language,
     pub user_name: Option<String>,
+    /// A patient is signed in (a page they share with staff, the call, shows the app's links).
+    pub patient: bool,
     pub switch: Vec<LanguageLink>,
 }
 
@@ -97,6 +99,7 @@ impl Chrome {
         Self {
             language,
             user_name: user.map(|p| p.name.clone()),
+            patient: user.is_some_and(|p| p.role == Role::Patient),
             switch,
         }
     }
