@@ -41,6 +41,9 @@ struct SignInPage {
     identifier: String,
     /// Set once a code was sent: the page asks for it.
     sent: Option<String>,
+    /// A development or demo server with no SMS gateway or SMTP server prints codes on its
+    /// console instead: the page says where to look.
+    console_hint: bool,
     problem: Option<Problem>,
 }
 
@@ -67,6 +70,7 @@ async fn sign_in_form(
         next,
         identifier: String::new(),
         sent: None,
+        console_hint: false,
         problem: None,
     };
     render(&req, StatusCode::OK, &page)
@@ -113,6 +117,7 @@ async fn request_code(
             .map_err(ApiError::from),
         Err(error) => Err(error),
     };
+    let mut console_hint = false;
     let (status, sent, problem, retry_after) = match sent {
         Ok(answer) => {
             let channel = c.t(&format!("app-code-sent-{}", answer.channel));
@@ -122,6 +127,12 @@ async fn request_code(
                 ("channel", &channel),
                 ("minutes", &minutes),
             );
+            let settings = &state.settings;
+            console_hint = settings.console_otp()
+                && match answer.channel.as_str() {
+                    "sms" => settings.sms.is_none(),
+                    _ => settings.email.is_none(),
+                };
             (StatusCode::OK, Some(text), None, None)
         }
         Err(error) => {
@@ -135,6 +146,7 @@ async fn request_code(
         next,
         identifier: form.identifier.trim().to_owned(),
         sent,
+        console_hint,
         problem,
     };
     let mut response = render(&req, status, &page);
@@ -190,6 +202,7 @@ async fn verify_code(
             let status = actix_web::ResponseError::status_code(&error);
             let page = SignInPage {
                 sent: Some(c.t("app-code-again")),
+                console_hint: false,
                 c,
                 next,
                 identifier: form.identifier.trim().to_owned(),

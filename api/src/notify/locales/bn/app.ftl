@@ -83,3 +83,4 @@ app-walk-in-offer = একজন স্বাস্থ্যকর্মী এ�
 app-walk-in-me = এটা আমি
 app-walk-in-add = আমার পরিবারে যোগ করুন
 app-walk-in-decline = আমার পরিবারের নয়
+app-code-console = এটি ডেমো সার্ভার: কোড পাঠানো হয় না, তার কনসোলে ছাপা হয়।

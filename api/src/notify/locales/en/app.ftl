@@ -83,3 +83,4 @@ app-walk-in-offer = A health worker registered a visit of “{ $initial }…” 
 app-walk-in-me = This is me
 app-walk-in-add = Add to my family
 app-walk-in-decline = Not my family
+app-code-console = This is a demo server: the code is printed in its console, not sent.

@@ -83,3 +83,4 @@ app-walk-in-offer = एक स्वास्थ्य कार्यकर्�
 app-walk-in-me = यह मैं हूँ
 app-walk-in-add = मेरे परिवार में जोड़ें
 app-walk-in-decline = मेरे परिवार का नहीं
+app-code-console = यह डेमो सर्वर है: कोड भेजा नहीं जाता, उसके कंसोल पर छपता है।
