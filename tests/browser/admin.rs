@@ -1,7 +1,8 @@
 //! The administrators' console in Chromium: West Bengal's state administrator defines an OPD
 //! with a weekly schedule and a doctor, a patient books it, and closing that day shows the
 //! booked token before anything is saved, then cancels it and tells the patient; the Kolkata
-//! hub's own administrator does not see the OPD of another hub. Pages are visited in English,
+//! hub's own administrator does not see the OPD of another hub, and as the Sehat programme's
+//! administrator uploads a roster only once it has no bad line. Pages are visited in English,
 //! Hindi and Bengali; screenshots go to `target/browser-artifacts/` (`admin-*`).
 
 use std::time::Duration;
@@ -213,6 +214,29 @@ async fn an_administrator_runs_an_opd_and_closes_a_day(backend: Backend) {
     browser
         .screenshot(&format!("admin-opds-bn-{backend:?}"))
         .await;
+
+    // The other sections, in Hindi and Bengali: what the state's administrator may see.
+    browser
+        .goto(&format!("{}/admin/facilities?lang=hi", app.address))
+        .await;
+    assert!(browser.text("#facilities").await.contains("North Bengal"));
+    browser
+        .screenshot(&format!("admin-facilities-hi-{backend:?}"))
+        .await;
+    browser
+        .goto(&format!("{}/admin/staff?lang=bn", app.address))
+        .await;
+    assert!(browser.text("#staff").await.contains("dr.ghosh"));
+    browser
+        .screenshot(&format!("admin-staff-bn-{backend:?}"))
+        .await;
+    browser
+        .goto(&format!("{}/admin/programmes?lang=hi", app.address))
+        .await;
+    assert!(browser.text("#programmes").await.contains("sehat"));
+    browser
+        .screenshot(&format!("admin-programmes-hi-{backend:?}"))
+        .await;
     browser.close().await;
 
     // The Kolkata hub's administrator sees Kolkata's OPDs, not North Bengal's.
@@ -224,5 +248,66 @@ async fn an_administrator_runs_an_opd_and_closes_a_day(backend: Backend) {
         .goto(&format!("{}/admin/opds/{opd_id}?lang=bn", app.address))
         .await;
     assert!(other.text("main").await.contains("not_found"));
+
+    // As the Sehat programme's administrator: a roster with one bad line changes nothing and
+    // names the line; the good roster's preview then counts every card as new.
+    other
+        .goto(&format!("{}/admin/programmes/sehat?lang=bn", app.address))
+        .await;
+    let good = "card_number,name\nSVC-100001,Asha Devi\nSVC-100002,Ram Singh\n";
+    let bad = format!("{good}??,Nobody\n");
+    other.fill("#csv", &bad).await;
+    other.click_to_load("#roster-check").await;
+    let problem = other.text("#problem").await;
+    assert!(problem.contains("validation_failed"), "{problem}");
+    assert!(problem.contains("line 4"), "{problem}");
+    other
+        .screenshot(&format!("admin-roster-refused-bn-{backend:?}"))
+        .await;
+    other.fill("#csv", good).await;
+    other.click_to_load("#roster-check").await;
+    let preview = other.text("#roster-preview").await;
+    assert!(preview.contains("2টি নতুন কার্ড"), "{preview}");
+    other
+        .screenshot(&format!("admin-roster-preview-bn-{backend:?}"))
+        .await;
+    other.click_to_load("#roster-upload").await;
+    assert!(other.text("#notice").await.contains("2টি লাইন"));
+    // The same roster again: both cards are on it now, none new.
+    other
+        .goto(&format!("{}/admin/programmes/sehat?lang=en", app.address))
+        .await;
+    other.fill("#csv", good).await;
+    other.click_to_load("#roster-check").await;
+    let again = other.text("#roster-preview").await;
+    assert!(again.contains("0 new cards, 2 already"), "{again}");
+    other
+        .screenshot(&format!("admin-roster-again-en-{backend:?}"))
+        .await;
+
+    // The upload is on the audit trail, in the page and in its CSV; no message is stuck.
+    other
+        .goto(&format!("{}/admin/audit?lang=hi&what=roster", app.address))
+        .await;
+    assert!(other
+        .text("#audit")
+        .await
+        .contains("programme.roster_uploaded"));
+    other
+        .screenshot(&format!("admin-audit-hi-{backend:?}"))
+        .await;
+    let csv = other
+        .eval("return fetch('/admin/audit.csv?what=roster').then(r => r.text())")
+        .await;
+    let csv = csv.as_str().unwrap_or_default();
+    assert!(csv.starts_with("at,actor_id,actor_name,action"), "{csv}");
+    assert_eq!(csv.matches("programme.roster_uploaded").count(), 1, "{csv}");
+    other
+        .goto(&format!("{}/admin/messages?lang=bn", app.address))
+        .await;
+    assert!(other.text("main").await.len() > 10);
+    other
+        .screenshot(&format!("admin-messages-bn-{backend:?}"))
+        .await;
     other.close().await;
 }

@@ -253,24 +253,28 @@ pub async fn upload_roster(
     code: String,
     csv: String,
 ) -> Result<RosterImported, ServiceError> {
-    principal.admin_scope()?;
-    let lines = parse_roster(&csv)?;
-    let principal = principal.clone();
-    let now = state.clock.now_naive();
-    state
-        .db
-        .write(move |conn| import_roster(conn, &principal, &code, &lines, now))
-        .await
+    roster(state, principal, code, csv, false).await
 }
 
 /// What [`upload_roster`] would do with this file, changing nothing: the same checks (every
-/// bad line named) and the same counts. The upload itself runs in a savepoint that is rolled
-/// back, so the preview can never count otherwise than the upload.
+/// bad line named) and the same counts.
 pub async fn roster_preview(
     state: &AppState,
     principal: &Principal,
     code: String,
     csv: String,
+) -> Result<RosterImported, ServiceError> {
+    roster(state, principal, code, csv, true).await
+}
+
+/// The roster upload, or (`dry_run`) the same upload in a savepoint that is rolled back, so a
+/// preview can never count otherwise than the upload.
+async fn roster(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+    csv: String,
+    dry_run: bool,
 ) -> Result<RosterImported, ServiceError> {
     principal.admin_scope()?;
     let lines = parse_roster(&csv)?;
@@ -279,6 +283,9 @@ pub async fn roster_preview(
     state
         .db
         .write(move |conn| -> Result<RosterImported, ServiceError> {
+            if !dry_run {
+                return import_roster(conn, &principal, &code, &lines, now);
+            }
             use diesel::Connection;
             let mut counted = None;
             let undone = conn.transaction::<(), ServiceError, _>(|conn| {
@@ -288,7 +295,7 @@ pub async fn roster_preview(
             match (counted, undone) {
                 (Some(counted), _) => Ok(counted),
                 (None, Err(error)) => Err(error),
-                (None, Ok(())) => Err(ServiceError::NotFound("programme")),
+                (None, Ok(())) => Err(diesel::result::Error::RollbackTransaction.into()),
             }
         })
         .await

@@ -7,6 +7,7 @@
 //! nor shows more than the API would answer.
 
 mod opds;
+mod operations;
 mod people;
 mod programmes;
 
@@ -25,15 +26,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(index)
         .configure(opds::configure)
         .configure(people::configure)
-        .configure(programmes::configure);
+        .configure(programmes::configure)
+        .configure(operations::configure);
 }
 
 /// The console's sections, as its navigation lists them: (path, text id).
-const SECTIONS: [(&str, &str); 4] = [
+const SECTIONS: [(&str, &str); 6] = [
     ("/admin/opds", "admin-nav-opds"),
     ("/admin/facilities", "admin-nav-facilities"),
     ("/admin/staff", "admin-nav-staff"),
     ("/admin/programmes", "admin-nav-programmes"),
+    ("/admin/messages", "admin-nav-messages"),
+    ("/admin/audit", "admin-nav-audit"),
 ];
 
 /// A link of the console's navigation.
@@ -77,6 +81,18 @@ fn refused(error: impl Into<ApiError>) -> (StatusCode, Problem) {
     let error = error.into();
     let status = actix_web::ResponseError::status_code(&error);
     (status, error.into())
+}
+
+/// A form read into the API's input, then the one service call made with it: either refusal as
+/// the API would answer it.
+async fn call_with<I, T, F>(
+    input: Result<I, ApiError>,
+    call: impl FnOnce(I) -> F,
+) -> Result<T, ApiError>
+where
+    F: std::future::Future<Output = Result<T, crate::services::ServiceError>>,
+{
+    call(input?).await.map_err(ApiError::from)
 }
 
 /// A field's own problem, if the refused form had one.

@@ -15,7 +15,9 @@ use sanjeevani_types::opd::{Closure, Opd, OpdInput, ScheduleSlot};
 use sanjeevani_types::FieldError;
 use serde::Deserialize;
 
-use super::{admin, admin_posting, back_to, field_problem, nav, refused, NavLink, Problem};
+use super::{
+    admin, admin_posting, back_to, call_with, field_problem, nav, refused, NavLink, Problem,
+};
 use crate::error::ApiError;
 use crate::notify::i18n::format_time_ist;
 use crate::pages::{render, Chrome};
@@ -521,12 +523,10 @@ async fn create(
         Err(refusal) => return refusal,
     };
     let form = OpdForm::from_pairs(form.into_inner());
-    let created = match form.to_input() {
-        Ok(input) => opds::create(&state, &principal, input)
-            .await
-            .map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
+    let created = call_with(form.to_input(), |input| {
+        opds::create(&state, &principal, input)
+    })
+    .await;
     match created {
         Ok(opd) => back_to(
             &req,
@@ -640,12 +640,10 @@ async fn update(
     };
     let id = path.into_inner();
     let form = OpdForm::from_pairs(form.into_inner());
-    let updated = match form.to_input() {
-        Ok(input) => opds::update(&state, &principal, id.clone(), input)
-            .await
-            .map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
+    let updated = call_with(form.to_input(), |input| {
+        opds::update(&state, &principal, id.clone(), input)
+    })
+    .await;
     match updated {
         Ok(_) => back_to(
             &req,
@@ -773,12 +771,10 @@ async fn closure_preview(
     };
     let id = path.into_inner();
     let form = query.into_inner();
-    let outcome = match form.to_closure() {
-        Ok(closure) => opds::closure_preview(&state, &principal, id.clone(), closure)
-            .await
-            .map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
+    let outcome = call_with(form.to_closure(), |closure| {
+        opds::closure_preview(&state, &principal, id.clone(), closure)
+    })
+    .await;
     closure_page(&req, &state, &principal, &id, &form, outcome).await
 }
 
@@ -795,12 +791,10 @@ async fn add_closure(
     };
     let id = path.into_inner();
     let form = form.into_inner();
-    let added = match form.to_closure() {
-        Ok(closure) => opds::add_closure(&state, &principal, id.clone(), closure)
-            .await
-            .map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
+    let added = call_with(form.to_closure(), |closure| {
+        opds::add_closure(&state, &principal, id.clone(), closure)
+    })
+    .await;
     match added {
         Ok(added) => back_to(
             &req,

@@ -12,7 +12,9 @@ use sanjeevani_types::staff::NewStaff;
 use sanjeevani_types::FieldError;
 use serde::Deserialize;
 
-use super::{admin, admin_posting, back_to, field_problem, nav, refused, NavLink, Problem};
+use super::{
+    admin, admin_posting, back_to, call_with, field_problem, nav, refused, NavLink, Problem,
+};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::pages::{render, Chrome};
@@ -179,12 +181,10 @@ async fn add_facility(
         Err(refusal) => return refusal,
     };
     let form = form.into_inner();
-    let added = match form.to_input() {
-        Ok(input) => facilities::create(&state, &principal, input)
-            .await
-            .map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
+    let added = call_with(form.to_input(), |input| {
+        facilities::create(&state, &principal, input)
+    })
+    .await;
     match added {
         Ok(facility) => back_to(
             &req,
@@ -383,12 +383,10 @@ async fn add_staff(
         Err(refusal) => return refusal,
     };
     let mut form = form.into_inner();
-    let added = match form.to_input() {
-        Ok(input) => staff::create(&state, &principal, input)
-            .await
-            .map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
+    let added = call_with(form.to_input(), |input| {
+        staff::create(&state, &principal, input)
+    })
+    .await;
     // The password typed is never sent back to the browser.
     form.password.clear();
     match added {
