@@ -237,6 +237,17 @@ async fn an_administrator_runs_an_opd_and_closes_a_day(backend: Backend) {
     browser
         .screenshot(&format!("admin-programmes-hi-{backend:?}"))
         .await;
+    // The signing keys pharmacies verify with; rotating them is the national administrators'
+    // alone, and the state administrator is told so with the API's code.
+    browser
+        .goto(&format!("{}/admin/keys?lang=bn", app.address))
+        .await;
+    assert!(browser.text("#keys").await.contains("EdDSA"));
+    browser.click_to_load("#rotate").await;
+    assert!(browser.text("#problem").await.contains("forbidden"));
+    browser
+        .screenshot(&format!("admin-keys-bn-{backend:?}"))
+        .await;
     browser.close().await;
 
     // The Kolkata hub's administrator sees Kolkata's OPDs, not North Bengal's.

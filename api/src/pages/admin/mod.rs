@@ -31,12 +31,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The console's sections, as its navigation lists them: (path, text id).
-const SECTIONS: [(&str, &str); 6] = [
+const SECTIONS: [(&str, &str); 7] = [
     ("/admin/opds", "admin-nav-opds"),
     ("/admin/facilities", "admin-nav-facilities"),
     ("/admin/staff", "admin-nav-staff"),
     ("/admin/programmes", "admin-nav-programmes"),
     ("/admin/messages", "admin-nav-messages"),
+    ("/admin/keys", "admin-nav-keys"),
     ("/admin/audit", "admin-nav-audit"),
 ];
 

@@ -1,12 +1,14 @@
-//! Operations in the console: messages the outbox gave up on (dead letters) with a retry, and
+//! Operations in the console: messages the outbox gave up on (dead letters) with a retry; the
+//! prescription signing keys (every key pharmacies still verify with) and their rotation; and
 //! the audit trail with filters (days, who, what, flagged "break glass" reads) and its CSV.
-//! Each is the `services::notifications` / `services::facilities` call of the matching
-//! `/admin/...` JSON route, scoped there.
+//! Each is the `services::notifications` / `services::prescriptions` / `services::facilities`
+//! call of the matching JSON route, scoped there.
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use sanjeevani_types::notification::NotificationInfo;
+use sanjeevani_types::rx::Jwk;
 use sanjeevani_types::staff::AuditEvent;
 use serde::Deserialize;
 
@@ -16,12 +18,14 @@ use crate::error::ApiError;
 use crate::notify::i18n::format_time_ist;
 use crate::pages::{encode_query, render, Chrome};
 use crate::services::facilities::{self, AuditFilter};
-use crate::services::notifications;
+use crate::services::{notifications, prescriptions};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(dead_letters)
         .service(retry)
+        .service(keys)
+        .service(rotate)
         .service(audit)
         .service(audit_csv);
 }
@@ -222,5 +226,76 @@ async fn audit_csv(
             .insert_header(("Cache-Control", "no-store"))
             .body(facilities::audit_csv(&events)),
         Err(error) => ApiError::from(error).into_page(&req),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_keys.html")]
+struct KeysPage {
+    c: Chrome,
+    nav: Vec<NavLink>,
+    keys: Vec<Jwk>,
+    notice: Option<String>,
+    problem: Option<Problem>,
+}
+
+/// The published keys (`/.well-known/jwks.json`: every key that ever signed, which pharmacies
+/// keep to verify prescriptions offline) and the rotation button.
+async fn keys_page(
+    req: &HttpRequest,
+    state: &AppState,
+    principal: &Principal,
+    outcome: (StatusCode, Option<String>, Option<Problem>),
+) -> HttpResponse {
+    let c = Chrome::new(req, Some(principal));
+    let published = match prescriptions::jwks(state).await {
+        Ok(published) => published,
+        Err(error) => return ApiError::from(error).into_page(req),
+    };
+    let (status, notice, problem) = outcome;
+    let page = KeysPage {
+        nav: nav(&c, "/admin/keys"),
+        keys: published.keys,
+        c,
+        notice,
+        problem,
+    };
+    render(req, status, &page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RotatedQuery {
+    rotated: Option<String>,
+}
+
+#[get("/admin/keys")]
+async fn keys(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<RotatedQuery>,
+) -> HttpResponse {
+    let principal = match admin(&req, &state).await {
+        Ok(p) => p,
+        Err(refusal) => return refusal,
+    };
+    let notice = query
+        .rotated
+        .as_ref()
+        .map(|kid| Chrome::new(&req, None).t1("admin-key-rotated", "kid", kid));
+    keys_page(&req, &state, &principal, (StatusCode::OK, notice, None)).await
+}
+
+#[post("/admin/keys/rotate")]
+async fn rotate(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let principal = match admin_posting(&req, &state).await {
+        Ok(p) => p,
+        Err(refusal) => return refusal,
+    };
+    match prescriptions::rotate_key(&state, &principal).await {
+        Ok(key) => back_to(&req, "/admin/keys", vec![("rotated".into(), key.kid)]),
+        Err(error) => {
+            let (status, problem) = refused(error);
+            keys_page(&req, &state, &principal, (status, None, Some(problem))).await
+        }
     }
 }
