@@ -6,6 +6,7 @@ mod auth_otp;
 mod auth_staff;
 mod calls;
 mod channels;
+mod closures;
 mod doctor_workspace;
 mod edge;
 

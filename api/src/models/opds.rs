@@ -4,7 +4,10 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::schema::{opd_closures, opd_doctors, opd_schedule_slots, opds, programmes};
+use crate::models::queue::TokenRow;
+use crate::schema::{
+    opd_closures, opd_doctors, opd_schedule_slots, opd_sessions, opds, programmes, tokens,
+};
 
 /// The programme every OPD belongs to unless told otherwise.
 pub const NATIONAL_PROGRAMME: &str = "national";
@@ -225,4 +228,21 @@ pub fn is_assigned(conn: &mut DbConnection, opd_id: &str, doctor_id: &str) -> Qu
             .filter(opd_doctors::doctor_id.eq(doctor_id)),
     ))
     .get_result(conn)
+}
+
+/// The tokens still in an OPD's queues on an IST date (waiting or called), each with its
+/// session's start (UTC), in session and queue order: what closing that day takes away.
+pub fn queued_tokens_on(
+    conn: &mut DbConnection,
+    opd_id: &str,
+    date: NaiveDate,
+) -> QueryResult<Vec<(TokenRow, NaiveDateTime)>> {
+    tokens::table
+        .inner_join(opd_sessions::table)
+        .filter(opd_sessions::opd_id.eq(opd_id))
+        .filter(opd_sessions::session_date.eq(date))
+        .filter(tokens::status.eq_any(["waiting", "called"]))
+        .order((opd_sessions::starts_at, tokens::queue_order))
+        .select((TokenRow::as_select(), opd_sessions::starts_at))
+        .load(conn)
 }

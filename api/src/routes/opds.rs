@@ -79,7 +79,8 @@ pub async fn update(
         .json(opds::update(&state, &principal, path.into_inner(), body.into_inner()).await?))
 }
 
-/// Close an OPD on a date (holiday or one-off closure).
+/// Close an OPD on a date (holiday or one-off closure). The day's tokens still in a queue are
+/// cancelled in the same step and their patients told (`cancelled` message).
 #[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), request_body = Closure,
     responses((status = 201, body = Closure), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/admin/opds/{id}/closures")]
@@ -89,6 +90,6 @@ pub async fn add_closure(
     path: web::Path<String>,
     body: web::Json<Closure>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Created()
-        .json(opds::add_closure(&state, &principal, path.into_inner(), body.into_inner()).await?))
+    let added = opds::add_closure(&state, &principal, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(added.closure))
 }

@@ -150,3 +150,58 @@ pub async fn audit_trail(
         })
         .collect())
 }
+
+/// The audit trail as CSV (what `audit_trail` answers, one event a line), fields quoted and
+/// defused as the reports' CSV are.
+pub fn audit_csv(events: &[sanjeevani_types::staff::AuditEvent]) -> String {
+    use super::reports::csv_field;
+    let mut out =
+        String::from("at,actor_id,actor_name,action,subject_id,client_ip,flagged,reason\n");
+    for e in events {
+        let fields = [
+            e.at.to_rfc3339(),
+            e.actor_id.clone().unwrap_or_default(),
+            e.actor_name.clone().unwrap_or_default(),
+            e.action.clone(),
+            e.subject_id.clone().unwrap_or_default(),
+            e.client_ip.clone().unwrap_or_default(),
+            e.flagged.to_string(),
+            e.reason.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// What the console's audit view asks for: the API's filters (`days`, `flagged`) and, within
+/// what they answer, who acted and what they did (parts of the name or id, and of the action,
+/// any case).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub days: i64,
+    pub flagged: bool,
+    pub who: String,
+    pub what: String,
+}
+
+/// [`audit_trail`] narrowed by who and what: never more than the trail itself answers.
+pub async fn audit_search(
+    state: &AppState,
+    principal: &Principal,
+    filter: AuditFilter,
+) -> Result<Vec<sanjeevani_types::staff::AuditEvent>, ServiceError> {
+    let who = filter.who.trim().to_lowercase();
+    let what = filter.what.trim().to_lowercase();
+    let has = |text: &Option<String>, part: &str| {
+        text.as_deref()
+            .is_some_and(|t| t.to_lowercase().contains(part))
+    };
+    Ok(audit_trail(state, principal, filter.days, filter.flagged)
+        .await?
+        .into_iter()
+        .filter(|e| who.is_empty() || has(&e.actor_name, &who) || has(&e.actor_id, &who))
+        .filter(|e| what.is_empty() || e.action.to_lowercase().contains(&what))
+        .collect())
+}

@@ -402,34 +402,97 @@ pub async fn list_for_admin(
 /// How far ahead an OPD can be closed.
 const CLOSURE_DAYS_AHEAD: i64 = 366;
 
-pub async fn add_closure(
-    state: &AppState,
-    principal: &Principal,
-    opd_id: String,
-    closure: Closure,
-) -> Result<Closure, ServiceError> {
+/// A token a closure takes away, as an administrator sees it: its number and its session's
+/// start, no more of the patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffectedToken {
+    pub display: String,
+    pub session_starts: chrono::DateTime<chrono::Utc>,
+}
+
+/// A closure saved, and the tokens it cancelled (their patients told).
+#[derive(Debug, Clone)]
+pub struct ClosureAdded {
+    pub closure: Closure,
+    pub cancelled: Vec<AffectedToken>,
+}
+
+/// The closure's reason, once its date is known to lie from today (IST) to a year ahead: a
+/// closure is planned, and a past day closes nothing.
+fn closure_reason(state: &AppState, closure: &Closure) -> Result<BoundedText, ServiceError> {
     let mut fields = Fields::new();
     let reason = fields.check("reason", BoundedText::parse(&closure.reason, 200));
-    // A closure is planned: from today (IST) to a year ahead; a past day closes nothing.
     let today = schedule::today_ist(state.clock.now());
     fields.within(
         "date",
         closure.date,
         today..=today + chrono::Duration::days(CLOSURE_DAYS_AHEAD),
     );
-    let reason = fields.finish(|| reason.expect("checked"))?;
+    Ok(fields.finish(|| reason.expect("checked"))?)
+}
+
+/// The OPD a closure is for, if it is within the administrator's scope and still open that day.
+fn closable(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    opd_id: &str,
+    date: NaiveDate,
+) -> Result<OpdRow, ServiceError> {
+    let opd = opds::find(conn, opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
+    hub_in_scope(conn, principal, &opd.hub_id)?;
+    if opds::closure_exists(conn, opd_id, date)? {
+        return Err(ServiceError::conflict(
+            "already_closed",
+            "The OPD is already closed that day.",
+        ));
+    }
+    Ok(opd)
+}
+
+fn affected((token, starts_at): (queue::TokenRow, chrono::NaiveDateTime)) -> AffectedToken {
+    AffectedToken {
+        display: token.display,
+        session_starts: utc(starts_at),
+    }
+}
+
+/// What [`add_closure`] would do, checked the same way and changing nothing: the tokens of that
+/// day it would cancel.
+pub async fn closure_preview(
+    state: &AppState,
+    principal: &Principal,
+    opd_id: String,
+    closure: Closure,
+) -> Result<Vec<AffectedToken>, ServiceError> {
+    closure_reason(state, &closure)?;
     let principal = principal.clone();
     state
         .db
-        .write(move |conn| -> Result<Closure, ServiceError> {
-            let opd = opds::find(conn, &opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
-            hub_in_scope(conn, &principal, &opd.hub_id)?;
-            if opds::closure_exists(conn, &opd_id, closure.date)? {
-                return Err(ServiceError::conflict(
-                    "already_closed",
-                    "The OPD is already closed that day.",
-                ));
-            }
+        .read(move |conn| -> Result<Vec<AffectedToken>, ServiceError> {
+            closable(conn, &principal, &opd_id, closure.date)?;
+            Ok(opds::queued_tokens_on(conn, &opd_id, closure.date)?
+                .into_iter()
+                .map(affected)
+                .collect())
+        })
+        .await
+}
+
+/// Closes an OPD on a day and, in the same transaction, cancels that day's booked tokens,
+/// each patient told through the outbox (`cancelled`).
+pub async fn add_closure(
+    state: &AppState,
+    principal: &Principal,
+    opd_id: String,
+    closure: Closure,
+) -> Result<ClosureAdded, ServiceError> {
+    let reason = closure_reason(state, &closure)?;
+    let principal = principal.clone();
+    let now = state.clock.now_naive();
+    let (added, sessions) = state
+        .db
+        .write(move |conn| -> Result<_, ServiceError> {
+            let opd = closable(conn, &principal, &opd_id, closure.date)?;
             opds::insert_closure(
                 conn,
                 &ClosureRow {
@@ -439,10 +502,53 @@ pub async fn add_closure(
                     reason: reason.as_ref().to_owned(),
                 },
             )?;
-            Ok(Closure {
-                date: closure.date,
-                reason: reason.into_inner(),
-            })
+            let cancelled = crate::services::queue::cancel_for_closure(
+                conn,
+                &opd,
+                closure.date,
+                &principal.user_id,
+                now,
+            )?;
+            let sessions: HashSet<String> = cancelled
+                .iter()
+                .map(|(t, _)| t.session_id.clone())
+                .collect();
+            let added = ClosureAdded {
+                closure: Closure {
+                    date: closure.date,
+                    reason: reason.into_inner(),
+                },
+                cancelled: cancelled.into_iter().map(affected).collect(),
+            };
+            Ok((added, sessions))
+        })
+        .await?;
+    for session_id in &sessions {
+        state.queue_changed(session_id);
+    }
+    Ok(added)
+}
+
+/// An OPD's closures from today (IST) on, for an administrator whose scope holds its hub.
+pub async fn upcoming_closures(
+    state: &AppState,
+    principal: &Principal,
+    opd_id: String,
+) -> Result<Vec<Closure>, ServiceError> {
+    let principal = principal.clone();
+    let today = schedule::today_ist(state.clock.now());
+    state
+        .db
+        .read(move |conn| -> Result<Vec<Closure>, ServiceError> {
+            let opd = opds::find(conn, &opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
+            hub_in_scope(conn, &principal, &opd.hub_id)?;
+            Ok(opds::closures(conn, &[opd_id], today)?
+                .into_iter()
+                .map(|c| Closure {
+                    date: c.closed_on,
+                    reason: c.reason,
+                })
+                .collect())
         })
         .await
 }

@@ -253,46 +253,92 @@ pub async fn upload_roster(
     code: String,
     csv: String,
 ) -> Result<RosterImported, ServiceError> {
+    roster(state, principal, code, csv, false).await
+}
+
+/// What [`upload_roster`] would do with this file, changing nothing: the same checks (every
+/// bad line named) and the same counts.
+pub async fn roster_preview(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+    csv: String,
+) -> Result<RosterImported, ServiceError> {
+    roster(state, principal, code, csv, true).await
+}
+
+/// The roster upload, or (`dry_run`) the same upload in a savepoint that is rolled back, so a
+/// preview can never count otherwise than the upload.
+async fn roster(
+    state: &AppState,
+    principal: &Principal,
+    code: String,
+    csv: String,
+    dry_run: bool,
+) -> Result<RosterImported, ServiceError> {
     principal.admin_scope()?;
     let lines = parse_roster(&csv)?;
-    let actor = principal.user_id.clone();
     let principal = principal.clone();
     let now = state.clock.now_naive();
     state
         .db
         .write(move |conn| -> Result<RosterImported, ServiceError> {
-            let programme = find_programme(conn, &code)?;
-            require_programme_admin(conn, &principal, &programme)?;
-            let mut imported = RosterImported {
-                rows: lines.len() as i32,
-                added: 0,
-                updated: 0,
-                members_verified: 0,
-            };
-            for (card, name) in &lines {
-                if programmes::upsert_roster_line(conn, &programme.id, card, name, &actor, now)? {
-                    imported.added += 1;
-                } else {
-                    imported.updated += 1;
-                }
+            if !dry_run {
+                return import_roster(conn, &principal, &code, &lines, now);
             }
-            for pending in programmes::members_with_status(conn, &programme.id, PENDING)? {
-                if programmes::on_roster(conn, &programme.id, &pending.card_number)? {
-                    programmes::decide(conn, &pending.id, VERIFIED, None, now)?;
-                    imported.members_verified += 1;
-                }
+            use diesel::Connection;
+            let mut counted = None;
+            let undone = conn.transaction::<(), ServiceError, _>(|conn| {
+                counted = Some(import_roster(conn, &principal, &code, &lines, now)?);
+                Err(diesel::result::Error::RollbackTransaction.into())
+            });
+            match (counted, undone) {
+                (Some(counted), _) => Ok(counted),
+                (None, Err(error)) => Err(error),
+                (None, Ok(())) => Err(diesel::result::Error::RollbackTransaction.into()),
             }
-            audit::record(
-                conn,
-                now,
-                Some(&actor),
-                "programme.roster_uploaded",
-                Some(&programme.id),
-                &format!("{} rows", imported.rows),
-            )?;
-            Ok(imported)
         })
         .await
+}
+
+fn import_roster(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    code: &str,
+    lines: &[(String, String)],
+    now: NaiveDateTime,
+) -> Result<RosterImported, ServiceError> {
+    let actor = &principal.user_id;
+    let programme = find_programme(conn, code)?;
+    require_programme_admin(conn, principal, &programme)?;
+    let mut imported = RosterImported {
+        rows: lines.len() as i32,
+        added: 0,
+        updated: 0,
+        members_verified: 0,
+    };
+    for (card, name) in lines {
+        if programmes::upsert_roster_line(conn, &programme.id, card, name, actor, now)? {
+            imported.added += 1;
+        } else {
+            imported.updated += 1;
+        }
+    }
+    for pending in programmes::members_with_status(conn, &programme.id, PENDING)? {
+        if programmes::on_roster(conn, &programme.id, &pending.card_number)? {
+            programmes::decide(conn, &pending.id, VERIFIED, None, now)?;
+            imported.members_verified += 1;
+        }
+    }
+    audit::record(
+        conn,
+        now,
+        Some(actor),
+        "programme.roster_uploaded",
+        Some(&programme.id),
+        &format!("{} rows", imported.rows),
+    )?;
+    Ok(imported)
 }
 
 /// Claims waiting for a programme administrator.

@@ -732,7 +732,7 @@ impl TableData {
 
 /// Quotes a field that holds a comma, quote or line break; a leading `= + - @` is prefixed
 /// with `'` so a spreadsheet does not run a name as a formula.
-fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err() {
         format!("'{value}")
     } else {

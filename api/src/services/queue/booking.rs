@@ -422,3 +422,37 @@ pub async fn cancel(
     state.queue_changed(&token.session_id);
     Ok(token)
 }
+
+/// Cancels what an OPD's closure on `date` (IST) takes away: every token of that day still
+/// in a queue, each as a patient's own cancellation is (place released, event recorded, the
+/// patient told with `cancelled`), inside the caller's transaction. Returns the tokens
+/// cancelled with their session's start; the caller signals their sessions after commit.
+pub fn cancel_for_closure(
+    conn: &mut DbConnection,
+    opd: &OpdRow,
+    date: chrono::NaiveDate,
+    actor_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<(TokenRow, NaiveDateTime)>, ServiceError> {
+    // Lock the day's sessions first, then read their tokens again: a booking or a call racing
+    // the closure either lands before (and is cancelled) or waits for it.
+    let mut sessions: Vec<String> = opds::queued_tokens_on(conn, &opd.id, date)?
+        .into_iter()
+        .map(|(t, _)| t.session_id)
+        .collect();
+    sessions.dedup();
+    for session_id in &sessions {
+        queue::lock_session(conn, session_id)?;
+    }
+    let mut cancelled = Vec::new();
+    for (mut token, starts_at) in opds::queued_tokens_on(conn, &opd.id, date)? {
+        token.status = TokenStatus::Cancelled.as_str().into();
+        token.cancelled_at = Some(now);
+        queue::save_token(conn, &token)?;
+        queue::release_place(conn, &token.session_id)?;
+        queue::record_event(conn, &token, "cancelled", Some(actor_id), now)?;
+        notify_token(conn, &token, opd, "cancelled", &[])?;
+        cancelled.push((token, starts_at));
+    }
+    Ok(cancelled)
+}
