@@ -1,32 +1,11 @@
 //! Closing an OPD on a day takes that day's booked tokens away: each is cancelled and its
 //! patient told, in the same step as the closure; other days keep theirs.
 
-use diesel::prelude::*;
-use sanjeevani_api::error::ApiError;
-use sanjeevani_api::schema::notifications;
 use sanjeevani_tests::world::session_of;
-use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
+use sanjeevani_tests::{both_backends, spawn_app, Backend};
 use serde_json::json;
 
 both_backends!(a_closure_cancels_the_days_booked_tokens_and_tells_their_patients);
-
-/// The patients who were sent a message made from `template`.
-async fn told(app: &TestApp, template: &'static str) -> Vec<String> {
-    app.app_state
-        .db
-        .read(move |conn| {
-            notifications::table
-                .filter(notifications::template.eq(template))
-                .select(notifications::patient_id)
-                .load::<Option<String>>(conn)
-                .map_err(ApiError::from)
-        })
-        .await
-        .expect("the outbox is read")
-        .into_iter()
-        .flatten()
-        .collect()
-}
 
 async fn a_closure_cancels_the_days_booked_tokens_and_tells_their_patients(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -72,7 +51,7 @@ async fn a_closure_cancels_the_days_booked_tokens_and_tells_their_patients(backe
     assert_eq!(status(0).await, "waiting", "today is not closed");
     assert_eq!(status(1).await, "cancelled");
     assert_eq!(status(2).await, "cancelled");
-    let mut cancelled = told(&app, "cancelled").await;
+    let mut cancelled = app.patients_told("cancelled").await;
     cancelled.sort();
     let mut expected = vec![
         patients[1].patient_id.clone(),

@@ -666,6 +666,18 @@ async fn the_home_page_leads_a_cho_to_the_workspace(backend: Backend) {
         .await
         .html
         .contains("href=\"/doctor\" id=\"your-workspace\""));
+    let admin = Pages::signed_in(&app, "admin.wb").await;
+    assert!(admin
+        .get("/")
+        .await
+        .html
+        .contains("href=\"/admin\" id=\"your-workspace\""));
+    let patient = app.quick_patients(1, 1990).await.remove(0);
+    assert!(Pages::with_session(&app, &patient.token)
+        .get("/")
+        .await
+        .html
+        .contains("href=\"/app\" id=\"your-workspace\""));
     // Signed out, the workspace asks who is there first and comes back.
     let nobody = app
         .client

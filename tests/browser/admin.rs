@@ -7,9 +7,6 @@
 
 use std::time::Duration;
 
-use diesel::prelude::*;
-use sanjeevani_api::error::ApiError;
-use sanjeevani_api::schema::notifications;
 use sanjeevani_tests::browser::{browsers_skipped, Browser};
 use sanjeevani_tests::world::session_of;
 use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp, DEMO_PASSWORD};
@@ -55,24 +52,6 @@ async fn tick_doctor(browser: &Browser, name: &str) {
         ))
         .await;
     assert_eq!(ticked, json!(true), "{name} is offered");
-}
-
-/// The patients sent a `cancelled` message.
-async fn told_cancelled(app: &TestApp) -> Vec<String> {
-    app.app_state
-        .db
-        .read(|conn| {
-            notifications::table
-                .filter(notifications::template.eq("cancelled"))
-                .select(notifications::patient_id)
-                .load::<Option<String>>(conn)
-                .map_err(ApiError::from)
-        })
-        .await
-        .expect("the outbox is read")
-        .into_iter()
-        .flatten()
-        .collect()
 }
 
 async fn an_administrator_runs_an_opd_and_closes_a_day(backend: Backend) {
@@ -195,7 +174,10 @@ async fn an_administrator_runs_an_opd_and_closes_a_day(backend: Backend) {
         )
         .await;
     assert_eq!(status.body["status"], "cancelled");
-    assert_eq!(told_cancelled(&app).await, vec![patient.patient_id.clone()]);
+    assert_eq!(
+        app.patients_told("cancelled").await,
+        vec![patient.patient_id.clone()]
+    );
 
     // Closing the same day again is refused with the API's code, in Bengali.
     browser

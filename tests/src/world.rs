@@ -68,6 +68,26 @@ pub struct QuickPatient {
 }
 
 impl TestApp {
+    /// The patients sent a message made from `template` (read from the outbox).
+    pub async fn patients_told(&self, template: &'static str) -> Vec<String> {
+        use diesel::prelude::*;
+        use sanjeevani_api::schema::notifications;
+        self.app_state
+            .db
+            .read(move |conn| {
+                notifications::table
+                    .filter(notifications::template.eq(template))
+                    .select(notifications::patient_id)
+                    .load::<Option<String>>(conn)
+                    .map_err(ApiError::from)
+            })
+            .await
+            .expect("the outbox is read")
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// Rebuilds the report rollups from the tokens with the migrations' own backfill SQL.
     pub async fn rebuild_report_rollups(&self) {
         let sql = report_backfill_sql(self.backend);

@@ -368,7 +368,7 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         Some(Role::Cho) => Some(("/spoke", c.t("spoke-title"))),
         Some(Role::Doctor) => Some(("/doctor", c.t("doctor-title"))),
         Some(Role::Pharmacist) => Some(("/desk", c.t("desk-title"))),
-        Some(Role::Admin) => Some(("/reports", c.t("reports-title"))),
+        Some(Role::Admin) => Some(("/admin", c.t("admin-title"))),
         Some(Role::Patient) => Some(("/app", c.t("app-home-title"))),
         _ => None,
     };

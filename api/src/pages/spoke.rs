@@ -28,7 +28,7 @@ use serde::Deserialize;
 use self::board::BoardView;
 use super::booking::{self, OpdChoice};
 use super::call::{session_token, CallPane};
-pub use super::Problem;
+use super::Problem;
 use super::{encode_query, render, require, same_origin, see_other, Chrome};
 use crate::auth::token::new_id;
 use crate::auth::Principal;

@@ -20,7 +20,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub use super::spoke::Problem;
+pub use super::Problem;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(index)
