@@ -7,6 +7,7 @@ mod auth_staff;
 mod calls;
 mod channels;
 mod closures;
+mod console;
 mod doctor_workspace;
 mod edge;
 

@@ -1,12 +1,15 @@
 //! Programmes in the console: a closed programme's roster (pasted CSV, previewed with what will
-//! change and every bad line named before it is uploaded, all or nothing) and the claims
-//! waiting for a programme administrator. Each step is the `services::programmes` call of the
+//! change and every bad line named before it is uploaded, all or nothing), the claims waiting
+//! for a programme administrator, the targets its reports compare against, and (for a national
+//! administrator) who administers it. Each step is the `services::programmes` call of the
 //! matching `/admin/programmes/{code}/...` JSON route, which checks who may do it.
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
-use sanjeevani_types::programme::{MemberReview, RosterImported};
+use sanjeevani_types::programme::{
+    MemberReview, ProgrammeAdministrator, ProgrammeTargets, RosterImported,
+};
 use serde::Deserialize;
 
 use super::{admin, admin_posting, back_to, nav, refused, NavLink, Problem};
@@ -21,7 +24,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(programme)
         .service(preview_roster)
         .service(upload_roster)
-        .service(decide);
+        .service(decide)
+        .service(set_targets)
+        .service(add_administrator);
 }
 
 const HERE: &str = "/admin/programmes";
@@ -82,6 +87,11 @@ struct ProgrammePage {
     preview: Option<String>,
     /// The claims waiting, if the administrator may review them.
     claims: Option<Vec<ClaimLine>>,
+    /// The targets now, if the administrator may read them: (doctors per hub, consultations
+    /// per doctor a month), empty where none is set.
+    targets: Option<(String, String)>,
+    /// For a national administrator: the administrators who could be named, (user id, name).
+    candidates: Option<Vec<(String, String)>>,
     notice: Option<String>,
     problem: Option<Problem>,
 }
@@ -116,7 +126,34 @@ async fn programme_page(
             None
         }
     };
+    let targets = programmes::targets_report(state, principal, code.clone(), None)
+        .await
+        .ok()
+        .map(|report| {
+            let text = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
+            (
+                text(report.targets.min_doctors_per_hub),
+                text(report.targets.min_consultations_per_doctor_month),
+            )
+        });
+    // Naming a programme's administrators is the national administrator's (the service says
+    // so); others are not offered a form that would only be refused.
+    let candidates = match principal.require_national_admin() {
+        Ok(()) => crate::services::staff::list(state, principal)
+            .await
+            .ok()
+            .map(|staff| {
+                staff
+                    .into_iter()
+                    .filter(|s| s.role == sanjeevani_types::domain::Role::Admin && !s.disabled)
+                    .map(|s| (s.id, format!("{} ({})", s.name, s.username)))
+                    .collect()
+            }),
+        Err(_) => None,
+    };
     let page = ProgrammePage {
+        targets,
+        candidates,
         nav: nav(&c, HERE),
         preview: preview.map(|p| roster_summary(&c, "admin-roster-preview", &p)),
         c,
@@ -162,6 +199,8 @@ struct DoneQuery {
     updated: Option<i32>,
     verified: Option<i32>,
     decided: Option<String>,
+    /// `targets` or `administrator` after that form was saved.
+    saved: Option<String>,
 }
 
 #[get("/admin/programmes/{code}")]
@@ -190,6 +229,9 @@ async fn programme(
         (None, Some(decided)) if decided == "approve" || decided == "reject" => {
             Some(c.t(&format!("admin-claim-{decided}-done")))
         }
+        _ if matches!(q.saved.as_deref(), Some("targets" | "administrator")) => Some(c.t(
+            &format!("admin-saved-{}", q.saved.as_deref().unwrap_or_default()),
+        )),
         _ => None,
     };
     let outcome = (StatusCode::OK, None, notice, None);
@@ -291,6 +333,103 @@ async fn decide(
             &req,
             &format!("/admin/programmes/{code}"),
             vec![("decided".into(), decision)],
+        ),
+        Err(error) => {
+            let (status, problem) = refused(error);
+            let outcome = (status, None, None, Some(problem));
+            programme_page(&req, &state, &principal, code, String::new(), outcome).await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TargetsForm {
+    #[serde(default)]
+    min_doctors_per_hub: String,
+    #[serde(default)]
+    min_consultations_per_doctor_month: String,
+}
+
+/// A target as typed: empty is "none"; anything else must be a whole number (the service checks
+/// its range).
+fn target(field: &str, text: &str) -> Result<Option<i32>, ApiError> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text.parse().map(Some).map_err(|_| {
+            ApiError::validation(vec![sanjeevani_types::FieldError {
+                field: field.into(),
+                code: "invalid_number".into(),
+                message: "must be a whole number".into(),
+            }])
+        }),
+    }
+}
+
+#[post("/admin/programmes/{code}/targets")]
+async fn set_targets(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TargetsForm>,
+) -> HttpResponse {
+    let principal = match admin_posting(&req, &state).await {
+        Ok(p) => p,
+        Err(refusal) => return refusal,
+    };
+    let code = path.into_inner();
+    let saved = async {
+        let targets = ProgrammeTargets {
+            min_doctors_per_hub: target("min_doctors_per_hub", &form.min_doctors_per_hub)?,
+            min_consultations_per_doctor_month: target(
+                "min_consultations_per_doctor_month",
+                &form.min_consultations_per_doctor_month,
+            )?,
+        };
+        programmes::set_targets(&state, &principal, code.clone(), targets)
+            .await
+            .map_err(ApiError::from)
+    }
+    .await;
+    match saved {
+        Ok(_) => back_to(
+            &req,
+            &format!("/admin/programmes/{code}"),
+            vec![("saved".into(), "targets".into())],
+        ),
+        Err(error) => {
+            let (status, problem) = refused(error);
+            let outcome = (status, None, None, Some(problem));
+            programme_page(&req, &state, &principal, code, String::new(), outcome).await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AdministratorForm {
+    #[serde(default)]
+    user_id: String,
+}
+
+#[post("/admin/programmes/{code}/administrators")]
+async fn add_administrator(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<AdministratorForm>,
+) -> HttpResponse {
+    let principal = match admin_posting(&req, &state).await {
+        Ok(p) => p,
+        Err(refusal) => return refusal,
+    };
+    let code = path.into_inner();
+    let input = ProgrammeAdministrator {
+        user_id: form.into_inner().user_id.trim().to_owned(),
+    };
+    match programmes::add_administrator(&state, &principal, code.clone(), input).await {
+        Ok(_) => back_to(
+            &req,
+            &format!("/admin/programmes/{code}"),
+            vec![("saved".into(), "administrator".into())],
         ),
         Err(error) => {
             let (status, problem) = refused(error);
