@@ -1,5 +1,6 @@
 //! The administrators' console forms that the browser story (`tests/browser/admin.rs`) does not
-//! walk through, as a browser sends them: a programme's targets and its administrators.
+//! walk through, as a browser sends them: a programme's targets and its administrators, and
+//! signing a staff member out of every device.
 
 use reqwest::StatusCode;
 use sanjeevani_tests::pages::Pages;
@@ -8,6 +9,7 @@ use sanjeevani_tests::{both_backends, spawn_app, Backend};
 both_backends!(
     a_programmes_targets_are_set_from_the_console_and_a_bad_one_changes_nothing,
     only_a_national_administrator_names_a_programmes_administrators,
+    an_administrator_sees_who_is_signed_in_and_signs_them_out_everywhere,
 );
 
 const TARGETS: &str = "/api/v1/reports/programmes/wb/targets?on=2026-11-23";
@@ -121,4 +123,74 @@ async fn only_a_national_administrator_names_a_programmes_administrators(backend
         .get("/api/v1/admin/programmes/ehiv/claims", Some(&state_admin))
         .await;
     assert_eq!(claims.status, 200, "{}", claims.body);
+}
+
+async fn an_administrator_sees_who_is_signed_in_and_signs_them_out_everywhere(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // dr.ghosh is signed in on two devices.
+    let (phone, desk) = (
+        app.staff_token("dr.ghosh").await,
+        app.staff_token("dr.ghosh").await,
+    );
+    let admin = Pages::signed_in(&app, "admin.wb").await;
+    let page = admin.get("/admin/staff").await;
+    let line = page
+        .html
+        .split("<tr data-username=\"dr.ghosh\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .expect("dr.ghosh's line")
+        .to_owned();
+    assert!(line.contains("Signed in on 2 devices"), "{line}");
+    let staff = app
+        .get(
+            "/api/v1/admin/staff",
+            Some(&app.staff_token("admin.wb").await),
+        )
+        .await;
+    let ghosh = staff
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["username"] == "dr.ghosh")
+        .unwrap()
+        .clone();
+    assert_eq!(ghosh["signed_in_devices"], 2);
+    let id = ghosh["id"].as_str().unwrap();
+
+    // An administrator of another hub (Kolkata; dr.ghosh works at Siliguri) does not even find
+    // the account.
+    let other = Pages::signed_in(&app, "admin.sehat").await;
+    let refused = other
+        .post(&format!("/admin/staff/{id}/sign-out"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/v1/auth/me", Some(&phone)).await.status, 200);
+
+    let done = admin
+        .post(&format!("/admin/staff/{id}/sign-out"), &[])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    for token in [&phone, &desk] {
+        assert_eq!(app.get("/api/v1/auth/me", Some(token)).await.status, 401);
+    }
+    // The account itself stays usable, and the action is in the audit trail.
+    assert_eq!(
+        app.login_staff("dr.ghosh", sanjeevani_tests::DEMO_PASSWORD)
+            .await
+            .status,
+        200
+    );
+    let audit = app
+        .get(
+            "/api/v1/admin/audit",
+            Some(&app.staff_token("admin.wb").await),
+        )
+        .await;
+    assert!(
+        audit.body.to_string().contains("staff.signed_out"),
+        "{}",
+        audit.body
+    );
 }

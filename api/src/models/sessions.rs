@@ -78,6 +78,25 @@ pub fn list_live_for_user(
         .load(conn)
 }
 
+/// For each of `user_ids` with a live session: (user id, live sessions, last seen on any).
+pub fn live_by_users(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64, Option<NaiveDateTime>)>> {
+    sessions::table
+        .filter(sessions::user_id.eq_any(user_ids))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .group_by(sessions::user_id)
+        .select((
+            sessions::user_id,
+            diesel::dsl::count_star(),
+            diesel::dsl::max(sessions::last_seen_at),
+        ))
+        .load(conn)
+}
+
 /// Revokes one of a user's sessions; 0 when it is not theirs or already ended.
 pub fn revoke(
     conn: &mut DbConnection,

@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(disable_staff)
         .service(enable_staff)
         .service(unlock_staff)
+        .service(sign_out_staff)
         .service(audit);
 }
 
@@ -123,4 +124,16 @@ pub async fn unlock_staff(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(staff::unlock(&state, &principal, path.into_inner()).await?))
+}
+
+/// Sign a staff account out of every device (it stays usable with its password).
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = Staff), (status = 404, body = ErrorBody)))]
+#[post("/admin/staff/{id}/sign-out")]
+pub async fn sign_out_staff(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok()
+        .json(staff::sign_out_everywhere(&state, &principal, path.into_inner()).await?))
 }

@@ -145,27 +145,41 @@ pub fn to_api(user: User) -> Staff {
         registration_number: user.registration_number,
         specialty: user.specialty,
         locked_at: None,
+        signed_in_devices: 0,
+        last_seen_at: None,
     }
 }
 
-/// The accounts with their password locks: the administrator's list shows who is locked out.
+/// The accounts with their password locks and their live sessions: the administrator's list
+/// shows who is locked out and who is signed in where.
 fn with_locks(
     conn: &mut crate::db::DbConnection,
     rows: Vec<User>,
+    now: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<Vec<Staff>> {
     let usernames: Vec<String> = rows.iter().filter_map(|u| u.username.clone()).collect();
+    let ids: Vec<String> = rows.iter().map(|u| u.id.clone()).collect();
     let mut locked = std::collections::HashMap::new();
+    let mut live = std::collections::HashMap::new();
     // Bounded batches: a national list has thousands of accounts, and SQLite binds at most
     // 32,766 parameters in one statement.
     for chunk in usernames.chunks(1_000) {
         locked.extend(throttles::locked_logins(conn, chunk)?);
     }
+    for chunk in ids.chunks(1_000) {
+        for (user, count, seen) in sessions::live_by_users(conn, chunk, now)? {
+            live.insert(user, (count, seen));
+        }
+    }
     Ok(rows
         .into_iter()
         .map(|user| {
             let at = user.username.as_ref().and_then(|u| locked.get(u)).copied();
+            let (devices, seen) = live.get(&user.id).copied().unwrap_or((0, None));
             Staff {
                 locked_at: at.map(utc),
+                signed_in_devices: devices as i32,
+                last_seen_at: seen.map(utc),
                 ..to_api(user)
             }
         })
@@ -268,6 +282,7 @@ pub async fn create(
 
 pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<Staff>, ServiceError> {
     let scope = principal.admin_scope()?;
+    let now = state.clock.now_naive();
     let rows = state
         .db
         .read(move |conn| -> Result<Vec<Staff>, ServiceError> {
@@ -278,7 +293,7 @@ pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<Staff>,
                     users::list_staff(conn, Some(std::slice::from_ref(id)), None)?
                 }
             };
-            Ok(with_locks(conn, rows)?)
+            Ok(with_locks(conn, rows, now)?)
         })
         .await?;
     Ok(rows)
@@ -331,6 +346,36 @@ pub async fn unlock(
                 throttles::forget_login(conn, username)?;
             }
             audit::record(conn, now, Some(&actor), "staff.unlocked", Some(&id), "")?;
+            Ok(user)
+        })
+        .await?;
+    Ok(to_api(user))
+}
+
+/// Signs a staff account within the caller's scope out of every device (a lost phone, a shared
+/// computer left signed in); the account stays usable with its password.
+pub async fn sign_out_everywhere(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+) -> Result<Staff, ServiceError> {
+    let scope = principal.admin_scope()?;
+    let actor = principal.user_id.clone();
+    let now = state.clock.now_naive();
+    let user = state
+        .db
+        .write(move |conn| -> Result<User, ServiceError> {
+            let user = find_in_scope(conn, &scope, &id)?;
+            let ended = sessions::revoke_all_for_user(conn, &id, now)?;
+            let detail = format!("sessions={ended}");
+            audit::record(
+                conn,
+                now,
+                Some(&actor),
+                "staff.signed_out",
+                Some(&id),
+                &detail,
+            )?;
             Ok(user)
         })
         .await?;

@@ -65,6 +65,12 @@ pub struct Staff {
     /// administrator's unlock lifts it. The account's sessions go on meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_at: Option<DateTime<Utc>>,
+    /// Devices signed in to the account now (live sessions), in a list of staff.
+    #[serde(default)]
+    pub signed_in_devices: i32,
+    /// When the account was last used on any of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -258,6 +258,8 @@ pub struct StaffLine {
     pub place: String,
     pub disabled: bool,
     pub locked: bool,
+    /// "Signed in on 2 devices, last used ..." while the account has live sessions.
+    pub signed_in: Option<String>,
 }
 
 #[derive(Template)]
@@ -319,6 +321,18 @@ async fn staff_page(
             place: place_of(&s.facility_id, &s.state_code),
             disabled: s.disabled,
             locked: s.locked_at.is_some(),
+            signed_in: (s.signed_in_devices > 0).then(|| {
+                c.t2(
+                    "admin-staff-signed-in",
+                    ("count", &s.signed_in_devices),
+                    (
+                        "time",
+                        &s.last_seen_at
+                            .map(|at| crate::notify::i18n::format_time_ist(at, c.language))
+                            .unwrap_or_default(),
+                    ),
+                )
+            }),
         })
         .collect();
     let facilities = places
@@ -360,7 +374,7 @@ async fn staff_list(
         Ok(p) => p,
         Err(refusal) => return refusal,
     };
-    let c = Chrome::new(&req, None);
+    let c = Chrome::new(&req, Some(&principal));
     let notice = match (&query.added, &query.done) {
         (Some(name), _) => Some(c.t1("admin-staff-added", "name", name)),
         (None, Some(done)) if STAFF_ACTIONS.contains(&done.as_str()) => {
@@ -407,7 +421,7 @@ async fn add_staff(
 
 /// What can be done to a staff account from its line: the JSON routes
 /// `POST /admin/staff/{id}/{action}`.
-const STAFF_ACTIONS: [&str; 3] = ["disable", "enable", "unlock"];
+const STAFF_ACTIONS: [&str; 4] = ["disable", "enable", "unlock", "sign-out"];
 
 #[post("/admin/staff/{id}/{action}")]
 async fn staff_action(
@@ -424,6 +438,7 @@ async fn staff_action(
         "disable" => staff::set_disabled(&state, &principal, id, true).await,
         "enable" => staff::set_disabled(&state, &principal, id, false).await,
         "unlock" => staff::unlock(&state, &principal, id).await,
+        "sign-out" => staff::sign_out_everywhere(&state, &principal, id).await,
         _ => {
             return ApiError::from(crate::services::ServiceError::NotFound("action"))
                 .into_page(&req)

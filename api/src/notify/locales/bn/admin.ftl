@@ -170,3 +170,6 @@ admin-programme-admins = কর্মসূচির প্রশাসক
 admin-programme-admin-add = কর্মসূচির প্রশাসক করুন
 admin-saved-targets = লক্ষ্য সংরক্ষিত হয়েছে।
 admin-saved-administrator = কর্মসূচির প্রশাসক যোগ করা হয়েছে।
+admin-staff-signed-in = { $count }টি ডিভাইসে সাইন ইন, শেষ ব্যবহার { $time }
+admin-staff-sign-out = সব জায়গা থেকে সাইন আউট করুন
+admin-staff-sign-out-done = সব ডিভাইস থেকে সাইন আউট করা হয়েছে।

@@ -170,3 +170,9 @@ admin-programme-admins = Programme administrators
 admin-programme-admin-add = Make programme administrator
 admin-saved-targets = Targets saved.
 admin-saved-administrator = Programme administrator added.
+admin-staff-signed-in = { $count ->
+    [one] Signed in on 1 device, last used { $time }
+   *[other] Signed in on { $count } devices, last used { $time }
+}
+admin-staff-sign-out = Sign out everywhere
+admin-staff-sign-out-done = Signed out of every device.

@@ -170,3 +170,6 @@ admin-programme-admins = कार्यक्रम प्रशासक
 admin-programme-admin-add = कार्यक्रम प्रशासक बनाएँ
 admin-saved-targets = लक्ष्य सहेजे गए।
 admin-saved-administrator = कार्यक्रम प्रशासक जोड़ा गया।
+admin-staff-signed-in = { $count } डिवाइस पर साइन इन, आख़िरी उपयोग { $time }
+admin-staff-sign-out = हर जगह से साइन आउट करें
+admin-staff-sign-out-done = हर डिवाइस से साइन आउट किया गया।
