@@ -12,7 +12,9 @@
 #
 # The environment is the one cargo-ndk sets up: for each Rust target, the NDK's clang for the
 # minimum API level as linker and C compiler (SQLite and ring compile C), and llvm-ar.
-# ANDROID_API (default 24, Android 7.0) sets the minimum API level.
+# ANDROID_API (default 26, Android 8.0) sets the minimum API level: the generated Kotlin uses
+# java.time.Instant for timestamps, which Android has from API 26 (lower levels need core
+# library desugaring in the app's Gradle build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -29,7 +31,7 @@ MESSAGE
     exit 1
 fi
 
-api="${ANDROID_API:-24}"
+api="${ANDROID_API:-26}"
 case "$(uname -s)" in
     Linux) host_tag=linux-x86_64 ;;
     Darwin) host_tag=darwin-x86_64 ;; # The NDK ships one universal macOS toolchain under this name.

@@ -563,8 +563,9 @@ pub struct SanjeevaniClient {
 impl SanjeevaniClient {
     /// `base_url` is the server's address, e.g. `https://sanjeevani.example.in` (plain
     /// `http://` only for localhost and the Android emulator's `10.0.2.2`). `data_dir` is a
-    /// directory private to the app (Android `Context.filesDir`, iOS Application Support);
-    /// it is created if missing.
+    /// directory private to the app and kept out of backups: it holds the session token
+    /// (Android `Context.noBackupFilesDir`, which Auto Backup never copies; iOS Application
+    /// Support with `isExcludedFromBackup`); it is created if missing.
     #[uniffi::constructor]
     pub fn new(base_url: String, data_dir: String) -> Result<Arc<Self>, MobileError> {
         Ok(Arc::new(Self {

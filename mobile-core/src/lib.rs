@@ -50,7 +50,7 @@
 //! the API's own types from `sanjeevani-types`; the exported records in [`records`] wrap them.
 //!
 //! ```kotlin
-//! val client = SanjeevaniClient("https://sanjeevani.example.in", context.filesDir.path)
+//! val client = SanjeevaniClient("https://sanjeevani.example.in", context.noBackupFilesDir.path)
 //! withContext(Dispatchers.IO) {
 //!     client.requestOtpPhone("+919876543210")
 //!     client.verifyOtpPhone("+919876543210", code, "Redmi 12")
