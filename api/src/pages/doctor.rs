@@ -25,6 +25,7 @@ use sanjeevani_types::queue::{PresenceUpdate, Token, TokenStatus};
 use sanjeevani_types::rx_text::{self, Sheet, SheetItem};
 use serde::Deserialize;
 
+use super::forms::optional;
 use super::{render, require, same_origin, see_other, Chrome};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -700,10 +701,7 @@ fn consultation_view(row: &ConsultationRow) -> NoteForm {
 
 /// An issued prescription as the patient reads it (in their language), with its QR code.
 fn issued_view(c: &Chrome, p: Prescription, language: TextLanguage) -> IssuedView {
-    let status = serde_json::to_value(p.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let status = p.status.as_str().to_owned();
     let sheet = Sheet {
         code: p.code.clone(),
         patient_name: p.patient_name,
@@ -970,7 +968,6 @@ async fn note(
     };
     let token_id = path.into_inner();
     let form = form.into_inner();
-    let optional = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     let follow_up_on = match optional(&form.follow_up_on) {
         None => None,
         Some(text) => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {

@@ -16,10 +16,15 @@ pub mod call;
 pub mod dashboard;
 pub mod desk;
 pub mod doctor;
+pub mod forms;
 pub mod spoke;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use actix_web::cookie::{time, Cookie, SameSite};
-use actix_web::http::{header, StatusCode};
+use actix_web::error::InternalError;
+use actix_web::http::{header, Method, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
 use sanjeevani_types::domain::Role;
@@ -29,6 +34,8 @@ use crate::auth::{login, principal, AuthError, Principal};
 use crate::error::ApiError;
 use crate::notify::i18n::{self, Language};
 use crate::state::AppState;
+
+pub use forms::Problem;
 
 /// The page session's cookie: the same random session token the API hands out, never readable
 /// by scripts.
@@ -262,6 +269,32 @@ pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Option<Principal>
     principal::authenticate(state, token.value()).await.ok()
 }
 
+/// The future of a page's user extractor ([`page_user`]).
+pub type PageUser<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
+
+/// A page handler's signed-in user as an argument (an actix extractor): `who` decides from the
+/// request, and its refusal is the page's own answer (the sign-in form, a refusal page). A form
+/// post must come from this site's own pages first ([`same_origin`]).
+pub fn page_user<T, F, Fut>(req: &HttpRequest, who: F) -> PageUser<T>
+where
+    T: 'static,
+    F: FnOnce(HttpRequest, web::Data<AppState>) -> Fut + 'static,
+    Fut: Future<Output = Result<T, HttpResponse>> + 'static,
+{
+    let req = req.clone();
+    Box::pin(async move {
+        let refuse = |response| InternalError::from_response("refused", response).into();
+        if req.method() == Method::POST {
+            same_origin(&req).map_err(|error| refuse(error.into_page(&req)))?;
+        }
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| refuse(ApiError::internal("no application state").into_page(&req)))?;
+        who(req, state).await.map_err(refuse)
+    })
+}
+
 /// What a page does when its visitor may not see it.
 pub enum Refusal {
     /// Nobody signed in: off to the sign-in form, then back here.
@@ -307,6 +340,18 @@ fn refuse(req: &HttpRequest, refusal: Refusal, user: Option<&Principal>) -> Http
             render(req, StatusCode::FORBIDDEN, &page)
         }
     }
+}
+
+/// `path` (with its query and `#section`, if any) in the page's language, for a redirect:
+/// post/redirect/get keeps the language the form was sent in.
+pub fn in_language(req: &HttpRequest, path: &str) -> String {
+    let language = language_of(req).code();
+    let (path, section) = match path.split_once('#') {
+        Some((path, section)) => (path, format!("#{section}")),
+        None => (path, String::new()),
+    };
+    let joiner = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{joiner}lang={language}{section}")
 }
 
 pub fn see_other(location: &str) -> HttpResponse {
@@ -476,48 +521,6 @@ pub fn session_cookie_removal() -> Cookie<'static> {
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
     gone
-}
-
-/// Why a form was refused: the error's code and message, and each field's own problem.
-pub struct Problem {
-    pub code: String,
-    pub message: String,
-    pub fields: Vec<(String, String)>,
-}
-
-impl Problem {
-    /// A page's status and problem after a form was refused (`Some`), or shown plainly.
-    pub fn of_refusal(refused: Option<ApiError>) -> (StatusCode, Option<Problem>) {
-        match refused {
-            Some(error) => (
-                actix_web::ResponseError::status_code(&error),
-                Some(error.into()),
-            ),
-            None => (StatusCode::OK, None),
-        }
-    }
-
-    /// The problem of one field, if the refusal named it.
-    pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(field, _)| field == name)
-            .map(|(_, message)| message.as_str())
-    }
-}
-
-impl From<ApiError> for Problem {
-    fn from(error: ApiError) -> Self {
-        Problem {
-            code: error.code().to_owned(),
-            message: error.message().to_owned(),
-            fields: error
-                .fields()
-                .iter()
-                .map(|f| (f.field.clone(), f.message.clone()))
-                .collect(),
-        }
-    }
 }
 
 /// The status, the sentence and the `Retry-After` for a refused sign-in: the API's own answer

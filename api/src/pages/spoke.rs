@@ -28,8 +28,8 @@ use serde::Deserialize;
 use self::board::BoardView;
 use super::booking::{self, OpdChoice};
 use super::call::{session_token, CallPane};
-use super::Problem;
-use super::{encode_query, render, require, same_origin, see_other, Chrome};
+use super::forms::{field_problem, number, optional, Problem};
+use super::{encode_query, in_language, render, require, same_origin, see_other, Chrome};
 use crate::auth::token::new_id;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -124,12 +124,7 @@ struct SpokePage {
 impl SpokePage {
     /// A field's own problem, if the refused form had one.
     fn field_problem(&self, field: &str) -> Option<String> {
-        self.problem.as_ref().and_then(|p| {
-            p.fields
-                .iter()
-                .find(|(name, _)| name == field)
-                .map(|(_, message)| message.clone())
-        })
+        field_problem(self.problem.as_ref(), field)
     }
 
     /// (code, name, chosen) of the languages a patient may prefer; the page's by default.
@@ -358,34 +353,13 @@ async fn workspace(
 /// Back to the workspace, in the page's language, with `pairs` in the query, at `section`.
 fn back_to_workspace(
     req: &HttpRequest,
-    mut pairs: Vec<(String, String)>,
+    pairs: Vec<(String, String)>,
     section: &str,
 ) -> HttpResponse {
-    pairs.push(("lang".into(), super::language_of(req).code().into()));
-    see_other(&format!("/spoke?{}#{section}", encode_query(&pairs)))
-}
-
-/// A form field that must be a number if filled: `Err` names the field.
-fn number<T: std::str::FromStr>(
-    field: &str,
-    text: &str,
-    bad: &mut Vec<sanjeevani_types::FieldError>,
-) -> Option<T> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    match text.parse() {
-        Ok(value) => Some(value),
-        Err(_) => {
-            bad.push(sanjeevani_types::FieldError {
-                field: field.to_owned(),
-                code: "invalid_number".into(),
-                message: "must be a number".into(),
-            });
-            None
-        }
-    }
+    see_other(&in_language(
+        req,
+        &format!("/spoke?{}#{section}", encode_query(&pairs)),
+    ))
 }
 
 impl RegisterForm {
@@ -417,10 +391,10 @@ impl RegisterForm {
                     birth_date: None,
                     birth_year,
                     preferred_language: language,
-                    abha_number: Some(self.abha_number.trim().to_owned()).filter(|a| !a.is_empty()),
+                    abha_number: optional(&self.abha_number),
                     relation: None,
                 },
-                phone: Some(self.phone.trim().to_owned()).filter(|p| !p.is_empty()),
+                phone: optional(&self.phone),
             }),
             _ => Err(ApiError::validation(bad)),
         }
@@ -540,7 +514,7 @@ async fn book_opd(
         session_id: form.session_id.trim().to_owned(),
         patient_id: form.patient_id.clone(),
         priority_reason: PriorityReason::parse(form.priority_reason.trim()),
-        vitals_id: Some(form.vitals_id.trim().to_owned()).filter(|v| !v.is_empty()),
+        vitals_id: optional(&form.vitals_id),
     };
     let booked = if booking.session_id.is_empty() {
         Err(ApiError::validation(vec![sanjeevani_types::FieldError {

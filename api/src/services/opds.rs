@@ -399,6 +399,28 @@ pub async fn list_for_admin(
         .await
 }
 
+/// One OPD within the administrator's scope, for its page; anyone else's is not found.
+pub async fn get_for_admin(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+) -> Result<Opd, ServiceError> {
+    let scope = principal.admin_scope()?;
+    let today = schedule::today_ist(state.clock.now());
+    state
+        .db
+        .read(move |conn| -> Result<Opd, ServiceError> {
+            let row = opds::find(conn, &id)?.ok_or(ServiceError::NotFound("OPD"))?;
+            let bundle = OpdBundle::load(conn, vec![row], today)?;
+            let opd = &bundle.opds[0];
+            match bundle.hubs.get(&opd.hub_id) {
+                Some(hub) if scope.covers(hub) => Ok(bundle.to_api(opd)),
+                _ => Err(ServiceError::NotFound("OPD")),
+            }
+        })
+        .await
+}
+
 /// How far ahead an OPD can be closed.
 const CLOSURE_DAYS_AHEAD: i64 = 366;
 

@@ -328,12 +328,20 @@ fn find_in_scope(
     }
 }
 
-/// Lifts the password lock of a staff account within the caller's scope and forgets its
-/// failures (`auth::throttle`). Its sessions were never ended by the lock.
-pub async fn unlock(
+/// One change to a staff account within the caller's scope, in one transaction with its audit
+/// entry: `change` does it and returns the entry's detail. The account as it is afterwards.
+async fn change_in_scope(
     state: &AppState,
     principal: &Principal,
     id: String,
+    action: &'static str,
+    change: impl FnOnce(
+            &mut crate::db::DbConnection,
+            &User,
+            chrono::NaiveDateTime,
+        ) -> Result<String, ServiceError>
+        + Send
+        + 'static,
 ) -> Result<Staff, ServiceError> {
     let scope = principal.admin_scope()?;
     let actor = principal.user_id.clone();
@@ -342,14 +350,28 @@ pub async fn unlock(
         .db
         .write(move |conn| -> Result<User, ServiceError> {
             let user = find_in_scope(conn, &scope, &id)?;
-            if let Some(username) = &user.username {
-                throttles::forget_login(conn, username)?;
-            }
-            audit::record(conn, now, Some(&actor), "staff.unlocked", Some(&id), "")?;
-            Ok(user)
+            let detail = change(conn, &user, now)?;
+            audit::record(conn, now, Some(&actor), action, Some(&id), &detail)?;
+            users::find(conn, &id)?.ok_or(ServiceError::NotFound("staff member"))
         })
         .await?;
     Ok(to_api(user))
+}
+
+/// Lifts the password lock of a staff account within the caller's scope and forgets its
+/// failures (`auth::throttle`). Its sessions were never ended by the lock.
+pub async fn unlock(
+    state: &AppState,
+    principal: &Principal,
+    id: String,
+) -> Result<Staff, ServiceError> {
+    change_in_scope(state, principal, id, "staff.unlocked", |conn, user, _| {
+        if let Some(username) = &user.username {
+            throttles::forget_login(conn, username)?;
+        }
+        Ok(String::new())
+    })
+    .await
 }
 
 /// Signs a staff account within the caller's scope out of every device (a lost phone, a shared
@@ -359,27 +381,17 @@ pub async fn sign_out_everywhere(
     principal: &Principal,
     id: String,
 ) -> Result<Staff, ServiceError> {
-    let scope = principal.admin_scope()?;
-    let actor = principal.user_id.clone();
-    let now = state.clock.now_naive();
-    let user = state
-        .db
-        .write(move |conn| -> Result<User, ServiceError> {
-            let user = find_in_scope(conn, &scope, &id)?;
-            let ended = sessions::revoke_all_for_user(conn, &id, now)?;
-            let detail = format!("sessions={ended}");
-            audit::record(
-                conn,
-                now,
-                Some(&actor),
-                "staff.signed_out",
-                Some(&id),
-                &detail,
-            )?;
-            Ok(user)
-        })
-        .await?;
-    Ok(to_api(user))
+    change_in_scope(
+        state,
+        principal,
+        id,
+        "staff.signed_out",
+        |conn, user, now| {
+            let ended = sessions::revoke_all_for_user(conn, &user.id, now)?;
+            Ok(format!("sessions={ended}"))
+        },
+    )
+    .await
 }
 
 /// Disables (and signs out) or re-enables a staff account within the caller's scope.
@@ -389,31 +401,25 @@ pub async fn set_disabled(
     id: String,
     disabled: bool,
 ) -> Result<Staff, ServiceError> {
-    let scope = principal.admin_scope()?;
+    // Only an administrator is told about their own account: anyone else is refused first.
+    principal.admin_scope()?;
     if disabled && id == principal.user_id {
         return Err(ServiceError::Conflict {
             code: "cannot_disable_self",
             message: "You cannot disable your own account.".into(),
         });
     }
-    let actor = principal.user_id.clone();
-    let now = state.clock.now_naive();
-    let user = state
-        .db
-        .write(move |conn| -> Result<User, ServiceError> {
-            find_in_scope(conn, &scope, &id)?;
-            users::set_disabled(conn, &id, disabled.then_some(now), now)?;
-            if disabled {
-                sessions::revoke_all_for_user(conn, &id, now)?;
-            }
-            let action = if disabled {
-                "staff.disabled"
-            } else {
-                "staff.enabled"
-            };
-            audit::record(conn, now, Some(&actor), action, Some(&id), "")?;
-            users::find(conn, &id)?.ok_or(ServiceError::NotFound("staff member"))
-        })
-        .await?;
-    Ok(to_api(user))
+    let action = if disabled {
+        "staff.disabled"
+    } else {
+        "staff.enabled"
+    };
+    change_in_scope(state, principal, id, action, move |conn, user, now| {
+        users::set_disabled(conn, &user.id, disabled.then_some(now), now)?;
+        if disabled {
+            sessions::revoke_all_for_user(conn, &user.id, now)?;
+        }
+        Ok(String::new())
+    })
+    .await
 }

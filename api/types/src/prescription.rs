@@ -153,6 +153,19 @@ pub enum PrescriptionStatus {
     Expired,
 }
 
+impl PrescriptionStatus {
+    /// As in JSON (`partly_dispensed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrescriptionStatus::Issued => "issued",
+            PrescriptionStatus::PartlyDispensed => "partly_dispensed",
+            PrescriptionStatus::Dispensed => "dispensed",
+            PrescriptionStatus::Cancelled => "cancelled",
+            PrescriptionStatus::Expired => "expired",
+        }
+    }
+}
+
 /// A prescription as its patient and doctor see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -11,16 +11,15 @@ mod operations;
 mod people;
 mod programmes;
 
-use actix_web::http::StatusCode;
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 use sanjeevani_types::domain::Role;
 
-use super::{encode_query, language_of, require, same_origin, see_other, Chrome};
+use super::{encode_query, in_language, page_user, require, see_other, Chrome, PageUser};
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::state::AppState;
 
-pub use super::Problem;
+pub use super::forms::{field_problem, Problem};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(index)
@@ -60,28 +59,28 @@ pub fn nav(c: &Chrome, here: &str) -> Vec<NavLink> {
         .collect()
 }
 
-/// The signed-in administrator, or the sign-in form (or a refusal for another role).
-async fn admin(req: &HttpRequest, state: &AppState) -> Result<Principal, HttpResponse> {
-    require(req, state, &[Role::Admin]).await
-}
+/// The signed-in administrator of a console page, as a handler's argument: anyone else gets the
+/// sign-in form (or a refusal for another role); a form post must also come from this site.
+pub struct Admin(pub Principal);
 
-/// The signed-in administrator for a form post from these pages.
-async fn admin_posting(req: &HttpRequest, state: &AppState) -> Result<Principal, HttpResponse> {
-    same_origin(req).map_err(|error| error.into_page(req))?;
-    admin(req, state).await
+impl FromRequest for Admin {
+    type Error = actix_web::Error;
+    type Future = PageUser<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        page_user(req, |req, state| async move {
+            require(&req, &state, &[Role::Admin]).await.map(Admin)
+        })
+    }
 }
 
 /// Post/redirect/get: to `path` in the page's language, with `pairs` in the query.
-fn back_to(req: &HttpRequest, path: &str, mut pairs: Vec<(String, String)>) -> HttpResponse {
-    pairs.push(("lang".into(), language_of(req).code().into()));
-    see_other(&format!("{path}?{}", encode_query(&pairs)))
-}
-
-/// The status of a refused form (the API's own for that error) and what to show of it.
-fn refused(error: impl Into<ApiError>) -> (StatusCode, Problem) {
-    let error = error.into();
-    let status = actix_web::ResponseError::status_code(&error);
-    (status, error.into())
+fn back_to(req: &HttpRequest, path: &str, pairs: Vec<(String, String)>) -> HttpResponse {
+    let target = match pairs.is_empty() {
+        true => path.to_owned(),
+        false => format!("{path}?{}", encode_query(&pairs)),
+    };
+    see_other(&in_language(req, &target))
 }
 
 /// A form read into the API's input, then the one service call made with it: either refusal as
@@ -96,20 +95,7 @@ where
     call(input?).await.map_err(ApiError::from)
 }
 
-/// A field's own problem, if the refused form had one.
-fn field_problem(problem: Option<&Problem>, field: &str) -> Option<String> {
-    problem.and_then(|p| {
-        p.fields
-            .iter()
-            .find(|(name, _)| name == field)
-            .map(|(_, message)| message.clone())
-    })
-}
-
 #[get("/admin")]
-async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(refusal) = admin(&req, &state).await {
-        return refusal;
-    }
+async fn index(req: HttpRequest, _: Admin) -> HttpResponse {
     back_to(&req, "/admin/opds", Vec::new())
 }

@@ -15,13 +15,12 @@ use sanjeevani_types::opd::{Closure, Opd, OpdInput, ScheduleSlot};
 use sanjeevani_types::FieldError;
 use serde::Deserialize;
 
-use super::{
-    admin, admin_posting, back_to, call_with, field_problem, nav, refused, NavLink, Problem,
-};
+use super::super::forms::number;
+use super::{back_to, call_with, field_problem, nav, Admin, NavLink, Problem};
 use crate::error::ApiError;
 use crate::notify::i18n::format_time_ist;
 use crate::pages::{render, Chrome};
-use crate::services::{facilities, opds, staff, ServiceError};
+use crate::services::{facilities, opds, staff};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -87,11 +86,11 @@ fn day_slots(schedule: &[ScheduleSlot], day: u32) -> String {
 }
 
 #[get("/admin/opds")]
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Admin(principal): Admin,
+) -> HttpResponse {
     let c = Chrome::new(&req, Some(&principal));
     let found = match opds::list_for_admin(&state, &principal).await {
         Ok(found) => found,
@@ -216,26 +215,11 @@ impl OpdForm {
     /// The form as the API's `OpdInput`; `Err` names the numbers that are not numbers.
     fn to_input(&self) -> Result<OpdInput, ApiError> {
         let mut bad = Vec::new();
-        let mut whole = |field: &str, text: &str| -> Option<i32> {
-            let text = text.trim();
-            if text.is_empty() {
-                return None;
-            }
-            let parsed = text.parse().ok();
-            if parsed.is_none() {
-                bad.push(FieldError {
-                    field: field.to_owned(),
-                    code: "invalid_number".into(),
-                    message: "must be a whole number".into(),
-                });
-            }
-            parsed
-        };
-        let capacity = whole("capacity_per_session", &self.capacity);
-        let days_ahead = whole("booking_days_ahead", &self.days_ahead);
-        let priority_every = whole("priority_every", &self.priority_every);
-        let join_window = whole("join_window_seconds", &self.join_window);
-        let near_turn = whole("near_turn_threshold", &self.near_turn);
+        let capacity = number("capacity_per_session", &self.capacity, &mut bad);
+        let days_ahead = number("booking_days_ahead", &self.days_ahead, &mut bad);
+        let priority_every = number("priority_every", &self.priority_every, &mut bad);
+        let join_window = number("join_window_seconds", &self.join_window, &mut bad);
+        let near_turn = number("near_turn_threshold", &self.near_turn, &mut bad);
         if !bad.is_empty() {
             return Err(ApiError::validation(bad));
         }
@@ -492,12 +476,9 @@ struct NewQuery {
 async fn new_form(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     query: web::Query<NewQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     // The service's defaults, shown so the administrator sees what they get.
     let form = OpdForm {
         hub_id: query.into_inner().hub.unwrap_or_default(),
@@ -516,12 +497,9 @@ async fn new_form(
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let form = OpdForm::from_pairs(form.into_inner());
     let created = call_with(form.to_input(), |input| {
         opds::create(&state, &principal, input)
@@ -534,7 +512,7 @@ async fn create(
             vec![("saved".into(), "1".into())],
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             let extras = Extras {
                 status: Some(status),
                 problem: Some(problem),
@@ -547,18 +525,6 @@ async fn create(
 
 /// The OPD `id` as the administrator's own list answers it: outside their scope it is not
 /// there at all.
-async fn opd_in_scope(
-    state: &AppState,
-    principal: &crate::auth::Principal,
-    id: &str,
-) -> Result<Opd, ApiError> {
-    opds::list_for_admin(state, principal)
-        .await?
-        .into_iter()
-        .find(|o| o.id == id)
-        .ok_or_else(|| ServiceError::NotFound("OPD").into())
-}
-
 async fn closure_lines(
     state: &AppState,
     principal: &crate::auth::Principal,
@@ -585,17 +551,14 @@ struct EditQuery {
 async fn edit_form(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     query: web::Query<EditQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let id = path.into_inner();
-    let opd = match opd_in_scope(&state, &principal, &id).await {
+    let opd = match opds::get_for_admin(&state, &principal, id.clone()).await {
         Ok(opd) => opd,
-        Err(error) => return error.into_page(&req),
+        Err(error) => return ApiError::from(error).into_page(&req),
     };
     let closures = match closure_lines(&state, &principal, &id).await {
         Ok(lines) => lines,
@@ -631,13 +594,10 @@ async fn edit_form(
 async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let id = path.into_inner();
     let form = OpdForm::from_pairs(form.into_inner());
     let updated = call_with(form.to_input(), |input| {
@@ -651,7 +611,7 @@ async fn update(
             vec![("saved".into(), "1".into())],
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             let extras = Extras {
                 status: Some(status),
                 problem: Some(problem),
@@ -707,8 +667,15 @@ struct ClosurePage {
     date: String,
     reason: String,
     affected: Vec<AffectedLine>,
-    count: usize,
     problem: Option<Problem>,
+}
+
+impl ClosurePage {
+    /// How many booked tokens saving the closure would cancel.
+    fn will_cancel(&self) -> String {
+        self.c
+            .t1("admin-closure-will-cancel", "count", &self.affected.len())
+    }
 }
 
 /// The closure preview, or the same page with what was wrong when it was refused.
@@ -721,9 +688,9 @@ async fn closure_page(
     outcome: Result<Vec<opds::AffectedToken>, ApiError>,
 ) -> HttpResponse {
     let c = Chrome::new(req, Some(principal));
-    let opd_name = match opd_in_scope(state, principal, id).await {
+    let opd_name = match opds::get_for_admin(state, principal, id.to_owned()).await {
         Ok(opd) => format!("{} · {}", opd.code, opd.name),
-        Err(error) => return error.into_page(req),
+        Err(error) => return ApiError::from(error).into_page(req),
     };
     let (status, affected, problem) = match outcome {
         Ok(tokens) => (
@@ -738,7 +705,7 @@ async fn closure_page(
             None,
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             (status, Vec::new(), Some(problem))
         }
     };
@@ -750,7 +717,6 @@ async fn closure_page(
         opd_name,
         date: form.date.clone(),
         reason: form.reason.clone(),
-        count: affected.len(),
         affected,
         problem,
     };
@@ -762,13 +728,10 @@ async fn closure_page(
 async fn closure_preview(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     query: web::Query<ClosureForm>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let id = path.into_inner();
     let form = query.into_inner();
     let outcome = call_with(form.to_closure(), |closure| {
@@ -782,13 +745,10 @@ async fn closure_preview(
 async fn add_closure(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     form: web::Form<ClosureForm>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let id = path.into_inner();
     let form = form.into_inner();
     let added = call_with(form.to_closure(), |closure| {

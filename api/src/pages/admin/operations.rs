@@ -12,7 +12,7 @@ use sanjeevani_types::rx::Jwk;
 use sanjeevani_types::staff::AuditEvent;
 use serde::Deserialize;
 
-use super::{admin, admin_posting, back_to, nav, refused, NavLink, Problem};
+use super::{back_to, nav, Admin, NavLink, Problem};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::notify::i18n::format_time_ist;
@@ -78,12 +78,9 @@ struct RetriedQuery {
 async fn dead_letters(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     query: web::Query<RetriedQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let notice = query
         .retried
         .as_ref()
@@ -95,12 +92,9 @@ async fn dead_letters(
 async fn retry(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     match notifications::retry(&state, &principal, path.into_inner()).await {
         Ok(_) => back_to(
             &req,
@@ -108,7 +102,7 @@ async fn retry(
             vec![("retried".into(), "1".into())],
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             messages_page(&req, &state, &principal, (status, None, Some(problem))).await
         }
     }
@@ -160,12 +154,9 @@ struct AuditPage {
 async fn audit(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     query: web::Query<AuditQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let c = Chrome::new(&req, Some(&principal));
     let query = query.into_inner();
     let filter = query.filter();
@@ -173,7 +164,7 @@ async fn audit(
         match facilities::audit_search(&state, &principal, filter.clone()).await {
             Ok(events) => (StatusCode::OK, events, None),
             Err(error) => {
-                let (status, problem) = refused(error);
+                let (status, problem) = Problem::refusal(error);
                 (status, Vec::new(), Some(problem))
             }
         };
@@ -210,12 +201,9 @@ async fn audit(
 async fn audit_csv(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     query: web::Query<AuditQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     match facilities::audit_search(&state, &principal, query.filter()).await {
         Ok(events) => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -272,12 +260,9 @@ struct RotatedQuery {
 async fn keys(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     query: web::Query<RotatedQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let notice = query
         .rotated
         .as_ref()
@@ -286,15 +271,15 @@ async fn keys(
 }
 
 #[post("/admin/keys/rotate")]
-async fn rotate(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
+async fn rotate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Admin(principal): Admin,
+) -> HttpResponse {
     match prescriptions::rotate_key(&state, &principal).await {
         Ok(key) => back_to(&req, "/admin/keys", vec![("rotated".into(), key.kid)]),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             keys_page(&req, &state, &principal, (status, None, Some(problem))).await
         }
     }

@@ -12,9 +12,8 @@ use sanjeevani_types::staff::NewStaff;
 use sanjeevani_types::FieldError;
 use serde::Deserialize;
 
-use super::{
-    admin, admin_posting, back_to, call_with, field_problem, nav, refused, NavLink, Problem,
-};
+use super::super::forms::optional;
+use super::{back_to, call_with, field_problem, nav, Admin, NavLink, Problem};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::pages::{render, Chrome};
@@ -53,11 +52,6 @@ fn one_of<T>(
             message: "choose one".into(),
         }])
     })
-}
-
-/// Text typed into an optional field: `None` when left empty.
-fn optional(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 // ---------------------------------------------------------------- facilities
@@ -155,12 +149,9 @@ struct AddedQuery {
 async fn facility_list(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     query: web::Query<AddedQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let c = Chrome::new(&req, None);
     let notice = query
         .added
@@ -174,12 +165,9 @@ async fn facility_list(
 async fn add_facility(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     form: web::Form<FacilityForm>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let form = form.into_inner();
     let added = call_with(form.to_input(), |input| {
         facilities::create(&state, &principal, input)
@@ -192,7 +180,7 @@ async fn add_facility(
             vec![("added".into(), facility.name)],
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             facilities_page(
                 &req,
                 &state,
@@ -368,12 +356,9 @@ async fn staff_page(
 async fn staff_list(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     query: web::Query<AddedQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let c = Chrome::new(&req, Some(&principal));
     let notice = match (&query.added, &query.done) {
         (Some(name), _) => Some(c.t1("admin-staff-added", "name", name)),
@@ -390,12 +375,9 @@ async fn staff_list(
 async fn add_staff(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     form: web::Form<StaffForm>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let mut form = form.into_inner();
     let added = call_with(form.to_input(), |input| {
         staff::create(&state, &principal, input)
@@ -406,7 +388,7 @@ async fn add_staff(
     match added {
         Ok(member) => back_to(&req, "/admin/staff", vec![("added".into(), member.name)]),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             staff_page(
                 &req,
                 &state,
@@ -427,12 +409,9 @@ const STAFF_ACTIONS: [&str; 4] = ["disable", "enable", "unlock", "sign-out"];
 async fn staff_action(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let (id, action) = path.into_inner();
     let done = match action.as_str() {
         "disable" => staff::set_disabled(&state, &principal, id, true).await,
@@ -447,7 +426,7 @@ async fn staff_action(
     match done {
         Ok(_) => back_to(&req, "/admin/staff", vec![("done".into(), action)]),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             staff_page(
                 &req,
                 &state,

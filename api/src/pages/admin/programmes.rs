@@ -12,7 +12,8 @@ use sanjeevani_types::programme::{
 };
 use serde::Deserialize;
 
-use super::{admin, admin_posting, back_to, nav, refused, NavLink, Problem};
+use super::super::forms::number;
+use super::{back_to, nav, Admin, NavLink, Problem};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::pages::{render, Chrome};
@@ -41,11 +42,11 @@ struct ListPage {
 }
 
 #[get("/admin/programmes")]
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Admin(principal): Admin,
+) -> HttpResponse {
     let c = Chrome::new(&req, Some(&principal));
     let found = match programmes::codes_and_names(&state).await {
         Ok(found) => found,
@@ -119,7 +120,7 @@ async fn programme_page(
         Err(error) => {
             if problem.is_none() {
                 (status, problem) = {
-                    let (s, p) = refused(error);
+                    let (s, p) = Problem::refusal(error);
                     (s, Some(p))
                 };
             }
@@ -207,13 +208,10 @@ struct DoneQuery {
 async fn programme(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     query: web::Query<DoneQuery>,
 ) -> HttpResponse {
-    let principal = match admin(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let c = Chrome::new(&req, None);
     let q = query.into_inner();
     let notice = match (q.rows, q.decided) {
@@ -257,20 +255,17 @@ struct RosterForm {
 async fn preview_roster(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     form: web::Form<RosterForm>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let code = path.into_inner();
     let csv = form.into_inner().csv;
     let outcome =
         match programmes::roster_preview(&state, &principal, code.clone(), csv.clone()).await {
             Ok(counted) => (StatusCode::OK, Some(counted), None, None),
             Err(error) => {
-                let (status, problem) = refused(error);
+                let (status, problem) = Problem::refusal(error);
                 (status, None, None, Some(problem))
             }
         };
@@ -281,13 +276,10 @@ async fn preview_roster(
 async fn upload_roster(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     form: web::Form<RosterForm>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let code = path.into_inner();
     let csv = form.into_inner().csv;
     match programmes::upload_roster(&state, &principal, code.clone(), csv.clone()).await {
@@ -302,7 +294,7 @@ async fn upload_roster(
             ],
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             let outcome = (status, None, None, Some(problem));
             programme_page(&req, &state, &principal, code, csv, outcome).await
         }
@@ -313,12 +305,9 @@ async fn upload_roster(
 async fn decide(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<(String, String, String)>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let (code, id, decision) = path.into_inner();
     let approve = match decision.as_str() {
         "approve" => true,
@@ -335,7 +324,7 @@ async fn decide(
             vec![("decided".into(), decision)],
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             let outcome = (status, None, None, Some(problem));
             programme_page(&req, &state, &principal, code, String::new(), outcome).await
         }
@@ -350,41 +339,29 @@ struct TargetsForm {
     min_consultations_per_doctor_month: String,
 }
 
-/// A target as typed: empty is "none"; anything else must be a whole number (the service checks
-/// its range).
-fn target(field: &str, text: &str) -> Result<Option<i32>, ApiError> {
-    match text.trim() {
-        "" => Ok(None),
-        text => text.parse().map(Some).map_err(|_| {
-            ApiError::validation(vec![sanjeevani_types::FieldError {
-                field: field.into(),
-                code: "invalid_number".into(),
-                message: "must be a whole number".into(),
-            }])
-        }),
-    }
-}
-
 #[post("/admin/programmes/{code}/targets")]
 async fn set_targets(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     form: web::Form<TargetsForm>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let code = path.into_inner();
     let saved = async {
+        // Empty is "none"; the service checks the range.
+        let mut bad = Vec::new();
         let targets = ProgrammeTargets {
-            min_doctors_per_hub: target("min_doctors_per_hub", &form.min_doctors_per_hub)?,
-            min_consultations_per_doctor_month: target(
+            min_doctors_per_hub: number("min_doctors_per_hub", &form.min_doctors_per_hub, &mut bad),
+            min_consultations_per_doctor_month: number(
                 "min_consultations_per_doctor_month",
                 &form.min_consultations_per_doctor_month,
-            )?,
+                &mut bad,
+            ),
         };
+        if !bad.is_empty() {
+            return Err(ApiError::validation(bad));
+        }
         programmes::set_targets(&state, &principal, code.clone(), targets)
             .await
             .map_err(ApiError::from)
@@ -397,7 +374,7 @@ async fn set_targets(
             vec![("saved".into(), "targets".into())],
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             let outcome = (status, None, None, Some(problem));
             programme_page(&req, &state, &principal, code, String::new(), outcome).await
         }
@@ -414,13 +391,10 @@ struct AdministratorForm {
 async fn add_administrator(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Admin(principal): Admin,
     path: web::Path<String>,
     form: web::Form<AdministratorForm>,
 ) -> HttpResponse {
-    let principal = match admin_posting(&req, &state).await {
-        Ok(p) => p,
-        Err(refusal) => return refusal,
-    };
     let code = path.into_inner();
     let input = ProgrammeAdministrator {
         user_id: form.into_inner().user_id.trim().to_owned(),
@@ -432,7 +406,7 @@ async fn add_administrator(
             vec![("saved".into(), "administrator".into())],
         ),
         Err(error) => {
-            let (status, problem) = refused(error);
+            let (status, problem) = Problem::refusal(error);
             let outcome = (status, None, None, Some(problem));
             programme_page(&req, &state, &principal, code, String::new(), outcome).await
         }

@@ -11,7 +11,8 @@ use sanjeevani_types::queue::{Token, TokenStatus};
 use sanjeevani_types::FieldError;
 use serde::Deserialize;
 
-use super::super::{render, see_other, Chrome, Problem};
+use super::super::forms::{field_problem, optional, Problem};
+use super::super::{render, see_other, Chrome};
 use super::{in_language, Account};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -262,7 +263,7 @@ impl MemberForm {
                 birth_date: None,
                 birth_year,
                 preferred_language: language,
-                abha_number: Some(self.abha_number.trim().to_owned()).filter(|a| !a.is_empty()),
+                abha_number: optional(&self.abha_number),
                 relation: Some(relation).filter(|r| !r.is_empty()),
             }),
             _ => Err(ApiError::validation(bad)),
@@ -285,10 +286,7 @@ struct MemberPage {
 
 impl MemberPage {
     fn field_problem(&self, name: &str) -> Option<String> {
-        self.problem
-            .as_ref()
-            .and_then(|p| p.field(name))
-            .map(str::to_owned)
+        field_problem(self.problem.as_ref(), name)
     }
 
     /// (value, label, chosen) for a select.
@@ -330,13 +328,10 @@ async fn member_page(
     state: &AppState,
     account: &Principal,
     editing: Option<String>,
+    first: bool,
     form: MemberForm,
     refused: Option<ApiError>,
 ) -> HttpResponse {
-    let first = match patients::list_family(state, account).await {
-        Ok(family) => family.is_empty(),
-        Err(error) => return ApiError::from(error).into_page(req),
-    };
     let (status, problem) = Problem::of_refusal(refused);
     let page = MemberPage {
         c: Chrome::new(req, Some(account)),
@@ -355,7 +350,26 @@ async fn new_member(
     state: web::Data<AppState>,
     Account(account): Account,
 ) -> HttpResponse {
-    member_page(&req, &state, &account, None, MemberForm::default(), None).await
+    match new_account(&state, &account).await {
+        Ok(first) => {
+            member_page(
+                &req,
+                &state,
+                &account,
+                None,
+                first,
+                MemberForm::default(),
+                None,
+            )
+            .await
+        }
+        Err(error) => error.into_page(&req),
+    }
+}
+
+/// An account with nobody in its family yet: its first profile is the holder's own.
+async fn new_account(state: &AppState, account: &Principal) -> Result<bool, ApiError> {
+    Ok(patients::list_family(state, account).await?.is_empty())
 }
 
 #[post("/family")]
@@ -366,9 +380,9 @@ async fn add_member(
     form: web::Form<MemberForm>,
 ) -> HttpResponse {
     let form = form.into_inner();
-    let first = match patients::list_family(&state, &account).await {
-        Ok(family) => family.is_empty(),
-        Err(error) => return ApiError::from(error).into_page(&req),
+    let first = match new_account(&state, &account).await {
+        Ok(first) => first,
+        Err(error) => return error.into_page(&req),
     };
     let added = match form.to_input(first) {
         Ok(input) => patients::add_member(&state, &account, input)
@@ -383,7 +397,7 @@ async fn add_member(
             &req,
             &format!("/app/book?patient={}", member.id),
         )),
-        Err(error) => member_page(&req, &state, &account, None, form, Some(error)).await,
+        Err(error) => member_page(&req, &state, &account, None, first, form, Some(error)).await,
     }
 }
 
@@ -402,6 +416,8 @@ async fn edit_member(
                 &state,
                 &account,
                 Some(id),
+                // Editing: the family has someone already.
+                false,
                 MemberForm::of(&member),
                 None,
             )
@@ -434,6 +450,6 @@ async fn update_member(
     };
     match updated {
         Ok(_) => see_other(&in_language(&req, "/app")),
-        Err(error) => member_page(&req, &state, &account, Some(id), form, Some(error)).await,
+        Err(error) => member_page(&req, &state, &account, Some(id), false, form, Some(error)).await,
     }
 }

@@ -18,18 +18,13 @@ pub mod sign_in;
 pub mod tokens;
 pub mod walk_ins;
 
-use std::future::Future;
-use std::pin::Pin;
-
 use actix_web::dev::Payload;
-use actix_web::error::InternalError;
-use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use sanjeevani_types::domain::Role;
 
-use super::{encode_query, same_origin, see_other, signed_in};
+pub use super::in_language;
+use super::{encode_query, page_user, see_other, signed_in, PageUser};
 use crate::auth::Principal;
-use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -69,38 +64,17 @@ pub async fn patient(req: &HttpRequest, state: &AppState) -> Result<Principal, H
 
 /// The signed-in patient account of an app page, as a handler's argument: anyone else is sent
 /// to the app's sign-in and back (see [`patient`]); a form post must also come from this site's
-/// own pages ([`same_origin`]).
+/// own pages.
 pub struct Account(pub Principal);
 
 impl FromRequest for Account {
     type Error = actix_web::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = PageUser<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let refuse = |response: HttpResponse| InternalError::from_response("refused", response);
-            if req.method() == Method::POST {
-                same_origin(&req).map_err(|error| refuse(error.into_page(&req)))?;
-            }
-            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| {
-                refuse(ApiError::internal("no application state").into_page(&req))
-            })?;
-            patient(&req, state)
-                .await
-                .map(Account)
-                .map_err(|r| refuse(r).into())
+        page_user(req, |req, state| async move {
+            patient(&req, &state).await.map(Account)
         })
-    }
-}
-
-/// `path` in the page's language (`?lang=` kept across a redirect).
-pub fn in_language(req: &HttpRequest, path: &str) -> String {
-    let language = super::language_of(req).code();
-    let joiner = if path.contains('?') { '&' } else { '?' };
-    match path.split_once('#') {
-        Some((path, section)) => format!("{path}{joiner}lang={language}#{section}"),
-        None => format!("{path}{joiner}lang={language}"),
     }
 }
 

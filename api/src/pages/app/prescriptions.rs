@@ -59,7 +59,7 @@ async fn list(
             who: p.patient_name.clone(),
             from: format!("{} · {}", p.doctor_name, p.opd_name),
             issued: format_time_ist(p.issued_at, c.language),
-            status: c.t(&format!("rx-status-{}", status_key(p.status))),
+            status: c.t(&format!("rx-status-{}", p.status.as_str())),
             usable: matches!(
                 p.status,
                 PrescriptionStatus::Issued | PrescriptionStatus::PartlyDispensed
@@ -67,16 +67,6 @@ async fn list(
         })
         .collect();
     render(&req, StatusCode::OK, &ListPage { c, lines })
-}
-
-fn status_key(status: PrescriptionStatus) -> &'static str {
-    match status {
-        PrescriptionStatus::Issued => "issued",
-        PrescriptionStatus::PartlyDispensed => "partly_dispensed",
-        PrescriptionStatus::Dispensed => "dispensed",
-        PrescriptionStatus::Cancelled => "cancelled",
-        PrescriptionStatus::Expired => "expired",
-    }
 }
 
 #[derive(Template)]
@@ -133,7 +123,7 @@ async fn one(
     };
     let c = Chrome::new(&req, Some(&account));
     let page = OnePage {
-        status: c.t(&format!("rx-status-{}", status_key(p.status))),
+        status: c.t(&format!("rx-status-{}", p.status.as_str())),
         c,
         rx,
     };
