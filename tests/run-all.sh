@@ -4,8 +4,8 @@
 # It prepares what the tests need: a PostgreSQL server on 127.0.0.1:5432 (started, or installed
 # from Debian's packages if absent), a Python venv with aiosmtpd (the real SMTP server the email
 # tests talk to) and openapi-spec-validator (which checks the served OpenAPI document), Debian's
-# chromium and chromium-driver for the page tests, and what the bindings tests need
-# (bindings/test.sh fetches the Kotlin compiler and JNA). With CI=true a missing
+# chromium and chromium-driver for the page tests, haproxy for the load-balanced test, and what
+# the bindings tests need (bindings/test.sh fetches the Kotlin compiler and JNA). With CI=true a missing
 # dependency fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +66,14 @@ fi
 browsers_present || missing "no /usr/bin/chromium and /usr/bin/chromedriver"
 # Screenshots of every page the browser tests visit.
 rm -rf target/browser-artifacts
+
+say "HAProxy for the test of several API processes behind a load balancer (Debian's haproxy)"
+if ! command -v haproxy >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy >/dev/null; } \
+        || true
+fi
+command -v haproxy >/dev/null 2>&1 || missing "no haproxy"
 
 say "Python test tools (aiosmtpd for the SMTP tests, pytest for the Python bindings, openapi-spec-validator for the OpenAPI document)"
 if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import aiosmtpd, pytest, openapi_spec_validator' 2>/dev/null; then

@@ -42,6 +42,10 @@ pub struct Settings {
     pub public_url: String,
     /// `sqlite://FILE` (default `sqlite://sanjeevani.db`) or `postgres://USER@HOST:PORT/DB`.
     pub database_url: String,
+    /// A PostgreSQL streaming replica for the heavy read-only pages (reports, CSV exports):
+    /// `postgres://USER@REPLICA:PORT/DB`. Unset: they read the primary. While the replica
+    /// cannot be reached they read the primary too (logged).
+    pub database_read_url: Option<String>,
     /// Pooled database connections (readers on SQLite).
     pub db_pool_size: u32,
     /// PostgreSQL session limits: lock, statement and idle-in-transaction timeouts.
@@ -58,6 +62,8 @@ pub struct Settings {
     pub notifications: NotificationSettings,
     /// The consultation call: reconnects, shared files, STUN/TURN.
     pub calls: crate::call::CallSettings,
+    /// Several API processes behind a load balancer: trusted proxies, cross-process wake-ups.
+    pub cluster: crate::cluster::ClusterSettings,
     /// SMS gateway for OTPs to phone numbers.
     pub sms: Option<SmsGatewaySettings>,
     /// SMTP server for OTPs to email addresses.
@@ -71,6 +77,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
             database_url: "sqlite://sanjeevani.db".into(),
+            database_read_url: None,
             db_pool_size: 8,
             database: crate::db::DatabaseSettings::default(),
             workers: 0,
@@ -81,6 +88,7 @@ impl Default for Settings {
             queue: QueueSettings::default(),
             notifications: NotificationSettings::default(),
             calls: crate::call::CallSettings::default(),
+            cluster: crate::cluster::ClusterSettings::default(),
             sms: None,
             email: None,
         }
@@ -422,6 +430,15 @@ impl Settings {
             ));
         }
         self.login.check()?;
+        if let Some(read_url) = &self.database_read_url {
+            let postgres =
+                |url: &str| url.starts_with("postgres://") || url.starts_with("postgresql://");
+            if !postgres(read_url) || !postgres(&self.database_url) {
+                return Err(ConfigError::Invalid(
+                    "database_read_url is a PostgreSQL replica of a PostgreSQL database_url".into(),
+                ));
+            }
+        }
         Ok(())
     }
 

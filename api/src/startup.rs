@@ -10,8 +10,9 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::clock::{SharedClock, SystemClock};
+use crate::cluster::wakeups::Wakeups;
 use crate::config::{Cli, Mode, Settings};
-use crate::db::{Database, DbOptions, StoreError};
+use crate::db::{Backend, Database, DbOptions, StoreError};
 use crate::error::{ApiError, REQUEST_ID};
 use crate::notify::{MessageCapture, Messenger};
 use crate::state::AppState;
@@ -86,6 +87,7 @@ impl Application {
         let options = DbOptions {
             url: settings.database_url.clone(),
             pool_size: settings.db_pool_size,
+            read_url: settings.database_read_url.clone(),
         };
         let limits = settings.database.clone();
         let db = tokio::task::spawn_blocking(move || Database::open_with(&options, &limits))
@@ -93,13 +95,21 @@ impl Application {
             .map_err(|_| StoreError::Unavailable("database start-up task failed".into()))??;
         let messenger = Messenger::from_settings(&settings, overrides.capture)?;
         let calls = crate::call::Calls::new(&settings.calls);
+        let (wakeups, relay) = match db.backend() {
+            Backend::Postgres if settings.cluster.wakeups => {
+                let url = settings.cluster.listen_url.as_ref();
+                let (wakeups, relay) = Wakeups::with_relay(url.unwrap_or(&settings.database_url));
+                (wakeups, Some(relay))
+            }
+            _ => (Wakeups::local(), None),
+        };
         let state = AppState {
             db,
             clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             settings: Arc::new(settings),
             messenger,
             outbox: crate::notify::outbox::Outbox::new(),
-            signals: tokio::sync::broadcast::channel(1024).0,
+            wakeups,
             queues: Default::default(),
             calls,
         };
@@ -115,6 +125,9 @@ impl Application {
             .await
             .map_err(store_error)?;
         let mut background = vec![spawn_sweeper(state.clone())];
+        if let Some(relay) = relay {
+            background.push(crate::cluster::wakeups::spawn_relay(relay));
+        }
         background.push(crate::call::spawn_watcher(state.clone()));
         if state.settings.notifications.worker {
             background.push(crate::notify::outbox::spawn_worker(state.clone()));

@@ -1,9 +1,7 @@
 //! What every request handler shares: the database, the clock, settings, the messenger, the
-//! notification outbox's handles, and the in-process queue signals that wake live streams.
+//! notification outbox's handles, and the queue wake-ups of live streams.
 
 use std::sync::Arc;
-
-use tokio::sync::broadcast;
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -19,9 +17,9 @@ pub struct AppState {
     pub messenger: Messenger,
     /// Wakes the notification worker and reports its attempts.
     pub outbox: Outbox,
-    /// Ids of sessions (or `opd:<id>`) whose queue just changed in this process. Streams also
-    /// poll the database, so changes made by other API processes reach them too.
-    pub signals: broadcast::Sender<String>,
+    /// Ids of sessions (or `opd:<id>`) whose queue just changed, in this process and (on
+    /// PostgreSQL) in the other API processes.
+    pub wakeups: crate::cluster::wakeups::Wakeups,
     /// Each session's waiting order as of its latest version seen here (`queue::snapshot`).
     pub queues: crate::queue::snapshot::QueueCache,
     /// The consultation call: this process's live rooms and the shared-file store.
@@ -30,8 +28,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn queue_changed(&self, session_id: &str) {
-        // Nobody listening is fine.
-        let _ = self.signals.send(session_id.to_owned());
+        self.wakeups.changed(session_id);
     }
 
     /// Doctors with a heartbeat after this instant count as online.
@@ -41,6 +38,6 @@ impl AppState {
     }
 
     pub fn opd_changed(&self, opd_id: &str) {
-        let _ = self.signals.send(format!("opd:{opd_id}"));
+        self.wakeups.changed(&format!("opd:{opd_id}"));
     }
 }

@@ -26,12 +26,21 @@ pub fn init(format: &str) {
 }
 
 /// The request span: the default fields (method, route, client, request id), but at the end
-/// only the status and the error's stable code are recorded.
+/// only the status and the error's stable code are recorded. The client is the address the
+/// rate limits and the audit trail use: the default would believe any `X-Forwarded-For` a
+/// client sends itself.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        DefaultRootSpanBuilder::on_request_start(request)
+        let span = DefaultRootSpanBuilder::on_request_start(request);
+        let client = crate::cluster::client_address::of_request(
+            request.peer_addr(),
+            request.headers(),
+            request.app_data(),
+        );
+        span.record("http.client_ip", client.as_str());
+        span
     }
 
     fn on_request_end<B: MessageBody>(

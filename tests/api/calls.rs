@@ -7,14 +7,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use chrono::Duration as Span;
-use futures_util::{SinkExt, StreamExt};
 use hmac::{Hmac, KeyInit, Mac};
+use sanjeevani_tests::call_socket::Ws;
 use sanjeevani_tests::world::{monday_morning, DEMO_GM};
 use sanjeevani_tests::{both_backends, spawn_app_with, Backend, TestApp};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 both_backends!(
     doctor_and_patient_relay_offer_answer_and_ice,
@@ -77,77 +74,6 @@ async fn called_token(app: &TestApp, doctor_name: &str) -> Called {
     }
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// A participant's signalling socket, as a browser or the app holds it.
-struct Ws {
-    socket: Socket,
-}
-
-impl Ws {
-    async fn open(app: &TestApp, token_id: &str) -> Self {
-        let url = format!(
-            "{}/api/v1/calls/{token_id}/ws",
-            app.address.replacen("http://", "ws://", 1)
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("the socket opens");
-        Self { socket }
-    }
-
-    /// Opens, signs in with the bearer token, and returns the socket with its first answer.
-    async fn enter(app: &TestApp, token_id: &str, bearer: &str) -> (Self, Value) {
-        let mut ws = Self::open(app, token_id).await;
-        ws.send(json!({"type": "auth", "token": bearer})).await;
-        let first = ws.recv().await;
-        (ws, first)
-    }
-
-    async fn send(&mut self, message: Value) {
-        self.socket
-            .send(Message::text(message.to_string()))
-            .await
-            .expect("sent");
-    }
-
-    /// The next JSON message (pings answered on the way).
-    async fn recv(&mut self) -> Value {
-        loop {
-            let next = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
-                .await
-                .expect("a message within 10 s")
-                .expect("the socket is open")
-                .expect("a frame");
-            match next {
-                Message::Text(text) => return serde_json::from_str(&text).expect("JSON"),
-                Message::Ping(_) | Message::Pong(_) => continue,
-                other => panic!("expected a text message, got {other:?}"),
-            }
-        }
-    }
-
-    async fn expect(&mut self, kind: &str) -> Value {
-        let message = self.recv().await;
-        assert_eq!(message["type"], kind, "{message}");
-        message
-    }
-
-    /// The close code the server ends with.
-    async fn closed_with(&mut self) -> u16 {
-        loop {
-            let next = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
-                .await
-                .expect("closed within 10 s");
-            match next {
-                Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
-                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return 1005,
-                Some(Ok(_)) => continue,
-            }
-        }
-    }
-}
-
 /// Asserts a refusal: an `error` message with `code`, then the socket closed with `close`.
 async fn assert_refused(mut ws: Ws, first: Value, code: &str, close: u16) {
     assert_eq!(first["type"], "error", "{first}");
@@ -169,8 +95,8 @@ async fn doctor_and_patient_relay_offer_answer_and_ice(backend: Backend) {
 
     // Both enter at once: one call, each told about the other.
     let ((mut doctor, doctor_first), (mut patient, patient_first)) = tokio::join!(
-        Ws::enter(&app, &c.token_id, &c.doctor),
-        Ws::enter(&app, &c.token_id, &c.patient)
+        Ws::enter(&app.address, &c.token_id, &c.doctor),
+        Ws::enter(&app.address, &c.token_id, &c.patient)
     );
     assert_eq!(doctor_first["type"], "welcome", "{doctor_first}");
     assert_eq!(doctor_first["side"], "doctor");
@@ -243,7 +169,7 @@ async fn strangers_and_closed_rooms_are_refused(backend: Backend) {
     let cho = app.staff_token("cho.sonarpur").await;
 
     for bearer in [&stranger.token, &other_doctor, &cho] {
-        let (ws, first) = Ws::enter(&app, &c.token_id, bearer).await;
+        let (ws, first) = Ws::enter(&app.address, &c.token_id, bearer).await;
         assert_refused(ws, first, "not_found", 4404).await;
         app.get(&format!("/api/v1/calls/{}", c.token_id), Some(bearer))
             .await
@@ -262,11 +188,16 @@ async fn strangers_and_closed_rooms_are_refused(backend: Backend) {
         .assert_error(404, "not_found");
     }
     // No such room at all, and a bad or missing sign-in.
-    let (ws, first) = Ws::enter(&app, "00000000-0000-7000-8000-00000000dead", &c.patient).await;
+    let (ws, first) = Ws::enter(
+        &app.address,
+        "00000000-0000-7000-8000-00000000dead",
+        &c.patient,
+    )
+    .await;
     assert_refused(ws, first, "not_found", 4404).await;
-    let (ws, first) = Ws::enter(&app, &c.token_id, "not-a-session").await;
+    let (ws, first) = Ws::enter(&app.address, &c.token_id, "not-a-session").await;
     assert_refused(ws, first, "unauthorized", 4401).await;
-    let mut ws = Ws::open(&app, &c.token_id).await;
+    let mut ws = Ws::open(&app.address, &c.token_id).await;
     ws.send(json!({"type": "offer", "sdp": "v=0"})).await;
     let first = ws.recv().await;
     assert_refused(ws, first, "unauthorized", 4401).await;
@@ -284,7 +215,7 @@ async fn strangers_and_closed_rooms_are_refused(backend: Backend) {
         )
         .await;
     let waiting_id = booked.body["id"].as_str().unwrap().to_owned();
-    let (ws, first) = Ws::enter(&app, &waiting_id, &waiting.token).await;
+    let (ws, first) = Ws::enter(&app.address, &waiting_id, &waiting.token).await;
     assert_refused(ws, first, "room_not_open", 4409).await;
     let room = app
         .get(&format!("/api/v1/calls/{waiting_id}"), Some(&waiting.token))
@@ -299,17 +230,17 @@ async fn an_expired_join_window_refuses_the_patient(backend: Backend) {
     let (app, _files) = call_app(backend, |s| s.queue.sweep_interval_ms = 3_600_000).await;
     let c = called_token(&app, "dr.sen").await;
     app.advance(Span::seconds(121));
-    let (ws, first) = Ws::enter(&app, &c.token_id, &c.patient).await;
+    let (ws, first) = Ws::enter(&app.address, &c.token_id, &c.patient).await;
     assert_refused(ws, first, "join_window_passed", 4409).await;
     // The doctor may still be there (to mark the no-show).
-    let (_doctor, first) = Ws::enter(&app, &c.token_id, &c.doctor).await;
+    let (_doctor, first) = Ws::enter(&app.address, &c.token_id, &c.doctor).await;
     assert_eq!(first["type"], "welcome", "{first}");
 }
 
 async fn a_patient_who_never_joins_ends_the_call_as_such(backend: Backend) {
     let (app, _files) = call_app(backend, |_| {}).await;
     let c = called_token(&app, "dr.sen").await;
-    let (mut doctor, first) = Ws::enter(&app, &c.token_id, &c.doctor).await;
+    let (mut doctor, first) = Ws::enter(&app.address, &c.token_id, &c.doctor).await;
     assert_eq!(first["peer_present"], false);
     // The sweep turns the overdue call into a no-show; the room closes with it.
     app.advance(Span::seconds(121));
@@ -324,8 +255,8 @@ async fn a_patient_who_never_joins_ends_the_call_as_such(backend: Backend) {
 async fn a_dropped_participant_may_reconnect_within_the_grace_period(backend: Backend) {
     let (app, _files) = call_app(backend, |s| s.calls.reconnect_grace_seconds = 2).await;
     let c = called_token(&app, "dr.sen").await;
-    let (mut doctor, _) = Ws::enter(&app, &c.token_id, &c.doctor).await;
-    let (patient, _) = Ws::enter(&app, &c.token_id, &c.patient).await;
+    let (mut doctor, _) = Ws::enter(&app.address, &c.token_id, &c.doctor).await;
+    let (patient, _) = Ws::enter(&app.address, &c.token_id, &c.patient).await;
     doctor.expect("peer_joined").await;
 
     // The network goes: the socket ends without `leave`.
@@ -335,7 +266,7 @@ async fn a_dropped_participant_may_reconnect_within_the_grace_period(backend: Ba
     assert_eq!(dropped["grace_seconds"], 2);
 
     // Back within the grace period: the same call goes on.
-    let (mut patient, welcome) = Ws::enter(&app, &c.token_id, &c.patient).await;
+    let (mut patient, welcome) = Ws::enter(&app.address, &c.token_id, &c.patient).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     assert_eq!(welcome["reconnected"], true);
     assert_eq!(welcome["peer_present"], true);
@@ -343,7 +274,7 @@ async fn a_dropped_participant_may_reconnect_within_the_grace_period(backend: Ba
     assert_eq!(back["reconnected"], true);
 
     // One live socket per participant: a second one replaces the first.
-    let (_second, welcome) = Ws::enter(&app, &c.token_id, &c.patient).await;
+    let (_second, welcome) = Ws::enter(&app.address, &c.token_id, &c.patient).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     assert_eq!(patient.expect("error").await["code"], "replaced");
     assert_eq!(patient.closed_with().await, 4000);
@@ -393,8 +324,8 @@ async fn a_dropped_participant_may_reconnect_within_the_grace_period(backend: Ba
 async fn the_room_closes_when_the_consultation_completes(backend: Backend) {
     let (app, _files) = call_app(backend, |_| {}).await;
     let c = called_token(&app, "dr.sen").await;
-    let (mut doctor, _) = Ws::enter(&app, &c.token_id, &c.doctor).await;
-    let (mut patient, _) = Ws::enter(&app, &c.token_id, &c.patient).await;
+    let (mut doctor, _) = Ws::enter(&app.address, &c.token_id, &c.doctor).await;
+    let (mut patient, _) = Ws::enter(&app.address, &c.token_id, &c.patient).await;
     doctor.expect("peer_joined").await;
     app.step(&c.doctor, &c.token_id, "start").await;
     app.advance(Span::minutes(7));
@@ -407,7 +338,7 @@ async fn the_room_closes_when_the_consultation_completes(backend: Backend) {
     assert_eq!(call["ended_how"], "completed", "{call}");
     assert_eq!(call["duration_seconds"], 420, "{call}");
     // Closed for good.
-    let (ws, first) = Ws::enter(&app, &c.token_id, &c.patient).await;
+    let (ws, first) = Ws::enter(&app.address, &c.token_id, &c.patient).await;
     assert_refused(ws, first, "room_closed", 4409).await;
     app.get(
         &format!("/api/v1/calls/{}/ice-servers", c.token_id),
@@ -420,8 +351,8 @@ async fn the_room_closes_when_the_consultation_completes(backend: Backend) {
 async fn chat_is_kept_with_the_consultation_record(backend: Backend) {
     let (app, _files) = call_app(backend, |_| {}).await;
     let c = called_token(&app, "dr.sen").await;
-    let (mut doctor, _) = Ws::enter(&app, &c.token_id, &c.doctor).await;
-    let (mut patient, _) = Ws::enter(&app, &c.token_id, &c.patient).await;
+    let (mut doctor, _) = Ws::enter(&app.address, &c.token_id, &c.doctor).await;
+    let (mut patient, _) = Ws::enter(&app.address, &c.token_id, &c.patient).await;
     doctor.expect("peer_joined").await;
 
     let text = "আমার তিন দিন ধরে মাথা ব্যথা";
@@ -534,8 +465,8 @@ async fn shared_files_are_checked_by_content_and_size_and_stay_in_their_consulta
 ) {
     let (app, _files) = call_app(backend, |_| {}).await;
     let c = called_token(&app, "dr.sen").await;
-    let (mut doctor, _) = Ws::enter(&app, &c.token_id, &c.doctor).await;
-    let (_patient, _) = Ws::enter(&app, &c.token_id, &c.patient).await;
+    let (mut doctor, _) = Ws::enter(&app.address, &c.token_id, &c.doctor).await;
+    let (_patient, _) = Ws::enter(&app.address, &c.token_id, &c.patient).await;
     doctor.expect("peer_joined").await;
 
     let shared = upload(

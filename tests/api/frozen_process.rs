@@ -10,7 +10,6 @@
 //! then for real once PostgreSQL has ended A's idle transaction. A, resumed with `SIGCONT`,
 //! must recover on its own.
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,11 +17,10 @@ use std::time::{Duration, Instant};
 use chrono::{Duration as Days, FixedOffset, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use sanjeevani_tests::process::ServerProcess;
 use sanjeevani_tests::world::{session_of, QuickPatient};
 use sanjeevani_tests::{postgres_skipped, spawn_app, Backend};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 /// The documented defaults (README, Configuration) this test relies on.
 const LOCK_TIMEOUT: Duration = Duration::from_millis(2_000);
@@ -30,70 +28,6 @@ const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_millis(5_000);
 /// Every answer from B comes within the lock timeout, a wait for a pooled connection of the
 /// same length, and room for a loaded machine; well under the 10 s a request waited before.
 const ANSWER_BOUND: Duration = Duration::from_millis(7_000);
-
-/// An API server in its own process, killed when dropped (SIGKILL ends a stopped one too).
-struct ServerProcess {
-    child: Child,
-    address: String,
-    log: tempfile::NamedTempFile,
-}
-
-impl ServerProcess {
-    async fn start(database_url: &str) -> Self {
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sanjeevani-server"))
-            .env("SANJEEVANI_MODE", "dev")
-            .env("SANJEEVANI_LISTEN", "127.0.0.1:0")
-            .env("SANJEEVANI_DATABASE_URL", database_url)
-            .env("SANJEEVANI_DB_POOL_SIZE", "4")
-            .env("SANJEEVANI_WORKERS", "2")
-            // Never pick up a developer's ./sanjeevani.toml.
-            .env("SANJEEVANI_CONFIG", "/dev/null")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log.reopen().expect("log file"))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the server process");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .ok()
-            .and_then(|line| line.ok().flatten())
-            .unwrap_or_default();
-        // "Sanjeevani 0.1.0 listening on http://127.0.0.1:PORT (...)"
-        let address = first
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| {
-                panic!(
-                    "the server did not start: {first:?}\n{}",
-                    std::fs::read_to_string(log.path()).unwrap_or_default()
-                )
-            })
-            .to_owned();
-        // Keep reading so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            child,
-            address,
-            log,
-        }
-    }
-
-    fn signal(&self, signal: libc::c_int) {
-        let pid = self.child.id().expect("running") as libc::pid_t;
-        // SAFETY: kill(2) with the id of our own child process, which is still running.
-        let result = unsafe { libc::kill(pid, signal) };
-        assert_eq!(result, 0, "kill({pid}, {signal})");
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-}
 
 /// One answer: status, error code, Retry-After, and how long it took.
 #[derive(Debug, Clone)]

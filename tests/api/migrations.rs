@@ -68,6 +68,7 @@ async fn schema_of(backend: Backend) -> BTreeSet<(String, String)> {
     let db = Database::open(&DbOptions {
         url: test_db.url.clone(),
         pool_size: 1,
+        read_url: None,
     })
     .expect("open");
     db.read(|conn| columns(conn).map_err(StoreError::from))

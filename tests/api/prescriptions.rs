@@ -899,6 +899,7 @@ async fn two_processes_starting_together_publish_one_signing_key(backend: Backen
     let options = sanjeevani_api::db::DbOptions {
         url: database.url.clone(),
         pool_size: 1,
+        read_url: None,
     };
     tokio::task::spawn_blocking(move || sanjeevani_api::db::Database::open(&options).map(drop))
         .await

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use futures_util::future::join_all;
+use sanjeevani_tests::events::EventStream;
 use sanjeevani_tests::world::{monday_morning, session_of, DEMO_GM};
 use sanjeevani_tests::{
     both_backends, spawn_app, spawn_at, spawn_on, test_start, Backend, TestApp,
@@ -951,29 +952,9 @@ async fn the_session_stream_pushes_every_change(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut response = response;
-    let mut buffer = String::new();
-    let mut next_board = async || -> Value {
-        loop {
-            if let Some(end) = buffer.find("\n\n") {
-                let event: String = buffer.drain(..end + 2).collect();
-                if !event.lines().any(|l| l == "event: board") {
-                    continue;
-                }
-                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
-                    return serde_json::from_str(data).unwrap();
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), response.chunk())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    };
+    let mut events = EventStream::new(response);
+    let mut next_board =
+        async || -> Value { serde_json::from_str(&events.next("board").await).unwrap() };
     assert_eq!(next_board().await["waiting"], 0);
     let patient = app.quick_patients(1, 1990).await.remove(0);
     app.book(&patient.token, &session, &patient.patient_id)

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
+use sanjeevani_tests::events::EventStream;
 use sanjeevani_tests::pages::Pages;
 use sanjeevani_tests::world::{monday_morning, DEMO_GM};
 use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
@@ -293,51 +294,16 @@ async fn earlier_registrations_are_found_by_phone_or_by_name(backend: Backend) {
     assert!(mistyped.html.contains("id=\"problem\""));
 }
 
-/// The page stream's events, as `(event, data)` with the data lines joined.
-struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    async fn open(cho: &Pages<'_>) -> Events {
-        let response = cho
-            .client
+/// The spoke board's stream, as the CHO's browser opens it.
+async fn open_board(cho: &Pages<'_>) -> EventStream {
+    EventStream::new(
+        cho.client
             .get(format!("{}/spoke/events", cho.app.address))
             .header("cookie", &cho.cookie)
             .send()
             .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["content-type"], "text/event-stream");
-        Events {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next `board` event's HTML.
-    async fn next_board(&mut self) -> String {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let event: String = self.buffer.drain(..end + 2).collect();
-                if !event.lines().any(|l| l == "event: board") {
-                    continue;
-                }
-                return event
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data: ").or(l.strip_prefix("data:")))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
-                .await
-                .expect("a board event within 10 s")
-                .unwrap()
-                .expect("the stream goes on");
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
+            .unwrap(),
+    )
 }
 
 /// A walk-in registered and booked for Monday morning's GM session through the JSON API (the
@@ -367,23 +333,23 @@ async fn assisted_booking(app: &TestApp, name: &str, language: &str) -> (String,
 async fn the_spoke_stream_sends_the_day_again_when_a_token_is_called(backend: Backend) {
     let app = spawn_app(backend).await;
     let cho = Pages::signed_in(&app, "cho.sonarpur").await;
-    let mut events = Events::open(&cho).await;
+    let mut events = open_board(&cho).await;
     assert!(events
-        .next_board()
+        .next("board")
         .await
         .contains("No patient booked for today yet."));
     let (_, token_id) = assisted_booking(&app, "মালতী সরকার", "bn").await;
-    let booked = events.next_board().await;
+    let booked = events.next("board").await;
     assert!(booked.contains(&format!(
         "data-token=\"{token_id}\" data-status=\"waiting\""
     )));
     assert!(booked.contains("মালতী সরকার"));
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, DEMO_GM).await;
-    let online = events.next_board().await;
+    let online = events.next("board").await;
     assert!(online.contains("Next in line"), "{online}");
     app.call_next(&doctor, &monday_morning(DEMO_GM)).await;
-    let called = events.next_board().await;
+    let called = events.next("board").await;
     assert!(called.contains(&format!("data-token=\"{token_id}\" data-status=\"called\"")));
     assert!(
         called.contains("The doctor is calling: join by 9:02 am"),
@@ -393,9 +359,9 @@ async fn the_spoke_stream_sends_the_day_again_when_a_token_is_called(backend: Ba
     // A patient of another centre, or of no centre, moves nothing on this board... and a
     // prescription, which moves no queue, still reaches it.
     app.step(&doctor, &token_id, "start").await;
-    events.next_board().await;
+    events.next("board").await;
     issue_for(&app, &doctor, &token_id, None).await;
-    let issued = events.next_board().await;
+    let issued = events.next("board").await;
     assert!(
         issued.contains("Prescription issued") || issued.contains("/print"),
         "{issued}"
@@ -405,20 +371,13 @@ async fn the_spoke_stream_sends_the_day_again_when_a_token_is_called(backend: Ba
 async fn a_signed_out_cho_stops_receiving_the_board(backend: Backend) {
     let app = spawn_app(backend).await;
     let cho = Pages::signed_in(&app, "cho.sonarpur").await;
-    let mut events = Events::open(&cho).await;
-    events.next_board().await;
+    let mut events = open_board(&cho).await;
+    events.next("board").await;
     let signed_out = cho.post("/logout", &[]).await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
     // The next change would reach a signed-in page; this one's stream ends instead.
     let (_, token_id) = assisted_booking(&app, "মালতী সরকার", "bn").await;
-    let mut rest = String::new();
-    while let Ok(Some(chunk)) =
-        tokio::time::timeout(Duration::from_secs(10), events.response.chunk())
-            .await
-            .expect("the stream ends within 10 s")
-    {
-        rest.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let rest = events.rest_until_end(Duration::from_secs(10)).await;
     assert!(!rest.contains(&token_id), "{rest}");
 }
 
@@ -545,8 +504,8 @@ async fn a_cho_of_another_spoke_sees_nothing_of_this_centre(backend: Backend) {
     assert!(page.html.contains("Ayushman Arogya Mandir, Bolpur"));
     assert!(!page.html.contains("মালতী"));
     assert!(!page.html.contains(&token_id));
-    let mut events = Events::open(&other).await;
-    let board = events.next_board().await;
+    let mut events = open_board(&other).await;
+    let board = events.next("board").await;
     assert!(
         !board.contains("মালতী") && !board.contains(&token_id),
         "{board}"

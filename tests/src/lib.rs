@@ -6,8 +6,12 @@
 //! Every API test runs on both backends through [`both_backends!`].
 
 pub mod browser;
+pub mod call_socket;
+pub mod events;
 pub mod external;
 pub mod pages;
+pub mod postgres_cluster;
+pub mod process;
 pub mod world;
 
 use std::sync::Arc;
@@ -78,6 +82,8 @@ pub struct TestDatabase {
     pub url: String,
     backend: Backend,
     postgres_name: Option<String>,
+    /// The server's administrative URL the database was made on.
+    admin_url: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -91,33 +97,37 @@ impl TestDatabase {
                     url,
                     backend,
                     postgres_name: None,
+                    admin_url: None,
                     _dir: Some(dir),
                 }
             }
-            Backend::Postgres => {
-                use diesel::{Connection, PgConnection, RunQueryDsl};
-                let admin = postgres_admin_url();
-                let name = format!("sjv_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
-                    panic!(
-                        "PostgreSQL is needed at {admin} ({e}); run the test command \
-                         (bash tests/run-all.sh), which starts it"
-                    )
-                });
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create database");
-                let url = match admin.rsplit_once('/') {
-                    Some((base, _)) => format!("{base}/{name}"),
-                    None => panic!("bad PostgreSQL URL {admin}"),
-                };
-                Self {
-                    url,
-                    backend,
-                    postgres_name: Some(name),
-                    _dir: None,
-                }
-            }
+            Backend::Postgres => Self::create_on(&postgres_admin_url()),
+        }
+    }
+
+    /// A PostgreSQL database for one test on the server of `admin` (a connection URL).
+    pub fn create_on(admin: &str) -> Self {
+        use diesel::{Connection, PgConnection, RunQueryDsl};
+        let name = format!("sjv_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::establish(admin).unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is needed at {admin} ({e}); run the test command \
+                 (bash tests/run-all.sh), which starts it"
+            )
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create database");
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("bad PostgreSQL URL {admin}"),
+        };
+        Self {
+            url,
+            backend: Backend::Postgres,
+            postgres_name: Some(name),
+            admin_url: Some(admin.to_owned()),
+            _dir: None,
         }
     }
 
@@ -128,9 +138,9 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Some(name) = &self.postgres_name {
+        if let (Some(name), Some(admin)) = (&self.postgres_name, &self.admin_url) {
             use diesel::{Connection, PgConnection, RunQueryDsl};
-            if let Ok(mut conn) = PgConnection::establish(&postgres_admin_url()) {
+            if let Ok(mut conn) = PgConnection::establish(admin) {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(&mut conn);
             }
@@ -437,6 +447,25 @@ impl TestApp {
     pub async fn stop(&self, graceful: bool) {
         self.stopper.stop(graceful).await;
     }
+}
+
+/// Asks the server at `address` for an OTP for `phone` as a client whose request carries
+/// `X-Forwarded-For: forwarded_for`; returns the status.
+pub async fn request_otp_forwarded(
+    client: &reqwest::Client,
+    address: &str,
+    phone: &str,
+    forwarded_for: &str,
+) -> u16 {
+    client
+        .post(format!("{address}/api/v1/auth/otp/request"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&serde_json::json!({ "phone": phone }))
+        .send()
+        .await
+        .expect("the server answers")
+        .status()
+        .as_u16()
 }
 
 fn find_code(text: &str) -> Option<String> {

@@ -22,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::cluster::wakeups::EVERYTHING;
 use crate::config::ConfigError;
 use crate::models::calls as calls_db;
 use crate::state::AppState;
@@ -110,16 +111,17 @@ impl Calls {
 }
 
 /// Closes rooms whose token left `called`/`in_consultation` (completed, no-show, cancelled):
-/// woken by the queue's in-process signals, and every `room_poll_ms` for changes made through
-/// other API processes. Runs for as long as the process lives.
+/// woken by the queue's wake-ups (this process's and, on PostgreSQL, the others'), and every
+/// `room_poll_ms` in case one was lost. Runs for as long as the process lives.
 pub fn spawn_watcher(state: AppState) -> tokio::task::JoinHandle<()> {
     let poll = Duration::from_millis(state.settings.calls.room_poll_ms.max(50));
-    let mut signals = state.signals.subscribe();
+    let mut signals = state.wakeups.subscribe();
     tokio::spawn(async move {
         loop {
             let woken_by = tokio::select! {
                 signal = signals.recv() => match signal {
-                    Ok(session_id) => Some(session_id),
+                    Ok(session_id) if session_id != EVERYTHING => Some(session_id),
+                    Ok(_) => None,
                     Err(RecvError::Lagged(_)) => None,
                     Err(RecvError::Closed) => return,
                 },

@@ -158,7 +158,12 @@ pub struct DbOptions {
     pub url: String,
     /// Pooled connections (readers on SQLite; all connections on PostgreSQL).
     pub pool_size: u32,
+    /// A PostgreSQL streaming replica for heavy reads ([`Database::read_heavy`]).
+    pub read_url: Option<String>,
 }
+
+/// How long a heavy read waits for a replica connection before it reads the primary instead.
+const REPLICA_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long readiness waits for its connection and its queries. A probe that cannot learn
 /// the answer in this time says "not ready" rather than hanging the prober.
@@ -179,6 +184,9 @@ struct Inner {
     /// The newest migration this build carries; ready once the database has it.
     latest_migration: String,
     writer: Option<SqliteWriter>,
+    /// The replica's pool: connections made on demand, so a replica that is down at start
+    /// delays nothing.
+    replica: Option<r2d2::Pool<DbManager>>,
 }
 
 impl Database {
@@ -217,6 +225,24 @@ impl Database {
         drop(conn);
         let latest_migration = latest_migration(backend)?;
 
+        let replica = match &options.read_url {
+            Some(url) => {
+                let replica = DbManager::new(url, PgLimits::from_settings(limits))?;
+                if replica.backend() != Backend::Postgres || backend != Backend::Postgres {
+                    return Err(StoreError::Unavailable(
+                        "a read replica is a PostgreSQL replica of a PostgreSQL database".into(),
+                    ));
+                }
+                Some(
+                    r2d2::Pool::builder()
+                        .max_size(options.pool_size.max(1))
+                        .min_idle(Some(0))
+                        .connection_timeout(REPLICA_TIMEOUT)
+                        .build_unchecked(replica),
+                )
+            }
+            None => None,
+        };
         let writer = match backend {
             Backend::Sqlite => Some(SqliteWriter::start(manager)?),
             Backend::Postgres => None,
@@ -228,6 +254,7 @@ impl Database {
                 health,
                 latest_migration,
                 writer,
+                replica,
             }),
         })
     }
@@ -253,6 +280,40 @@ impl Database {
         })
         .await
         .map_err(|_| E::from(StoreError::WriterStopped))?
+    }
+
+    /// Runs a heavy read-only `f` (reports, exports) on the read replica when one is configured
+    /// and answers, else on the primary (logged). What it reads may lag the primary by the
+    /// replica's delay (usually well under a second): never use it for what a user just wrote
+    /// and expects to see, such as their token after booking.
+    pub async fn read_heavy<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let Some(replica) = self.inner.replica.clone() else {
+            return self.read(f).await;
+        };
+        let pool = self.inner.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = match replica.get() {
+                Ok(conn) => conn,
+                Err(error) => {
+                    tracing::warn!(%error, "read replica unavailable: reading the primary");
+                    pool.get()
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                }
+            };
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| E::from(StoreError::WriterStopped))?
+    }
+
+    /// Whether heavy reads have a replica configured.
+    pub fn has_replica(&self) -> bool {
+        self.inner.replica.is_some()
     }
 
     /// Runs `f` in a transaction: all of it commits or none of it. An `Err` from `f` rolls back.

@@ -23,13 +23,11 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::services::idempotency::IdempotentRequest;
 
-/// The client's address, for rate limits and the audit trail: the TCP peer. (Behind a reverse
-/// proxy, configure the proxy to connect from a trusted address and extend this to read its
-/// forwarded header.)
+/// The client's address, for rate limits and the audit trail: the TCP peer, or behind a
+/// trusted proxy (`cluster.trusted_proxies`) the address it forwarded
+/// (`cluster::client_address`).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|addr| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    crate::cluster::client_address::of_request(req.peer_addr(), req.headers(), req.app_data())
 }
 
 /// Reads the optional `Idempotency-Key` header of a creating request: 1-200 visible ASCII

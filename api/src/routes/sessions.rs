@@ -9,6 +9,7 @@ use sanjeevani_types::queue::SessionBoard;
 use sanjeevani_types::ErrorBody;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::cluster::wakeups::Wakeups;
 use crate::error::ApiError;
 use crate::notify::i18n::Language;
 use crate::queue::schedule::parse_session_id;
@@ -48,15 +49,16 @@ struct Stream {
 }
 
 impl Stream {
-    /// Waits for a change (a signal from this process, or the periodic re-read for changes made
-    /// by other processes) and returns the next chunk to send, or `None` to end the stream.
+    /// Waits for a change (a wake-up from this or another process, or the periodic safety
+    /// re-read) and returns the next chunk to send, or `None` to end the stream.
     async fn next_chunk(&mut self) -> Option<String> {
-        let poll = Duration::from_millis(self.state.settings.queue.stream_poll_ms.max(50));
         loop {
             if self.last.is_some() {
+                let poll = self.state.wakeups.reread_interval(&self.state.settings);
                 let woke = tokio::select! {
                     signal = self.signals.recv() => match signal {
-                        Ok(id) => id == self.session_id || id == self.opd_signal,
+                        Ok(id) => Wakeups::concerns(&id, &self.session_id)
+                            || id == self.opd_signal,
                         Err(RecvError::Lagged(_)) => true,
                         Err(RecvError::Closed) => return None,
                     },
@@ -64,6 +66,7 @@ impl Stream {
                 };
                 if !woke {
                     self.quiet += poll;
+                    self.state.wakeups.count_reread();
                 }
             }
             let fingerprint = queue::session_fingerprint(&self.state, self.session_id.clone())
@@ -110,7 +113,7 @@ pub async fn events(
     let (opd_id, _) = parse_session_id(&session_id).ok_or(ApiError::not_found("session"))?;
     let stream_state = Stream {
         opd_signal: format!("opd:{opd_id}"),
-        signals: state.signals.subscribe(),
+        signals: state.wakeups.subscribe(),
         state: state.clone(),
         session_id,
         last: None,

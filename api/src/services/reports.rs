@@ -101,9 +101,10 @@ async fn run<T: Send + 'static>(
     let today = crate::queue::schedule::today_ist(state.clock.now());
     let (from, to) = range_of(&query, today)?;
     let principal = principal.clone();
+    // Reports may lag the primary by the replica's delay; nobody reads their own write here.
     state
         .db
-        .read(move |conn| {
+        .read_heavy(move |conn| {
             let resolved = resolve(conn, &principal, scope, query.programme, from, to)?;
             report(conn, &resolved)
         })

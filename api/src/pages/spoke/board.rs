@@ -1,9 +1,10 @@
 //! The spoke board: a health centre's own tokens of today across every hub session, for its
 //! CHO. The page shows it at once, and `GET /spoke/events` keeps it live: a server-sent event
 //! stream that sends the board again, rendered by the same template, whenever anything on it
-//! changed. It wakes at once on this process's queue signals for the board's sessions, and
-//! re-reads a cheap fingerprint (`services::spoke::fingerprint`) every `queue.stream_poll_ms`
-//! for changes made through other API processes (and for prescriptions, which move no queue).
+//! changed. It wakes at once on the queue wake-ups for the board's sessions (this process's and
+//! the other API processes', `cluster::wakeups`), and re-reads a cheap fingerprint
+//! (`services::spoke::fingerprint`) now and then anyway, for a lost wake-up and for
+//! prescriptions, which move no queue.
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::super::{signed_in, Chrome, SESSION_COOKIE};
 use crate::auth::principal::authenticate;
 use crate::auth::Principal;
+use crate::cluster::wakeups::EVERYTHING;
 use crate::error::ApiError;
 use crate::notify::i18n::format_time_ist;
 use crate::services::spoke::{self, SpokeDay};
@@ -200,12 +202,13 @@ impl Stream {
 
     /// Waits for a change and returns the next chunk to send, or `None` to end the stream.
     async fn next_chunk(&mut self) -> Option<String> {
-        let poll = Duration::from_millis(self.state.settings.queue.stream_poll_ms.max(50));
         loop {
             if self.last.is_some() {
+                let poll = self.state.wakeups.reread_interval(&self.state.settings);
                 let woke = tokio::select! {
                     signal = self.signals.recv() => match signal {
-                        Ok(id) => self.sessions.contains(&id)
+                        Ok(id) => id == EVERYTHING
+                            || self.sessions.contains(&id)
                             || id.strip_prefix("opd:").is_some_and(|opd| {
                                 self.sessions.iter().any(|s| s.starts_with(&format!("{opd}@")))
                             }),
@@ -216,6 +219,7 @@ impl Stream {
                 };
                 if !woke {
                     self.quiet += poll;
+                    self.state.wakeups.count_reread();
                 }
             }
             let fingerprint = spoke::fingerprint(&self.state, &self.cho).await.ok()?;
@@ -275,7 +279,7 @@ pub async fn events(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let stream_state = Stream {
         c: Chrome::new(&req, Some(&cho)),
         cho,
-        signals: state.signals.subscribe(),
+        signals: state.wakeups.subscribe(),
         state,
         token,
         sessions: Vec::new(),

@@ -89,130 +89,137 @@ pub async fn issue(
     fields.finish(|| ())?;
     let principal = principal.clone();
     let now = state.clock.now();
-    state
+    let (prescription, opd_id) = state
         .db
-        .write(move |conn| -> Result<Prescription, ServiceError> {
-            let consultation = rx_db::find_consultation(conn, &consultation_id)?
-                .filter(|c| c.doctor_id == principal.user_id)
-                .ok_or(ServiceError::NotFound("consultation"))?;
-            let patient = patients::find(conn, &consultation.patient_id)?
-                .ok_or(ServiceError::NotFound("patient"))?;
-            let doctor =
-                users::find(conn, &principal.user_id)?.ok_or(ServiceError::NotFound("doctor"))?;
-            let opd =
-                opds::find(conn, &consultation.opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
-            let hub = facilities::find(conn, &opd.hub_id)?.ok_or(ServiceError::NotFound("hub"))?;
-            let key = active_key(conn, now.naive_utc())?;
-            let code = loop {
-                let mut random = [0u8; rx::CODE_RANDOM_LEN];
-                OsRng.fill_bytes(&mut random);
-                // Map bytes to 0..36 without bias: redraw values of 252 and above.
-                if random.iter().any(|b| *b >= 252) {
-                    continue;
-                }
-                let candidate = rx::new_code(random);
-                if !rx_db::code_exists(conn, &candidate)? {
-                    break candidate;
-                }
-            };
-            let today = now.with_timezone(&IST).date_naive();
-            let valid_until = now + Duration::days(validity.into());
-            let claims = Claims {
-                v: 1,
-                iss: ISSUER.into(),
-                id: code.clone(),
-                iat: now.timestamp(),
-                exp: valid_until.timestamp(),
-                pn: patient.name.clone(),
-                pa: age_on(patient.birth_date, patient.birth_year, today),
-                ps: rx::sex_letter(Sex::parse(&patient.sex).unwrap_or(Sex::Other)).into(),
-                dn: doctor.name.clone(),
-                dr: doctor.registration_number.clone().unwrap_or_default(),
-                // A sensitive programme's OPD is not named on the prescription a pharmacy sees.
-                opd: crate::services::opds::public_opd_name(conn, &opd, |_| Ok("en".into()))?,
-                hub: hub.name.clone(),
-                rx: input
-                    .items
+        .write(
+            move |conn| -> Result<(Prescription, String), ServiceError> {
+                let consultation = rx_db::find_consultation(conn, &consultation_id)?
+                    .filter(|c| c.doctor_id == principal.user_id)
+                    .ok_or(ServiceError::NotFound("consultation"))?;
+                let patient = patients::find(conn, &consultation.patient_id)?
+                    .ok_or(ServiceError::NotFound("patient"))?;
+                let doctor = users::find(conn, &principal.user_id)?
+                    .ok_or(ServiceError::NotFound("doctor"))?;
+                let opd =
+                    opds::find(conn, &consultation.opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
+                let hub =
+                    facilities::find(conn, &opd.hub_id)?.ok_or(ServiceError::NotFound("hub"))?;
+                let key = active_key(conn, now.naive_utc())?;
+                let code = loop {
+                    let mut random = [0u8; rx::CODE_RANDOM_LEN];
+                    OsRng.fill_bytes(&mut random);
+                    // Map bytes to 0..36 without bias: redraw values of 252 and above.
+                    if random.iter().any(|b| *b >= 252) {
+                        continue;
+                    }
+                    let candidate = rx::new_code(random);
+                    if !rx_db::code_exists(conn, &candidate)? {
+                        break candidate;
+                    }
+                };
+                let today = now.with_timezone(&IST).date_naive();
+                let valid_until = now + Duration::days(validity.into());
+                let claims = Claims {
+                    v: 1,
+                    iss: ISSUER.into(),
+                    id: code.clone(),
+                    iat: now.timestamp(),
+                    exp: valid_until.timestamp(),
+                    pn: patient.name.clone(),
+                    pa: age_on(patient.birth_date, patient.birth_year, today),
+                    ps: rx::sex_letter(Sex::parse(&patient.sex).unwrap_or(Sex::Other)).into(),
+                    dn: doctor.name.clone(),
+                    dr: doctor.registration_number.clone().unwrap_or_default(),
+                    // A sensitive programme's OPD is not named on the prescription a pharmacy sees.
+                    opd: crate::services::opds::public_opd_name(conn, &opd, |_| Ok("en".into()))?,
+                    hub: hub.name.clone(),
+                    rx: input
+                        .items
+                        .iter()
+                        .map(|i| SignedItem {
+                            medicine: i.medicine.trim().into(),
+                            form: i.form.trim().into(),
+                            strength: i.strength.trim().into(),
+                            dose: i.dose.trim().into(),
+                            frequency: i.frequency.trim().into(),
+                            timing: i.timing.clone(),
+                            route: i.route.trim().into(),
+                            duration_days: i.duration_days,
+                            quantity: i.quantity,
+                            instructions: i.instructions.trim().into(),
+                        })
+                        .collect(),
+                };
+                let signed_payload = rx::sign(&claims, &signing_key(&key)?);
+                let id = new_id();
+                let row = PrescriptionRow {
+                    id: id.clone(),
+                    code,
+                    consultation_id: consultation.id.clone(),
+                    patient_id: patient.id.clone(),
+                    doctor_id: principal.user_id.clone(),
+                    opd_id: opd.id.clone(),
+                    hub_id: hub.id.clone(),
+                    issued_at: now.naive_utc(),
+                    valid_until: valid_until.naive_utc(),
+                    kid: key.kid.clone(),
+                    signed_payload,
+                    cancelled_at: None,
+                    cancel_reason: None,
+                    dispensing_pharmacy_id: None,
+                    fully_dispensed_at: None,
+                    version: 0,
+                };
+                let items: Vec<ItemRow> = claims
+                    .rx
                     .iter()
-                    .map(|i| SignedItem {
-                        medicine: i.medicine.trim().into(),
-                        form: i.form.trim().into(),
-                        strength: i.strength.trim().into(),
-                        dose: i.dose.trim().into(),
-                        frequency: i.frequency.trim().into(),
+                    .enumerate()
+                    .map(|(position, i)| ItemRow {
+                        id: new_id(),
+                        prescription_id: id.clone(),
+                        position: position as i32,
+                        medicine: i.medicine.clone(),
+                        form: i.form.clone(),
+                        strength: i.strength.clone(),
+                        dose: i.dose.clone(),
+                        frequency: i.frequency.clone(),
                         timing: i.timing.clone(),
-                        route: i.route.trim().into(),
+                        route: i.route.clone(),
                         duration_days: i.duration_days,
                         quantity: i.quantity,
-                        instructions: i.instructions.trim().into(),
+                        instructions: i.instructions.clone(),
+                        dispensed_quantity: 0,
                     })
-                    .collect(),
-            };
-            let signed_payload = rx::sign(&claims, &signing_key(&key)?);
-            let id = new_id();
-            let row = PrescriptionRow {
-                id: id.clone(),
-                code,
-                consultation_id: consultation.id.clone(),
-                patient_id: patient.id.clone(),
-                doctor_id: principal.user_id.clone(),
-                opd_id: opd.id.clone(),
-                hub_id: hub.id.clone(),
-                issued_at: now.naive_utc(),
-                valid_until: valid_until.naive_utc(),
-                kid: key.kid.clone(),
-                signed_payload,
-                cancelled_at: None,
-                cancel_reason: None,
-                dispensing_pharmacy_id: None,
-                fully_dispensed_at: None,
-                version: 0,
-            };
-            let items: Vec<ItemRow> = claims
-                .rx
-                .iter()
-                .enumerate()
-                .map(|(position, i)| ItemRow {
-                    id: new_id(),
-                    prescription_id: id.clone(),
-                    position: position as i32,
-                    medicine: i.medicine.clone(),
-                    form: i.form.clone(),
-                    strength: i.strength.clone(),
-                    dose: i.dose.clone(),
-                    frequency: i.frequency.clone(),
-                    timing: i.timing.clone(),
-                    route: i.route.clone(),
-                    duration_days: i.duration_days,
-                    quantity: i.quantity,
-                    instructions: i.instructions.clone(),
-                    dispensed_quantity: 0,
-                })
-                .collect();
-            rx_db::insert_prescription(conn, &row, &items)?;
-            crate::notify::outbox::notify_patient(
-                conn,
-                &patient.id,
-                Some(&hub.id),
-                "prescription-issued",
-                &[
-                    ("code", row.code.clone()),
-                    ("link", format!("/app/prescriptions/{}", row.id)),
-                ],
-            )?;
-            audit::record_from(
-                conn,
-                now.naive_utc(),
-                Some(&principal.user_id),
-                "prescription.issued",
-                Some(&id),
-                "",
-                Some(&client_ip),
-            )?;
-            let loaded = load(conn, row)?;
-            to_prescription(conn, loaded, now.naive_utc())
-        })
-        .await
+                    .collect();
+                rx_db::insert_prescription(conn, &row, &items)?;
+                crate::notify::outbox::notify_patient(
+                    conn,
+                    &patient.id,
+                    Some(&hub.id),
+                    "prescription-issued",
+                    &[
+                        ("code", row.code.clone()),
+                        ("link", format!("/app/prescriptions/{}", row.id)),
+                    ],
+                )?;
+                audit::record_from(
+                    conn,
+                    now.naive_utc(),
+                    Some(&principal.user_id),
+                    "prescription.issued",
+                    Some(&id),
+                    "",
+                    Some(&client_ip),
+                )?;
+                let opd_id = row.opd_id.clone();
+                let loaded = load(conn, row)?;
+                Ok((to_prescription(conn, loaded, now.naive_utc())?, opd_id))
+            },
+        )
+        .await?;
+    // The spoke board of the patient's centre shows the prescription.
+    state.opd_changed(&opd_id);
+    Ok(prescription)
 }
 
 /// The issuing doctor cancels, with a reason, before anything is dispensed.
@@ -228,41 +235,46 @@ pub async fn cancel(
         .map_err(|e| ValidationError::single("reason", e.code(), e.to_string()))?;
     let principal = principal.clone();
     let now = state.clock.now_naive();
-    state
+    let (prescription, opd_id) = state
         .db
-        .write(move |conn| -> Result<Prescription, ServiceError> {
-            let row = rx_db::lock(conn, &id)?.ok_or(ServiceError::NotFound("prescription"))?;
-            if row.doctor_id != principal.user_id {
-                return Err(ServiceError::Forbidden);
-            }
-            if row.cancelled_at.is_some() {
-                return Err(ServiceError::conflict(
-                    "already_cancelled",
-                    "This prescription is already cancelled.",
-                ));
-            }
-            if rx_db::items(conn, &id)?
-                .iter()
-                .any(|i| i.dispensed_quantity > 0)
-            {
-                return Err(ServiceError::conflict(
-                    "already_dispensed",
-                    "Medicines were already dispensed.",
-                ));
-            }
-            rx_db::cancel(conn, &id, reason.as_ref(), now)?;
-            audit::record_from(
-                conn,
-                now,
-                Some(&principal.user_id),
-                "prescription.cancelled",
-                Some(&id),
-                "",
-                Some(&client_ip),
-            )?;
-            let row = rx_db::find(conn, &id)?.ok_or(ServiceError::NotFound("prescription"))?;
-            let loaded = load(conn, row)?;
-            to_prescription(conn, loaded, now)
-        })
-        .await
+        .write(
+            move |conn| -> Result<(Prescription, String), ServiceError> {
+                let row = rx_db::lock(conn, &id)?.ok_or(ServiceError::NotFound("prescription"))?;
+                if row.doctor_id != principal.user_id {
+                    return Err(ServiceError::Forbidden);
+                }
+                if row.cancelled_at.is_some() {
+                    return Err(ServiceError::conflict(
+                        "already_cancelled",
+                        "This prescription is already cancelled.",
+                    ));
+                }
+                if rx_db::items(conn, &id)?
+                    .iter()
+                    .any(|i| i.dispensed_quantity > 0)
+                {
+                    return Err(ServiceError::conflict(
+                        "already_dispensed",
+                        "Medicines were already dispensed.",
+                    ));
+                }
+                rx_db::cancel(conn, &id, reason.as_ref(), now)?;
+                audit::record_from(
+                    conn,
+                    now,
+                    Some(&principal.user_id),
+                    "prescription.cancelled",
+                    Some(&id),
+                    "",
+                    Some(&client_ip),
+                )?;
+                let row = rx_db::find(conn, &id)?.ok_or(ServiceError::NotFound("prescription"))?;
+                let opd_id = row.opd_id.clone();
+                let loaded = load(conn, row)?;
+                Ok((to_prescription(conn, loaded, now)?, opd_id))
+            },
+        )
+        .await?;
+    state.opd_changed(&opd_id);
+    Ok(prescription)
 }

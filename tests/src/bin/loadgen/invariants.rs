@@ -52,6 +52,7 @@ pub async fn check(database_url: &str, acknowledged: Vec<Booked>) -> Report {
     let options = DbOptions {
         url: database_url.to_owned(),
         pool_size: 1,
+        read_url: None,
     };
     let db = tokio::task::spawn_blocking(move || Database::open(&options))
         .await
