@@ -277,6 +277,7 @@ impl TryFrom<FamilyMemberInput> for PatientInput {
             birth_year: input.birth_year,
             preferred_language: input.preferred_language.into(),
             abha_number: input.abha_number,
+            abha_address: None,
             relation: input.relation,
         })
     }

@@ -10,6 +10,7 @@ mod closures;
 mod console;
 mod doctor_workspace;
 mod edge;
+mod fhir;
 
 mod frozen_process;
 mod health;

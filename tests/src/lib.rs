@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod external;
+pub mod fhir;
 pub mod pages;
 pub mod world;
 
