@@ -75,63 +75,39 @@ pub async fn patient_documents(
     state
         .db
         .write(move |conn| {
-            let patient =
+            let person =
                 patients::find(conn, &patient_id)?.ok_or(ServiceError::NotFound("patient"))?;
             let mut documents = Vec::new();
-            for row in rx_db::consultations_of_patient(conn, &patient.id)? {
+            for row in rx_db::consultations_of_patient(conn, &person.id)? {
                 let kind = RecordKind::Consultation;
-                if admitted(
-                    conn,
-                    &principal,
-                    kind,
-                    &row.id,
-                    &row.patient_id,
-                    &row.doctor_id,
-                    &client_ip,
-                    now,
-                )? {
+                let (id, patient, doctor) = (&row.id, &row.patient_id, &row.doctor_id);
+                let answer =
+                    admit_read(conn, &principal, kind, id, patient, doctor, &client_ip, now);
+                if admitted(answer)? {
                     documents.push(consultation_bundle(conn, &row, now)?);
                 }
             }
-            for row in rx_db::of_patients(conn, std::slice::from_ref(&patient.id))? {
+            for row in rx_db::of_patients(conn, std::slice::from_ref(&person.id))? {
                 let kind = RecordKind::Prescription;
-                if admitted(
-                    conn,
-                    &principal,
-                    kind,
-                    &row.id,
-                    &row.patient_id,
-                    &row.doctor_id,
-                    &client_ip,
-                    now,
-                )? {
+                let (id, patient, doctor) = (&row.id, &row.patient_id, &row.doctor_id);
+                let answer =
+                    admit_read(conn, &principal, kind, id, patient, doctor, &client_ip, now);
+                if admitted(answer)? {
                     let loaded = load(conn, row)?;
                     documents.push(prescription_bundle(conn, &loaded, now)?);
                 }
             }
-            if documents.is_empty() && !principal.may_view_patient(&patient) {
+            if documents.is_empty() && !principal.may_view_patient(&person) {
                 return Err(ServiceError::NotFound("patient"));
             }
-            Ok(fhir::collection(&patient.id, utc(now), documents))
+            Ok(fhir::collection(&person.id, utc(now), documents))
         })
         .await
 }
 
-/// [`admit_read`] as a yes or no: a record the caller may not read is left out.
-#[allow(clippy::too_many_arguments)]
-fn admitted(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    kind: RecordKind,
-    id: &str,
-    patient_id: &str,
-    doctor_id: &str,
-    client_ip: &str,
-    now: NaiveDateTime,
-) -> Result<bool, ServiceError> {
-    match admit_read(
-        conn, principal, kind, id, patient_id, doctor_id, client_ip, now,
-    ) {
+/// [`admit_read`]'s answer as a yes or no: a record the caller may not read is left out.
+fn admitted(answer: Result<(), ServiceError>) -> Result<bool, ServiceError> {
+    match answer {
         Ok(()) => Ok(true),
         Err(ServiceError::NotFound(_)) => Ok(false),
         Err(other) => Err(other),
