@@ -82,6 +82,25 @@ if [ ! -x "$tools/venv/bin/python" ] || ! "$tools/venv/bin/python" -c 'import ai
 fi
 export SANJEEVANI_TEST_PYTHON="$PWD/$tools/venv/bin/python"
 
+# --- FHIR validators (the FHIR document tests, tests/api/fhir.rs) ---------------------------
+# Two validators nobody here wrote check every bundle those tests fetch: `fhir.resources`
+# (PyPI; its R4B models) in the test venv, and the npm package `fhir` (FHIR.js; the R4
+# structure definitions and value sets) in target/test-tools/fhir-npm (never committed). The
+# tests run them through tests/support/fhir_validate.py and .js.
+say "FHIR validators (fhir.resources from PyPI, fhir from npm)"
+if ! "$tools/venv/bin/python" -c 'import fhir.resources.R4B.bundle' 2>/dev/null; then
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check 'fhir.resources==8.3.*' \
+        || missing "the Python package fhir.resources (PyPI)"
+fi
+if [ ! -f "$tools/fhir-npm/node_modules/fhir/package.json" ]; then
+    mkdir -p "$tools/fhir-npm"
+    { command -v npm >/dev/null 2>&1 \
+        && npm install --silent --no-audit --no-fund --prefix "$tools/fhir-npm" 'fhir@4.12'; } \
+        || missing "the npm package fhir (and npm)"
+fi
+export SANJEEVANI_TEST_FHIR_NODE_MODULES="$PWD/$tools/fhir-npm/node_modules"
+# --- end of the FHIR validators --------------------------------------------------------------
+
 say "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod fhir;
 pub mod html;
 pub mod models;
 pub mod notify;

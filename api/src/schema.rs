@@ -57,6 +57,7 @@ diesel::table! {
         updated_at -> Timestamp,
         registered_facility_id -> Nullable<Text>,
         phone -> Nullable<Text>,
+        abha_address -> Nullable<Text>,
     }
 }
 

@@ -205,6 +205,8 @@ pub struct FamilyMember {
     pub preferred_language: Language,
     /// ABHA number, `12-3456-7890-1234`.
     pub abha_number: Option<String>,
+    /// ABHA address, `name@abdm`.
+    pub abha_address: Option<String>,
     /// `self`, `mother`, `son`, ...
     pub relation: String,
     pub created_at: SystemTime,
@@ -223,6 +225,7 @@ impl From<Patient> for FamilyMember {
             age_years: patient.age_years,
             preferred_language: patient.preferred_language.into(),
             abha_number: patient.abha_number,
+            abha_address: patient.abha_address,
             relation: patient.relation,
             created_at: patient.created_at.into(),
         }
@@ -244,6 +247,10 @@ pub struct FamilyMemberInput {
     /// 14 digits, plain or written 2-4-4-4.
     #[uniffi(default)]
     pub abha_number: Option<String>,
+    /// `name@abdm` (the sandbox's `name@sbx` off production). Left out, a saved profile loses
+    /// its address: send back the one the member has.
+    #[uniffi(default)]
+    pub abha_address: Option<String>,
     /// How this person relates to the account holder (`mother`, `son`, ...).
     #[uniffi(default)]
     pub relation: Option<String>,
@@ -277,6 +284,7 @@ impl TryFrom<FamilyMemberInput> for PatientInput {
             birth_year: input.birth_year,
             preferred_language: input.preferred_language.into(),
             abha_number: input.abha_number,
+            abha_address: input.abha_address,
             relation: input.relation,
         })
     }
@@ -294,6 +302,7 @@ mod tests {
             birth_date: birth_date.map(Into::into),
             birth_year: None,
             abha_number: None,
+            abha_address: None,
             relation: Some("mother".into()),
         }
     }

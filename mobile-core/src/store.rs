@@ -631,6 +631,7 @@ mod tests {
             age_years: 36,
             preferred_language: Language::Bn,
             abha_number: None,
+            abha_address: None,
             relation: "self".into(),
             created_at: Utc.with_ymd_and_hms(2026, 11, 23, 3, 30, 0).unwrap(),
         }

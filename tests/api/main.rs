@@ -12,6 +12,7 @@ mod cluster;
 mod console;
 mod doctor_workspace;
 mod edge;
+mod fhir;
 
 mod frozen_process;
 mod health;

@@ -290,8 +290,11 @@ async fn earlier_registrations_are_found_by_phone_or_by_name(backend: Backend) {
         .contains(&format!("data-patient=\"{with_phone}\"")));
     let none = cho.get("/spoke?find=Nobody+Here").await;
     assert!(none.html.contains("id=\"found-none\""));
-    let mistyped = cho.get("/spoke?find=12345678901234").await;
+    // 12 digits is no mobile number (14 would be an ABHA number, searched as one).
+    let mistyped = cho.get("/spoke?find=123456789012").await;
     assert!(mistyped.html.contains("id=\"problem\""));
+    let abha = cho.get("/spoke?find=12345678901234").await;
+    assert!(abha.html.contains("id=\"found-none\""));
 }
 
 /// The spoke board's stream, as the CHO's browser opens it.

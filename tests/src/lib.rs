@@ -9,6 +9,7 @@ pub mod browser;
 pub mod call_socket;
 pub mod events;
 pub mod external;
+pub mod fhir;
 pub mod pages;
 pub mod postgres_cluster;
 pub mod process;

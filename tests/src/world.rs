@@ -213,6 +213,7 @@ impl TestApp {
                             birth_year,
                             preferred_language: "bn",
                             abha_number: None,
+                            abha_address: None,
                             relation: "self",
                             updated_at: now,
                         },

@@ -25,6 +25,7 @@ pub struct PatientRow {
     pub updated_at: NaiveDateTime,
     pub registered_facility_id: Option<String>,
     pub phone: Option<String>,
+    pub abha_address: Option<String>,
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
@@ -38,6 +39,8 @@ pub struct PatientFields<'a> {
     pub preferred_language: &'a str,
     #[diesel(treat_none_as_null = true)]
     pub abha_number: Option<&'a str>,
+    #[diesel(treat_none_as_null = true)]
+    pub abha_address: Option<&'a str>,
     pub relation: &'a str,
     pub updated_at: NaiveDateTime,
 }
@@ -62,6 +65,89 @@ impl NewPatient<'_> {
             .execute(conn)
             .map(|_| ())
     }
+}
+
+/// Which of a patient's ABHA identifiers another patient already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbhaTaken {
+    Number,
+    Address,
+}
+
+/// Whether a patient other than `except` holds this ABHA number or address.
+pub fn abha_taken(
+    conn: &mut DbConnection,
+    number: Option<&str>,
+    address: Option<&str>,
+    except: Option<&str>,
+) -> QueryResult<Option<AbhaTaken>> {
+    let others = || {
+        patients::table
+            .filter(patients::id.ne(except.unwrap_or("")))
+            .select(patients::id)
+    };
+    if let Some(number) = number {
+        let found: Option<String> = others()
+            .filter(patients::abha_number.eq(number))
+            .first(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(Some(AbhaTaken::Number));
+        }
+    }
+    if let Some(address) = address {
+        let found: Option<String> = others()
+            .filter(patients::abha_address.eq(address))
+            .first(conn)
+            .optional()?;
+        if found.is_some() {
+            return Ok(Some(AbhaTaken::Address));
+        }
+    }
+    Ok(None)
+}
+
+/// Which ABHA index a unique violation came from, if either: two requests that passed
+/// [`abha_taken`] at the same moment are settled by the unique indexes
+/// (`patients_abha_number`, `patients_abha_address`). PostgreSQL names the index; SQLite
+/// names the column (`UNIQUE constraint failed: patients.abha_number`).
+pub fn abha_violation(error: &diesel::result::Error) -> Option<AbhaTaken> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = error else {
+        return None;
+    };
+    let said = format!(
+        "{} {}",
+        info.constraint_name().unwrap_or_default(),
+        info.message()
+    );
+    if said.contains("abha_number") {
+        Some(AbhaTaken::Number)
+    } else if said.contains("abha_address") {
+        Some(AbhaTaken::Address)
+    } else {
+        None
+    }
+}
+
+/// Patients with this ABHA number or address (at most one each: the indexes are unique).
+pub fn find_by_abha(
+    conn: &mut DbConnection,
+    number: Option<&str>,
+    address: Option<&str>,
+) -> QueryResult<Vec<PatientRow>> {
+    patients::table
+        .filter(
+            patients::abha_number
+                .eq(number.unwrap_or(""))
+                .and(patients::abha_number.is_not_null())
+                .or(patients::abha_address
+                    .eq(address.unwrap_or(""))
+                    .and(patients::abha_address.is_not_null())),
+        )
+        .order(patients::created_at.asc())
+        .select(PatientRow::as_select())
+        .load(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PatientRow>> {

@@ -204,6 +204,31 @@ pub fn of_patients(
         .load(conn)
 }
 
+/// A patient's consultation records, newest first (at most 200, as their prescriptions).
+pub fn consultations_of_patient(
+    conn: &mut DbConnection,
+    patient_id: &str,
+) -> QueryResult<Vec<ConsultationRow>> {
+    consultations::table
+        .filter(consultations::patient_id.eq(patient_id))
+        .order(consultations::created_at.desc())
+        .limit(200)
+        .select(ConsultationRow::as_select())
+        .load(conn)
+}
+
+/// The prescriptions issued in a consultation, in the order they were issued.
+pub fn of_consultation(
+    conn: &mut DbConnection,
+    consultation_id: &str,
+) -> QueryResult<Vec<PrescriptionRow>> {
+    prescriptions::table
+        .filter(prescriptions::consultation_id.eq(consultation_id))
+        .order(prescriptions::issued_at.asc())
+        .select(PrescriptionRow::as_select())
+        .load(conn)
+}
+
 pub fn items(conn: &mut DbConnection, prescription_id: &str) -> QueryResult<Vec<ItemRow>> {
     prescription_items::table
         .filter(prescription_items::prescription_id.eq(prescription_id))

@@ -68,6 +68,10 @@ pub fn prescriptions_of_token(
 pub enum Search<'a> {
     /// The phone recorded at registration (canonical `+91...`).
     Phone(&'a str),
+    /// The ABHA number, as stored (`91-1234-5678-9012`).
+    AbhaNumber(&'a str),
+    /// The ABHA address, as stored (lower-case).
+    AbhaAddress(&'a str),
     /// Part of the name, any case; `%`, `_` and `\` in it match themselves.
     Name(&'a str),
 }
@@ -92,6 +96,8 @@ pub fn find_registered(
         .select(PatientRow::as_select());
     match search {
         Search::Phone(phone) => query.filter(patients::phone.eq(phone)).load(conn),
+        Search::AbhaNumber(number) => query.filter(patients::abha_number.eq(number)).load(conn),
+        Search::AbhaAddress(address) => query.filter(patients::abha_address.eq(address)).load(conn),
         Search::Name(part) => {
             let escaped: String = part
                 .to_lowercase()

@@ -392,6 +392,7 @@ impl RegisterForm {
                     birth_year,
                     preferred_language: language,
                     abha_number: optional(&self.abha_number),
+                    abha_address: None,
                     relation: None,
                 },
                 phone: optional(&self.phone),

@@ -1,13 +1,14 @@
 //! Administration: facilities and staff accounts within the administrator's scope.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use sanjeevani_types::facility::Facility;
 use sanjeevani_types::staff::{NewStaff, Staff};
 use sanjeevani_types::ErrorBody;
 
+use super::client_ip;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::services::{facilities, staff};
+use crate::services::{abha, facilities, staff};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -18,7 +19,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(enable_staff)
         .service(unlock_staff)
         .service(sign_out_staff)
-        .service(audit);
+        .service(audit)
+        .service(find_by_abha);
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct AbhaQuery {
+    /// An ABHA number (`91-1234-5678-9012`, or its 14 digits) or ABHA address (`name@abdm`).
+    #[param(min_length = 1, max_length = 60)]
+    pub abha: String,
+}
+
+/// Find a patient by ABHA number or address, within the administrator's scope (registered at,
+/// or booked at a hub of, a facility they cover). The ABHA is shown masked; each patient found
+/// goes to the audit trail.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(AbhaQuery),
+    responses((status = 200, body = Vec<sanjeevani_types::patient::Patient>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[get("/admin/patients")]
+pub async fn find_by_abha(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    query: web::Query<AbhaQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let found = abha::find_for_admin(&state, &principal, &query.abha, client_ip(&req)).await?;
+    Ok(HttpResponse::Ok().json(found))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -12,8 +12,8 @@ use utoipa::{Modify, OpenApi};
 use crate::html::escape;
 
 use super::{
-    admin, assisted, auth, calls, doctor, health, notifications, opds, patients, prescriptions,
-    programmes, reports, sessions, tokens,
+    admin, assisted, auth, calls, doctor, fhir, health, notifications, opds, patients,
+    prescriptions, programmes, reports, sessions, tokens,
 };
 
 /// Everything served under `/api/v1` ([`super::configure`]'s scope), nested there by
@@ -49,6 +49,7 @@ use super::{
     notifications::preferences,
     notifications::set_preferences,
     admin::audit,
+    admin::find_by_abha,
     opds::list_bookable,
     opds::create_facility,
     opds::admin_list,
@@ -89,6 +90,9 @@ use super::{
     prescriptions::rotate_key,
     prescriptions::break_glass_prescription,
     prescriptions::break_glass_consultation,
+    fhir::consultation,
+    fhir::prescription,
+    fhir::patient,
     programmes::list,
     programmes::claim,
     programmes::upload_roster,

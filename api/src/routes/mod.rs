@@ -6,6 +6,7 @@ pub mod auth;
 pub mod calls;
 pub mod docs;
 pub mod doctor;
+pub mod fhir;
 pub mod health;
 pub mod notifications;
 pub mod opds;
@@ -97,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sessions::configure)
             .configure(assisted::configure)
             .configure(prescriptions::configure)
+            .configure(fhir::configure)
             .configure(programmes::configure)
             .configure(reports::configure)
             .configure(calls::configure),

@@ -7,7 +7,9 @@ use sanjeevani_types::domain::{PhoneNumber, Role};
 use sanjeevani_types::patient::Patient;
 use sanjeevani_types::queue::{Vitals, VitalsInput, WalkInPatient};
 
-use super::patients::{to_api, PatientProfile};
+use super::patients::{
+    abha_conflict, abha_domains, check_abha_free, to_api, AbhaView, PatientProfile,
+};
 use super::ServiceError;
 use crate::auth::login::utc;
 use crate::auth::token::new_id;
@@ -35,7 +37,7 @@ pub async fn register(
 ) -> Result<Patient, ServiceError> {
     let spoke = spoke_of(principal)?;
     let today = state.clock.now().with_timezone(&IST).date_naive();
-    let profile = PatientProfile::parse(&input.profile, today)?;
+    let profile = PatientProfile::parse(&input.profile, today, abha_domains(state))?;
     let phone = match input
         .phone
         .as_deref()
@@ -54,6 +56,7 @@ pub async fn register(
         .db
         .write(move |conn| -> Result<_, ServiceError> {
             let id = new_id();
+            check_abha_free(conn, &profile, None)?;
             NewPatient {
                 id: &id,
                 account_id: None,
@@ -68,18 +71,21 @@ pub async fn register(
                     birth_year: profile.birth_year,
                     preferred_language: profile.preferred_language.as_str(),
                     abha_number: profile.abha_number.as_ref().map(AsRef::as_ref),
+                    abha_address: profile.abha_address.as_ref().map(AsRef::as_ref),
                     relation: profile.relation.as_ref(),
                     updated_at: now,
                 },
             }
-            .insert(conn)?;
+            .insert(conn)
+            .map_err(abha_conflict)?;
             if let Some(phone) = &phone {
                 walk_ins::insert(conn, &id, phone.as_ref(), now)?;
             }
             patients::find(conn, &id)?.ok_or(ServiceError::NotFound("patient"))
         })
         .await?;
-    Ok(to_api(row, today))
+    // The CHO sees the ABHA masked, as everywhere outside the family and the treating doctor.
+    Ok(to_api(row, today, AbhaView::Masked))
 }
 
 /// The walk-in patients registered at the CHO's spoke.
@@ -90,7 +96,10 @@ pub async fn list(state: &AppState, principal: &Principal) -> Result<Vec<Patient
         .db
         .read(move |conn| patients::registered_at(conn, &spoke, 500).map_err(ServiceError::from))
         .await?;
-    Ok(rows.into_iter().map(|row| to_api(row, today)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| to_api(row, today, AbhaView::Masked))
+        .collect())
 }
 
 /// Plausible ranges: a value outside is a typing mistake, not a measurement.

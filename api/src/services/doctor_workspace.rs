@@ -156,6 +156,9 @@ pub struct PatientSummary {
     pub age_years: i32,
     pub sex: Sex,
     pub preferred_language: Language,
+    /// The ABHA number and address in full: the treating doctor is one who may see them.
+    pub abha_number: Option<String>,
+    pub abha_address: Option<String>,
     pub vitals: Option<Vitals>,
     /// This token's consultation record, once written.
     pub consultation: Option<ConsultationRow>,
@@ -316,6 +319,8 @@ pub async fn patient_summary(
                 preferred_language: Language::parse(&patient.preferred_language)
                     .unwrap_or(Language::En),
                 patient_name: patient.name,
+                abha_number: patient.abha_number,
+                abha_address: patient.abha_address,
                 vitals,
                 consultation,
                 prescription_ids: prescription_ids.into_iter().map(|(_, id)| id).collect(),

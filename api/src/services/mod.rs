@@ -1,9 +1,11 @@
 //! Use cases behind the endpoints: each checks the caller's rights through [`crate::auth`],
 //! validates, and reads or writes through [`crate::models`] in one transaction.
 
+pub mod abha;
 pub mod assisted;
 pub mod doctor_workspace;
 pub mod facilities;
+pub mod fhir;
 pub mod idempotency;
 pub mod notifications;
 pub mod opds;

@@ -13,13 +13,13 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
-use sanjeevani_types::domain::{PhoneNumber, Role};
+use sanjeevani_types::domain::{AbhaAddress, AbhaNumber, ParseError, PhoneNumber, Role};
 use sanjeevani_types::patient::Patient;
 use sanjeevani_types::queue::{QueueStatus, Token, TokenStatus, Vitals, VitalsInput};
 use sanjeevani_types::rx::{self, Claims};
 
 use super::opds::public_opd_name;
-use super::patients::to_api;
+use super::patients::{abha_domains, to_api, AbhaView};
 use super::prescriptions::audit_staff_read;
 use super::{queue, ServiceError};
 use crate::auth::login::utc;
@@ -141,7 +141,7 @@ pub async fn day(state: &AppState, principal: &Principal) -> Result<SpokeDay, Se
                     };
                     tokens.push(DayToken {
                         token: queue::token_to_api(&row),
-                        patient: to_api(patient, today),
+                        patient: to_api(patient, today, AbhaView::Masked),
                         opd_name: opd.map(|o| o.name).unwrap_or_default(),
                         hub_name,
                         session_starts_at: utc(session.starts_at),
@@ -226,8 +226,9 @@ fn vitals_to_api(row: VitalsRow) -> Vitals {
     }
 }
 
-/// Earlier registrations at the centre: by the phone recorded for them (a typed number in any
-/// usual form), else by part of the name. Newest first, at most [`FOUND_AT_MOST`].
+/// Earlier registrations at the centre: by ABHA number or address, by the phone recorded for
+/// them (a typed number in any usual form), else by part of the name. Newest first, at most
+/// [`FOUND_AT_MOST`].
 pub async fn find(
     state: &AppState,
     principal: &Principal,
@@ -240,43 +241,56 @@ pub async fn find(
         return Err(ValidationError::single(
             "find",
             "out_of_range",
-            "type 2 to 100 characters of a name, or a mobile number",
+            "type 2 to 100 characters of a name, a mobile number or an ABHA number or address",
         )
         .into());
     }
+    let refused = |e: ParseError| ValidationError::single("find", e.code(), e.to_string());
     let looks_like_phone = text
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-'))
         && text.chars().filter(char::is_ascii_digit).count() >= 10;
-    let phone = if looks_like_phone {
-        Some(
-            PhoneNumber::parse(&text)
-                .map_err(|e| ValidationError::single("find", e.code(), e.to_string()))?,
-        )
+    let wanted = if let Ok(number) = AbhaNumber::parse(&text) {
+        Wanted::AbhaNumber(number.as_ref().to_owned())
+    } else if text.contains('@') {
+        let address = AbhaAddress::parse(&text, abha_domains(state)).map_err(refused)?;
+        Wanted::AbhaAddress(address.as_ref().to_owned())
+    } else if looks_like_phone {
+        Wanted::Phone(PhoneNumber::parse(&text).map_err(refused)?)
     } else {
-        None
+        Wanted::Name(text)
     };
     let today = today_ist(state.clock.now());
     let since = ist_day_start_utc(today);
     state
         .db
         .read(move |conn| -> Result<Vec<WalkIn>, ServiceError> {
-            let search = match &phone {
-                Some(phone) => Search::Phone(phone.as_ref()),
-                None => Search::Name(&text),
+            let search = match &wanted {
+                Wanted::AbhaNumber(number) => Search::AbhaNumber(number),
+                Wanted::AbhaAddress(address) => Search::AbhaAddress(address),
+                Wanted::Phone(phone) => Search::Phone(phone.as_ref()),
+                Wanted::Name(text) => Search::Name(text),
             };
             let mut found = Vec::new();
             for row in spoke_db::find_registered(conn, &spoke, search, FOUND_AT_MOST)? {
                 let vitals_today = spoke_db::latest_vitals(conn, &row.id, since)?;
                 found.push(WalkIn {
                     phone: row.phone.clone(),
-                    patient: to_api(row, today),
+                    patient: to_api(row, today, AbhaView::Masked),
                     vitals_today: vitals_today.map(vitals_to_api),
                 });
             }
             Ok(found)
         })
         .await
+}
+
+/// What a CHO's search text was read as.
+enum Wanted {
+    AbhaNumber(String),
+    AbhaAddress(String),
+    Phone(PhoneNumber),
+    Name(String),
 }
 
 /// One walk-in patient of the centre with today's latest vitals; "not found" for anyone else's.
@@ -298,7 +312,7 @@ pub async fn walk_in(
             let vitals_today = spoke_db::latest_vitals(conn, &row.id, since)?;
             Ok(WalkIn {
                 phone: row.phone.clone(),
-                patient: to_api(row, today),
+                patient: to_api(row, today, AbhaView::Masked),
                 vitals_today: vitals_today.map(vitals_to_api),
             })
         })

@@ -12,7 +12,9 @@ use sanjeevani_types::domain::{BoundedText, Role};
 use sanjeevani_types::patient::Patient;
 use sanjeevani_types::walk_in::{WalkInAccept, WalkInOffer};
 
-use super::patients::{check_room_in_family, relation_in_family, to_api, today_ist, SELF};
+use super::patients::{
+    check_room_in_family, relation_in_family, to_api, today_ist, AbhaView, SELF,
+};
 use super::ServiceError;
 use crate::auth::login::utc;
 use crate::auth::Principal;
@@ -111,7 +113,7 @@ pub async fn accept(
             Ok(row)
         })
         .await?;
-    Ok(to_api(row, today_ist(state)))
+    Ok(to_api(row, today_ist(state), AbhaView::Full))
 }
 
 /// Says the walk-in is not the caller's: the offer goes away and the walk-in stays with its

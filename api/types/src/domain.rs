@@ -15,6 +15,13 @@ pub enum ParseError {
     InvalidEmail,
     #[error("must be a 14-digit ABHA number, written as 12-3456-7890-1234 or 14 digits")]
     InvalidAbha,
+    #[error(
+        "must be an ABHA address such as asha.das@abdm: 4 to 32 letters, digits, dots or \
+         underscores, starting with a letter or underscore, not ending with a dot, then @abdm"
+    )]
+    InvalidAbhaAddress,
+    #[error("the sandbox suffix @sbx is accepted only in dev and demo mode; use @abdm")]
+    SandboxAbhaAddress,
     #[error("must be a 6-digit code")]
     InvalidOtp,
     #[error("must be between 1 and {max} characters with no control characters")]
@@ -35,6 +42,8 @@ impl ParseError {
             ParseError::InvalidPhone => "invalid_phone",
             ParseError::InvalidEmail => "invalid_email",
             ParseError::InvalidAbha => "invalid_abha_number",
+            ParseError::InvalidAbhaAddress => "invalid_abha_address",
+            ParseError::SandboxAbhaAddress => "sandbox_abha_address",
             ParseError::InvalidOtp => "invalid_otp_format",
             ParseError::InvalidText { .. } => "invalid_text",
             ParseError::HiddenCharacter { .. } => "hidden_character",
@@ -142,8 +151,15 @@ impl fmt::Display for EmailAddress {
     }
 }
 
-/// An ABHA (Ayushman Bharat Health Account) number: 14 digits, shown as 2-4-4-4.
-/// No official checksum is published, so only the shape is validated.
+/// An ABHA (Ayushman Bharat Health Account) number: 14 digits, kept and shown as 2-4-4-4
+/// (`91-1234-5678-9012`).
+///
+/// Sources (read 2026-12-02): the ABDM sandbox documentation ("Verify ABHA Address", "ABHA
+/// Number creation", kiranma72.github.io/abdm-docs, mirrored from sandbox.abdm.gov.in/docs)
+/// describes the number as 14 digits and shows it grouped 2-4-4-4; no published ABDM document
+/// defines a check digit for it (Aadhaar's Verhoeff digit is UIDAI's, not ABHA's). ABDM's own
+/// integrator notes (nha-in/docs, skills/abdm-fhir/SKILL.md) say "Do not validate an identifier
+/// more strictly than the platform does": so the shape is checked and nothing more.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AbhaNumber(String);
 
@@ -172,9 +188,97 @@ impl AbhaNumber {
             &digits[10..14]
         )))
     }
+
+    /// The number with all but its last four digits hidden: `XX-XXXX-XXXX-9012`.
+    pub fn masked(&self) -> String {
+        mask_abha_number(&self.0)
+    }
+}
+
+/// Masks a stored ABHA number (`XX-XXXX-XXXX-9012`), for anyone but the patient and the
+/// treating doctor.
+pub fn mask_abha_number(stored: &str) -> String {
+    let last: String = stored
+        .chars()
+        .rev()
+        .filter(char::is_ascii_digit)
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("XX-XXXX-XXXX-{last}")
 }
 
 impl AsRef<str> for AbhaNumber {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether the ABDM sandbox's `@sbx` addresses are accepted: only off production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbhaDomains {
+    /// `@abdm` only.
+    Production,
+    /// `@abdm` and the sandbox's `@sbx` (dev and demo mode).
+    WithSandbox,
+}
+
+/// An ABHA address, the patient's name on the health-information exchange: `name@abdm`
+/// (`name@sbx` in ABDM's sandbox), kept lower-cased.
+///
+/// The rules, from the ABDM sandbox documentation's "ABHA Address Policy" (pages "Create ABHA
+/// address: using ABHA number" and "using mobile number", kiranma72.github.io/abdm-docs,
+/// section 5-building-a-phr-app, read 2026-12-02) and "Verify ABHA Address" (the `@abdm` and
+/// `@sbx` suffixes):
+/// - at least 4 characters before the `@`: letters, digits and dots; ABDM's V3 enrolment also
+///   takes an underscore (ABDM ABHA V3 APIs SOP 1.2, as carried by the open ABDM clients, e.g.
+///   Intelehealth's `ValidationUtils.isValidAbhaRegex`), so one is accepted too;
+/// - it cannot begin with a digit, and cannot begin or end with a dot;
+/// - an all-digit name is only the default address of an ABHA number, `14 digits@abdm`.
+///
+/// No published maximum was found; 32 characters before the `@` bounds what we store (the
+/// longest ABDM's creation forms offer is well under it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AbhaAddress(String);
+
+impl AbhaAddress {
+    pub const MIN_NAME: usize = 4;
+    pub const MAX_NAME: usize = 32;
+
+    pub fn parse(input: &str, domains: AbhaDomains) -> Result<Self, ParseError> {
+        let lowered = input.trim().to_ascii_lowercase();
+        let (name, domain) = lowered
+            .rsplit_once('@')
+            .ok_or(ParseError::InvalidAbhaAddress)?;
+        match (domain, domains) {
+            ("abdm", _) | ("sbx", AbhaDomains::WithSandbox) => {}
+            ("sbx", AbhaDomains::Production) => return Err(ParseError::SandboxAbhaAddress),
+            _ => return Err(ParseError::InvalidAbhaAddress),
+        }
+        let default_of_number = name.len() == 14 && name.chars().all(|c| c.is_ascii_digit());
+        let chosen_name = (Self::MIN_NAME..=Self::MAX_NAME).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            && !name.ends_with('.');
+        if !(default_of_number || chosen_name) {
+            return Err(ParseError::InvalidAbhaAddress);
+        }
+        Ok(Self(lowered))
+    }
+}
+
+/// Masks a stored ABHA address: its first letter and the domain (`a***@abdm`).
+pub fn mask_abha_address(stored: &str) -> String {
+    let (name, domain) = stored.rsplit_once('@').unwrap_or((stored, ""));
+    let first: String = name.chars().take(1).collect();
+    format!("{first}***@{domain}")
+}
+
+impl AsRef<str> for AbhaAddress {
     fn as_ref(&self) -> &str {
         &self.0
     }
@@ -466,6 +570,56 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    #[test]
+    fn abha_number_is_masked_but_its_last_four_digits() {
+        let number = AbhaNumber::parse("91 1234 5678 9012").unwrap();
+        assert_eq!(number.masked(), "XX-XXXX-XXXX-9012");
+    }
+
+    #[test]
+    fn abha_address_follows_the_abdm_policy() {
+        use AbhaDomains::{Production, WithSandbox};
+        for ok in [
+            "asha.das@abdm",
+            " Asha_Das@ABDM ",
+            "abcd@abdm",
+            "91123456789012@abdm",
+            "_asha@abdm",
+        ] {
+            assert!(AbhaAddress::parse(ok, Production).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            AbhaAddress::parse(" Asha_Das@ABDM ", Production)
+                .unwrap()
+                .as_ref(),
+            "asha_das@abdm"
+        );
+        for bad in [
+            "abc@abdm",
+            "1asha@abdm",
+            ".asha@abdm",
+            "asha.@abdm",
+            "asha das@abdm",
+            "asha-das@abdm",
+            "asha@gmail.com",
+            "asha",
+            "9876543210@abdm",
+            "a23456789012345678901234567890123@abdm",
+        ] {
+            assert_eq!(
+                AbhaAddress::parse(bad, WithSandbox),
+                Err(ParseError::InvalidAbhaAddress),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            AbhaAddress::parse("asha.das@sbx", Production),
+            Err(ParseError::SandboxAbhaAddress)
+        );
+        assert!(AbhaAddress::parse("asha.das@sbx", WithSandbox).is_ok());
+        assert_eq!(mask_abha_address("asha.das@abdm"), "a***@abdm");
     }
 
     #[test]

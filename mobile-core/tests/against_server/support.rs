@@ -87,6 +87,7 @@ pub fn person(name: &str, sex: Sex, relation: Option<&str>) -> FamilyMemberInput
         birth_date: None,
         birth_year: Some(1990),
         abha_number: None,
+        abha_address: None,
         relation: relation.map(Into::into),
     }
 }

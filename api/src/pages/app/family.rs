@@ -204,6 +204,8 @@ pub struct MemberForm {
     relation: String,
     #[serde(default)]
     abha_number: String,
+    #[serde(default)]
+    abha_address: String,
 }
 
 impl MemberForm {
@@ -215,11 +217,12 @@ impl MemberForm {
             preferred_language: p.preferred_language.as_str().into(),
             relation: p.relation.clone(),
             abha_number: p.abha_number.clone().unwrap_or_default(),
+            abha_address: p.abha_address.clone().unwrap_or_default(),
         }
     }
 
     /// The profile as the API takes it; `Err` for what cannot even be read as typed (the
-    /// service checks the rest: the name, the year's range, the ABHA number).
+    /// service checks the rest: the name, the year's range, the ABHA number and address).
     fn to_input(&self, first: bool) -> Result<PatientInput, ApiError> {
         let mut bad = Vec::new();
         let field = |field: &str, code: &str, message: &str| FieldError {
@@ -264,6 +267,7 @@ impl MemberForm {
                 birth_year,
                 preferred_language: language,
                 abha_number: optional(&self.abha_number),
+                abha_address: optional(&self.abha_address),
                 relation: Some(relation).filter(|r| !r.is_empty()),
             }),
             _ => Err(ApiError::validation(bad)),

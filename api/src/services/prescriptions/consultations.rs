@@ -14,7 +14,7 @@ use crate::services::ServiceError;
 use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
-use super::{audit_staff_read, may_read};
+use super::{admit_read, RecordKind};
 
 /// How far ahead a follow-up may be set.
 const FOLLOW_UP_DAYS: i64 = 366;
@@ -237,6 +237,28 @@ pub async fn record_consultation(
     Ok(consultation)
 }
 
+/// The consultation record if the caller may read it ([`admit_read`]), else "not found".
+pub(crate) fn readable_consultation(
+    conn: &mut crate::db::DbConnection,
+    principal: &Principal,
+    id: &str,
+    client_ip: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<ConsultationRow, ServiceError> {
+    let row = rx_db::find_consultation(conn, id)?.ok_or(ServiceError::NotFound("consultation"))?;
+    admit_read(
+        conn,
+        principal,
+        RecordKind::Consultation,
+        &row.id,
+        &row.patient_id,
+        &row.doctor_id,
+        client_ip,
+        now,
+    )?;
+    Ok(row)
+}
+
 /// A consultation record: the patient's family, or the doctor who wrote it (audited).
 pub async fn get_consultation(
     state: &AppState,
@@ -248,23 +270,7 @@ pub async fn get_consultation(
     let now = state.clock.now_naive();
     let row = state
         .db
-        .write(move |conn| -> Result<ConsultationRow, ServiceError> {
-            let row = rx_db::find_consultation(conn, &id)?
-                .ok_or(ServiceError::NotFound("consultation"))?;
-            if !may_read(conn, &principal, &row.patient_id, &row.doctor_id)? {
-                return Err(ServiceError::NotFound("consultation"));
-            }
-            audit_staff_read(
-                conn,
-                &principal,
-                "consultation.read",
-                &row.id,
-                "",
-                &client_ip,
-                now,
-            )?;
-            Ok(row)
-        })
+        .write(move |conn| readable_consultation(conn, &principal, &id, &client_ip, now))
         .await?;
     Ok(to_consultation(row))
 }

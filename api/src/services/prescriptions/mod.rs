@@ -43,14 +43,27 @@ pub const MAX_ITEM_QUANTITY: i32 = 10_000;
 pub const ISSUER: &str = "https://sanjeevani.gov.in";
 
 /// Everything shown about a prescription, loaded together.
-struct Loaded {
-    row: PrescriptionRow,
-    items: Vec<ItemRow>,
-    dispensed: Vec<DispensationRow>,
-    claims: Claims,
+pub(crate) struct Loaded {
+    pub(crate) row: PrescriptionRow,
+    pub(crate) items: Vec<ItemRow>,
+    pub(crate) dispensed: Vec<DispensationRow>,
+    pub(crate) claims: Claims,
 }
 
-fn load(conn: &mut DbConnection, row: PrescriptionRow) -> Result<Loaded, ServiceError> {
+impl Loaded {
+    /// When the prescription last changed: issued, dispensed or cancelled.
+    pub(crate) fn last_changed(&self) -> NaiveDateTime {
+        self.dispensed
+            .iter()
+            .map(|d| d.dispensed_at)
+            .chain(self.row.cancelled_at)
+            .chain([self.row.issued_at])
+            .max()
+            .unwrap_or(self.row.issued_at)
+    }
+}
+
+pub(crate) fn load(conn: &mut DbConnection, row: PrescriptionRow) -> Result<Loaded, ServiceError> {
     let items = rx_db::items(conn, &row.id)?;
     let dispensed = rx_db::dispensations(conn, &row.id)?;
     // Our own stored payload: it carries the names as signed, so decode it (no need to
@@ -68,7 +81,7 @@ fn load(conn: &mut DbConnection, row: PrescriptionRow) -> Result<Loaded, Service
     })
 }
 
-fn status_of(loaded: &Loaded, now: NaiveDateTime) -> PrescriptionStatus {
+pub(crate) fn status_of(loaded: &Loaded, now: NaiveDateTime) -> PrescriptionStatus {
     let dispensed: i32 = loaded.items.iter().map(|i| i.dispensed_quantity).sum();
     if loaded.row.cancelled_at.is_some() {
         PrescriptionStatus::Cancelled
@@ -195,8 +208,53 @@ pub(crate) fn audit_staff_read(
     Ok(())
 }
 
+/// A health record read in full (JSON or FHIR): `consultation` or `prescription`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecordKind {
+    Consultation,
+    Prescription,
+}
+
+impl RecordKind {
+    fn name(self) -> &'static str {
+        match self {
+            RecordKind::Consultation => "consultation",
+            RecordKind::Prescription => "prescription",
+        }
+    }
+}
+
+/// The one rule for reading a consultation record or a prescription in full, whatever the
+/// form (JSON, FHIR): [`may_read`], else "not found" (someone else's record answers as a
+/// missing one); a staff read goes to the audit trail (`consultation.read`,
+/// `prescription.read`). Break-glass reads are their own, flagged, path ([`reading`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn admit_read(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    kind: RecordKind,
+    id: &str,
+    patient_id: &str,
+    doctor_id: &str,
+    client_ip: &str,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    if !may_read(conn, principal, patient_id, doctor_id)? {
+        return Err(ServiceError::NotFound(kind.name()));
+    }
+    audit_staff_read(
+        conn,
+        principal,
+        &format!("{}.read", kind.name()),
+        id,
+        "",
+        client_ip,
+        now,
+    )
+}
+
 /// The prescription if the caller may read it (else "not found"); a staff read is audited.
-fn readable(
+pub(crate) fn readable(
     conn: &mut DbConnection,
     principal: &Principal,
     id: &str,
@@ -204,15 +262,13 @@ fn readable(
     now: NaiveDateTime,
 ) -> Result<PrescriptionRow, ServiceError> {
     let row = rx_db::find(conn, id)?.ok_or(ServiceError::NotFound("prescription"))?;
-    if !may_read(conn, principal, &row.patient_id, &row.doctor_id)? {
-        return Err(ServiceError::NotFound("prescription"));
-    }
-    audit_staff_read(
+    admit_read(
         conn,
         principal,
-        "prescription.read",
+        RecordKind::Prescription,
         &row.id,
-        "",
+        &row.patient_id,
+        &row.doctor_id,
         client_ip,
         now,
     )?;

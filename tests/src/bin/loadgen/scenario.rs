@@ -417,6 +417,7 @@ pub async fn login_patients(
                     ),
                     preferred_language: Language::Bn,
                     abha_number: None,
+                    abha_address: None,
                     relation: None,
                 };
                 let created = w
