@@ -2,11 +2,12 @@
 // the coroutine layer shipped in bindings/kotlin (suspend functions and the queue's Flow), and
 // what an error looks like to Kotlin code.
 
-import kotlinx.coroutines.async
-import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.sanjeevani.mobile.MobileException
+import org.sanjeevani.mobile.QueueUpdate
 import org.sanjeevani.mobile.Role
 import org.sanjeevani.mobile.SanjeevaniClient
 import org.sanjeevani.mobile.SecretStore
@@ -37,7 +38,7 @@ fun everythingStoredIn(dataDir: String): String =
 
 val sdkTests: List<Pair<String, () -> Unit>> = listOf(
     "with the app's secret store the token is kept there and never in the data directory" to {
-        val phone = "+917000000021"
+        val phone = "+917000000041"
         val dataDir = newDataDir()
         val keystore = MapSecretStore()
         val client = SanjeevaniClient.withSecretStore(baseUrl, dataDir, keystore)
@@ -56,7 +57,7 @@ val sdkTests: List<Pair<String, () -> Unit>> = listOf(
         expect(keystore.values.isEmpty()) { "the token outlived the logout: ${keystore.values.keys}" }
     },
     "a token stored in the file moves into the app's secret store" to {
-        val phone = "+917000000022"
+        val phone = "+917000000042"
         val dataDir = newDataDir()
         val plain = loggedIn(phone, dataDir)
         val keystore = MapSecretStore()
@@ -78,7 +79,7 @@ val sdkTests: List<Pair<String, () -> Unit>> = listOf(
     },
     "the coroutine layer: suspend calls and the queue as a Flow with every step" to {
         runBlocking {
-            val phone = "+917000000023"
+            val phone = "+917000000043"
             val patient = Sanjeevani.open(baseUrl, newDataDir())
             patient.verifyOtpPhone(phone, requestCode(patient.client, phone), "JVM test")
             val me = patient.addFamilyMember(person("Kajal Roy", Sex.FEMALE))
@@ -90,7 +91,9 @@ val sdkTests: List<Pair<String, () -> Unit>> = listOf(
             doctor.loginStaff("dr.ghosh", "sanjeevani-demo-2026")
             doctor.setOnline(ROUND_THE_CLOCK, true)
 
-            val updates = async { withTimeout(60_000) { patient.queueUpdates(mine.id).toList() } }
+            val seen = java.util.concurrent.CopyOnWriteArrayList<QueueUpdate>()
+            val collecting = launch { patient.queueUpdates(mine.id).collect { seen.add(it) } }
+            withTimeout(20_000) { while (seen.isEmpty()) delay(20) }
             // The doctor works through the queue; this patient is started and completed at once.
             while (true) {
                 val called = doctor.callNext(session)
@@ -101,7 +104,8 @@ val sdkTests: List<Pair<String, () -> Unit>> = listOf(
             doctor.startConsultation(mine.id)
             doctor.completeConsultation(mine.id)
             // The Flow completes by itself once the token is completed.
-            val statuses = updates.await().map { it.status }
+            withTimeout(60_000) { collecting.join() }
+            val statuses = seen.map { it.status }
             val steps = statuses.fold(listOf<TokenStatus>()) { seen, s -> if (seen.lastOrNull() == s) seen else seen + s }
             expect(steps == listOf(TokenStatus.WAITING, TokenStatus.CALLED, TokenStatus.IN_CONSULTATION, TokenStatus.COMPLETED)) {
                 "statuses $statuses"

@@ -9,8 +9,11 @@ from conftest import booked_in_own_opd, first_heard
 
 
 def kind(signal) -> str:
-    """The variant's name, however the generator spells it (ENTERED, Entered, PEER_JOINED)."""
-    return type(signal).__name__.replace("_", "").lower()
+    """The variant's name in lower case without underscores (`entered`, `peerjoined`). The
+    generated classes are named `CallSignal.ENTERED`: the last part is the variant. (The first
+    version of this test compared the whole name, never matched, and so "never heard the doctor
+    enter".)"""
+    return type(signal).__name__.rsplit(".", 1)[-1].replace("_", "").lower()
 
 
 class Signals(sm.CallListener):
