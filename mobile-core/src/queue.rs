@@ -23,8 +23,8 @@
 //! its stamp, in order, each with the time it happened as `as_of`, before the new status. A
 //! requeue clears the stamps and sends the token back to waiting, which is reported as such.
 //!
-//! While the server cannot be reached the listener gets the last status received (kept in the
-//! local store with its time) once, marked `stale`, and a `Network` error; when the server
+//! While the server cannot be reached the listener gets a `Network` error, then the last status
+//! received (kept in the local store with its time) once, marked `stale`; when the server
 //! answers again it gets the fresh status. The watch ends by itself once the token is completed
 //! or cancelled, or when the server says the token or the session is gone (`NotFound`,
 //! `SessionEnded`, reported through `on_error`).
@@ -443,12 +443,13 @@ impl Watcher<'_> {
                 // Offline is reported once per outage, not on every failed fetch.
                 if network && !self.offline {
                     self.offline = true;
+                    // The error first: an app that hears the stale status knows why.
+                    self.tell(ListenerCall::Error(error))?;
                     if let Ok(Some(cached)) = self.core.store().queue_status(self.token_id) {
                         let stale = QueueUpdate::new(cached.status, true);
                         self.last = Some(stale.clone());
                         self.tell(ListenerCall::Status(stale))?;
                     }
-                    self.tell(ListenerCall::Error(error))?;
                 } else if !network {
                     self.tell(ListenerCall::Error(error))?;
                 }
