@@ -7,12 +7,14 @@
 #   2. starts `sanjeevani --demo` on a free port with a fresh SQLite database, capturing its
 #      stdout (where demo mode prints OTP codes) to a file the tests read, through
 #      bindings/tests/server-ctl.sh, which the tests call to stop and restart it (offline);
-#   3. compiles the generated Kotlin with bindings/tests/kotlin/*.kt and runs it with JNA;
+#   3. compiles the generated Kotlin, the coroutine layer (bindings/kotlin) and
+#      bindings/tests/kotlin/*.kt and runs them with JNA and kotlinx-coroutines;
 #   4. runs bindings/tests/python with pytest, the .so beside the generated module.
 #
 # Needs cargo, python3 and a JDK (17+). Tools are fetched on first use and cached under target/test-tools/ (never in git): the
-# Kotlin compiler from npm (kotlin-compiler@2.4.20), JNA from Debian's libjna-java (installed
-# with apt-get when running as root), pytest in the venv target/test-tools/venv. Without a
+# Kotlin compiler from npm (kotlin-compiler@2.4.20, with kotlinx-coroutines inside), JNA from
+# Debian's libjna-java and the openssl command (installed with apt-get when running as root),
+# pytest in the venv target/test-tools/venv. Without a
 # tool the part needing it is skipped with a warning; with CI=true it fails the run instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,10 +101,13 @@ elif ! ensure_kotlin; then
 elif ! ensure_jna; then
     missing "JNA ($jna_jar, Debian package libjna-java)"
 else
-    "$kotlin_home/bin/kotlinc" -nowarn -cp "$jna_jar" -d "$work/kotlin-tests.jar" \
-        bindings/generated/kotlin bindings/tests/kotlin
+    # The coroutine layer (bindings/kotlin) needs kotlinx-coroutines, whose JVM jar ships with
+    # the compiler.
+    coroutines_jar="$kotlin_home/lib/kotlinx-coroutines-core-jvm.jar"
+    "$kotlin_home/bin/kotlinc" -nowarn -cp "$jna_jar:$coroutines_jar" -d "$work/kotlin-tests.jar" \
+        bindings/generated/kotlin bindings/kotlin bindings/tests/kotlin
     if java -Djna.library.path="$work/lib" \
-        -cp "$work/kotlin-tests.jar:$jna_jar:$kotlin_home/lib/kotlin-stdlib.jar" \
+        -cp "$work/kotlin-tests.jar:$jna_jar:$coroutines_jar:$kotlin_home/lib/kotlin-stdlib.jar" \
         ClientTestKt; then
         echo "Kotlin tests passed"
     else
@@ -121,11 +126,22 @@ ensure_pytest() {
     "$venv/bin/pip" install -q --disable-pip-version-check pytest || return 1
 }
 
+# The HTTPS trust test makes its own certificate authority with the openssl command.
+ensure_openssl() {
+    command -v openssl >/dev/null 2>&1 && return 0
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null || true
+    fi
+    command -v openssl >/dev/null 2>&1
+}
+
 say "Python tests"
 if ! command -v python3 >/dev/null 2>&1; then
     missing "no python3"
 elif ! ensure_pytest; then
     missing "pytest could not be installed in $tools/venv"
+elif ! ensure_openssl; then
+    missing "the openssl command (Debian package openssl)"
 else
     if PYTHONPATH="$work/python" "$tools/venv/bin/python" -m pytest -q -p no:cacheprovider \
         bindings/tests/python; then

@@ -7,8 +7,9 @@
 # Output (gitignored):
 #   bindings/generated/android/jniLibs/{arm64-v8a,armeabi-v7a,x86_64}/libsanjeevani_mobile.so
 #   bindings/generated/kotlin/org/sanjeevani/mobile/sanjeevani_mobile.kt
-# Copy jniLibs into the app module's src/main/ and the .kt file into its sources; the app
-# depends on net.java.dev.jna:jna (the @aar artifact).
+# Copy jniLibs into the app module's src/main/, and the .kt file with the coroutine layer
+# (bindings/kotlin/, package org.sanjeevani.mobile.coroutines) into its sources; the app depends
+# on net.java.dev.jna:jna (the @aar artifact) and org.jetbrains.kotlinx:kotlinx-coroutines-core.
 #
 # The environment is the one cargo-ndk sets up: for each Rust target, the NDK's clang for the
 # minimum API level as linker and C compiler (SQLite and ring compile C), and llvm-ar.

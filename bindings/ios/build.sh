@@ -56,3 +56,4 @@ xcodebuild -create-xcframework \
     -library "$out/simulator/libsanjeevani_mobile.a" -headers "$out/headers" \
     -output "$out/SanjeevaniMobileFFI.xcframework"
 echo "XCFramework in $out/SanjeevaniMobileFFI.xcframework; Swift in bindings/generated/swift"
+echo "Add bindings/swift/SanjeevaniAsync.swift (async/await and AsyncStream) to the app's sources too"

@@ -12,7 +12,7 @@
 //! is not retried either.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use ureq::http::{self, Method};
 use ureq::Agent;
 
 use crate::error::Error;
+use crate::logging::{self, LogLevel};
 
 /// Every endpoint lives under this prefix of the server's address.
 const API_PREFIX: &str = "/api/v1";
@@ -190,6 +191,9 @@ pub struct Api {
 struct Limits {
     deadline_ms: AtomicU64,
     closed: AtomicBool,
+    /// The proxy the app passed (the platform's system proxy); `None`: the environment's
+    /// (`HTTPS_PROXY`, `ALL_PROXY`, read by ureq), if any.
+    proxy: RwLock<Option<ureq::Proxy>>,
 }
 
 impl Api {
@@ -203,6 +207,11 @@ impl Api {
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_per_read(Some(READ_TIMEOUT))
             .timeout_per_call(Some(ATTEMPT_TIMEOUT))
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(crate::tls::root_certs())
+                    .build(),
+            )
             .user_agent(concat!(
                 "sanjeevani-mobile-core/",
                 env!("CARGO_PKG_VERSION")
@@ -216,6 +225,7 @@ impl Api {
             limits: Arc::new(Limits {
                 deadline_ms: AtomicU64::new(DEFAULT_DEADLINE.as_millis() as u64),
                 closed: AtomicBool::new(false),
+                proxy: RwLock::new(None),
             }),
         })
     }
@@ -228,6 +238,44 @@ impl Api {
 
     pub fn deadline(&self) -> Duration {
         Duration::from_millis(self.limits.deadline_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sends every later request through the HTTP proxy at `url` (`http://host:port`, with
+    /// `user:password@` if it needs them), or, with `None`, through the environment's proxy if
+    /// one is set.
+    pub fn set_proxy(&self, url: Option<&str>) -> Result<(), Error> {
+        let proxy = url
+            .map(|url| {
+                ureq::Proxy::new(url.trim()).map_err(|_| Error::InvalidInput {
+                    field: "proxy_url",
+                    code: "invalid_url",
+                    message: "must be a proxy address such as http://10.0.0.1:3128".into(),
+                })
+            })
+            .transpose()?;
+        *self
+            .limits
+            .proxy
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = proxy;
+        Ok(())
+    }
+
+    /// The request's configuration with the app's proxy, if it set one.
+    fn with_proxy<S: ureq::AsSendBody>(
+        &self,
+        config: ureq::config::ConfigBuilder<ureq::typestate::HttpCrateScope<S>>,
+    ) -> ureq::config::ConfigBuilder<ureq::typestate::HttpCrateScope<S>> {
+        match self
+            .limits
+            .proxy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            Some(proxy) => config.proxy(Some(proxy)),
+            None => config,
+        }
     }
 
     /// No request starts after this: calls fail at once with [`Error::Closed`]; one already
@@ -269,7 +317,10 @@ impl Api {
                 return Err(Error::Closed);
             }
             let left = ends.saturating_duration_since(Instant::now());
-            match self.send_once(&request, left.max(Duration::from_millis(1))) {
+            let started = Instant::now();
+            let result = self.send_once(&request, left.max(Duration::from_millis(1)));
+            log_attempt(&request, &result, started.elapsed());
+            match result {
                 Err(error) if attempt + 1 < attempts && is_transient(&error) => {
                     let wait = self.retry.delay_after(attempt);
                     if Instant::now() + wait >= ends {
@@ -283,14 +334,52 @@ impl Api {
         }
     }
 
+    /// Opens a server-sent event stream (`text/event-stream`) at `path` under `/api/v1`: the
+    /// answer's headers must arrive within the call deadline; then the body is read for as long
+    /// as the server keeps it open, each read waiting at most `silence` (the server's keepalive
+    /// comes well within it, so a longer silence is a dead connection).
+    pub fn open_stream(
+        &self,
+        path: &str,
+        silence: Duration,
+    ) -> Result<impl std::io::Read + Send + 'static, Error> {
+        if self.limits.closed.load(Ordering::Relaxed) {
+            return Err(Error::Closed);
+        }
+        let request = http::Request::builder()
+            .method(Method::GET)
+            .uri(format!("{}{API_PREFIX}{path}", self.base_url))
+            .header("accept", "text/event-stream")
+            // A compressed stream could be held back until a compression block fills.
+            .header("accept-encoding", "identity")
+            .body(())
+            .map_err(ureq::Error::from)?;
+        let request = self
+            .with_proxy(self.agent.configure_request(request))
+            .timeout_global(None)
+            .timeout_per_call(None)
+            .timeout_recv_response(Some(self.deadline()))
+            .timeout_per_read(Some(silence))
+            .build();
+        let mut response = self.agent.run(request)?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let body = response.body_mut().read_to_string().unwrap_or_default();
+            return Err(Error::UnexpectedAnswer {
+                status,
+                details: excerpt(&body),
+            });
+        }
+        Ok(response.into_body().into_reader())
+    }
+
     /// `request` limited to `time` in all.
     fn within<S: ureq::AsSendBody>(
         &self,
         request: http::Request<S>,
         time: Duration,
     ) -> http::Request<S> {
-        self.agent
-            .configure_request(request)
+        self.with_proxy(self.agent.configure_request(request))
             .timeout_global(Some(time))
             .build()
     }
@@ -361,6 +450,47 @@ impl Api {
                 details: excerpt(&body),
             }),
         }
+    }
+}
+
+/// One line per attempt: the method, the path's shape (no ids), and the status or the kind of
+/// failure. Never a header or a body: they carry the token, OTPs and health details.
+fn log_attempt(request: &ApiRequest<'_>, result: &Result<Answer, Error>, took: Duration) {
+    let shape = || format!("{} {}", request.method, logging::path_shape(request.path));
+    let ms = took.as_millis();
+    match result {
+        Ok(answer) => logging::log(LogLevel::Debug, "http", || {
+            format!("{} -> {} in {ms} ms", shape(), answer.status)
+        }),
+        Err(Error::Api { status, body, .. }) => logging::log(LogLevel::Info, "http", || {
+            format!("{} -> {status} {} in {ms} ms", shape(), body.code)
+        }),
+        Err(Error::UnexpectedAnswer { status, .. }) => logging::log(LogLevel::Warn, "http", || {
+            format!(
+                "{} -> {status}, an answer this version cannot read",
+                shape()
+            )
+        }),
+        Err(Error::Transport(cause)) => logging::log(LogLevel::Warn, "http", || {
+            format!(
+                "{} failed after {ms} ms: {}",
+                shape(),
+                transport_kind(cause)
+            )
+        }),
+        Err(_) => {}
+    }
+}
+
+/// What kind of network failure, in words that carry no address part beyond the host.
+fn transport_kind(error: &ureq::Error) -> &'static str {
+    match error {
+        ureq::Error::Timeout(_) => "timed out",
+        ureq::Error::HostNotFound => "host not found",
+        ureq::Error::ConnectionFailed => "connection failed",
+        ureq::Error::Io(_) => "connection lost",
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "TLS failure",
+        _ => "network error",
     }
 }
 

@@ -55,8 +55,10 @@ impl From<WireSide> for CallSide {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct IceCandidateInit {
     pub candidate: String,
+    #[uniffi(default)]
     pub sdp_mid: Option<String>,
-    pub sdp_m_line_index: Option<u32>,
+    #[uniffi(default)]
+    pub sdp_m_line_index: Option<i32>,
 }
 
 impl From<IceCandidate> for IceCandidateInit {
@@ -64,7 +66,9 @@ impl From<IceCandidate> for IceCandidateInit {
         Self {
             candidate: c.candidate,
             sdp_mid: c.sdp_mid,
-            sdp_m_line_index: c.sdp_m_line_index,
+            sdp_m_line_index: c
+                .sdp_m_line_index
+                .map(|index| crate::records::clamp_i32(index.into())),
         }
     }
 }
@@ -74,7 +78,10 @@ impl From<IceCandidateInit> for IceCandidate {
         Self {
             candidate: c.candidate,
             sdp_mid: c.sdp_mid,
-            sdp_m_line_index: c.sdp_m_line_index,
+            // A negative index is no index.
+            sdp_m_line_index: c
+                .sdp_m_line_index
+                .and_then(|index| u32::try_from(index).ok()),
             username_fragment: None,
         }
     }
@@ -145,7 +152,7 @@ pub enum CallSignal {
     },
     /// The other side's connection was lost; they may be back within `grace_seconds`.
     PeerDropped {
-        grace_seconds: u64,
+        grace_seconds: i64,
     },
     PeerLeft,
     Offer {
@@ -166,7 +173,7 @@ pub enum CallSignal {
     },
     /// This side's connection was lost; trying again (`attempt` from 1).
     Reconnecting {
-        attempt: u32,
+        attempt: i32,
     },
     /// The room closed: `completed`, `patient_never_joined`, `closed`. The call is over.
     Ended {
@@ -396,7 +403,9 @@ fn run(
             });
             return;
         }
-        listener.on_signal(CallSignal::Reconnecting { attempt: failures });
+        listener.on_signal(CallSignal::Reconnecting {
+            attempt: crate::records::clamp_i32(failures.into()),
+        });
         let wait = timing
             .first_retry
             .saturating_mul(1 << (failures - 1).min(16))
@@ -436,12 +445,14 @@ fn connect(url: &str) -> Result<Socket, ConnectError> {
     stream
         .set_read_timeout(Some(CONNECT_TIMEOUT))
         .map_err(|e| network(&e))?;
-    let (socket, _) = tungstenite::client_tls(url, stream).map_err(|error| match error {
-        tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response)) => {
-            ConnectError::Refused(response.status().as_u16())
-        }
-        other => network(&other),
-    })?;
+    let (socket, _) =
+        tungstenite::client_tls_with_config(url, stream, None, crate::tls::websocket_connector())
+            .map_err(|error| match error {
+            tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response)) => {
+                ConnectError::Refused(response.status().as_u16())
+            }
+            other => network(&other),
+        })?;
     let tcp = match socket.get_ref() {
         MaybeTlsStream::Plain(tcp) => tcp,
         MaybeTlsStream::Rustls(tls) => tls.get_ref(),
@@ -573,9 +584,9 @@ fn to_signal(message: ServerMessage) -> Option<CallSignal> {
             reconnected,
         },
         ServerMessage::PeerJoined { reconnected, .. } => CallSignal::PeerJoined { reconnected },
-        ServerMessage::PeerDropped { grace_seconds, .. } => {
-            CallSignal::PeerDropped { grace_seconds }
-        }
+        ServerMessage::PeerDropped { grace_seconds, .. } => CallSignal::PeerDropped {
+            grace_seconds: i64::try_from(grace_seconds).unwrap_or(i64::MAX),
+        },
         ServerMessage::PeerLeft { .. } => CallSignal::PeerLeft,
         ServerMessage::Offer { sdp } => CallSignal::Offer { sdp },
         ServerMessage::Answer { sdp } => CallSignal::Answer { sdp },

@@ -29,6 +29,7 @@ use crate::records::{
     BookedToken, DoctorPresence, FamilyMember, FamilyMemberInput, Opd, OtpSent, PriorityReason,
     QueueUpdate, SignedIn, User, WaitingPatient, WalkInOffer,
 };
+use crate::secrets::{SecretStore, TokenVault};
 use crate::store::{PendingBooking, Store, StoredSession};
 
 /// Who is logging in: a parsed phone number or email address.
@@ -77,9 +78,19 @@ impl Core {
         data_dir: &Path,
         retry: RetryPolicy,
     ) -> Result<Self, Error> {
+        Self::open_with(base_url, data_dir, retry, TokenVault::File)
+    }
+
+    /// A client keeping the session token in `vault` ([`crate::secrets`]).
+    pub fn open_with(
+        base_url: &str,
+        data_dir: &Path,
+        retry: RetryPolicy,
+        vault: TokenVault,
+    ) -> Result<Self, Error> {
         Ok(Self {
             api: Api::new(base_url, retry)?,
-            store: Store::open(data_dir)?,
+            store: Store::open_with_vault(data_dir, vault)?,
         })
     }
 
@@ -145,6 +156,12 @@ impl Core {
         Ok(self.store.session()?.is_some())
     }
 
+    /// Who is signed in on this phone, as last heard from the server, without the network
+    /// (and without reading the token).
+    pub fn cached_user(&self) -> Result<Option<User>, Error> {
+        Ok(self.store.signed_in_user()?.map(|(me, _)| me.into()))
+    }
+
     /// Runs a call that needs the session. If the server refuses the token, the session is
     /// forgotten here, once for every endpoint.
     pub(crate) fn with_session<T>(
@@ -155,6 +172,9 @@ impl Core {
         let result = call(&session);
         if let Err(error) = &result {
             if error.is_session_rejected() {
+                crate::logging::log(crate::logging::LogLevel::Info, "session", || {
+                    "the server no longer accepts this phone's session: signed out here".into()
+                });
                 self.store.forget_session_with_token(&session.token)?;
             }
         }
@@ -401,8 +421,8 @@ impl Core {
     }
 
     /// How many bookings are waiting for the server's answer.
-    pub fn pending_booking_count(&self) -> Result<u32, Error> {
-        Ok(u32::try_from(self.store.pending_bookings()?.len()).unwrap_or(u32::MAX))
+    pub fn pending_booking_count(&self) -> Result<i32, Error> {
+        Ok(i32::try_from(self.store.pending_bookings()?.len()).unwrap_or(i32::MAX))
     }
 
     /// The family's tokens, newest first.
@@ -429,6 +449,17 @@ impl Core {
         check_token_id(token_id)?;
         let token: Token = self.post::<(), _>(&format!("/tokens/{token_id}/{action}"), None)?;
         Ok(token.into())
+    }
+
+    /// The token as the server has it, with the time of each step it passed (the queue watch
+    /// reads its session and its history).
+    pub(crate) fn fetch_token(&self, api: &Api, token_id: &str) -> Result<Token, Error> {
+        check_token_id(token_id)?;
+        let path = format!("/tokens/{token_id}");
+        self.with_session(|session| {
+            api.send(ApiRequest::get(&path).bearer(&session.token))?
+                .json()
+        })
     }
 
     /// The token's status from the server (a conditional GET with the stored ETag), kept in
@@ -573,17 +604,47 @@ impl SanjeevaniClient {
         }))
     }
 
+    /// As the constructor, but the session token is kept in the app's `secret_store` (Android
+    /// Keystore, iOS Keychain) instead of the SQLite file; the rest of the data stays in
+    /// `data_dir`. A token stored in the file by an earlier version moves into it.
+    #[uniffi::constructor]
+    pub fn with_secret_store(
+        base_url: String,
+        data_dir: String,
+        secret_store: Arc<dyn SecretStore>,
+    ) -> Result<Arc<Self>, MobileError> {
+        Ok(Arc::new(Self {
+            core: Arc::new(Core::open_with(
+                &base_url,
+                Path::new(&data_dir),
+                RetryPolicy::DEFAULT,
+                TokenVault::App(secret_store),
+            )?),
+        }))
+    }
+
     /// How long each call may take in all, retries included, before it fails with `Network`
     /// (default 10 s: a person is waiting). Applies to calls already made by other threads
     /// from their next attempt, and to the queue watch's polls.
-    pub fn set_deadline_ms(&self, deadline_ms: u32) {
+    pub fn set_deadline_ms(&self, deadline_ms: i64) {
         self.core
             .api()
-            .set_deadline(std::time::Duration::from_millis(deadline_ms.into()));
+            .set_deadline(std::time::Duration::from_millis(
+                u64::try_from(deadline_ms).unwrap_or(0),
+            ));
+    }
+
+    /// Sends this client's HTTP requests through the platform's proxy, which the app reads
+    /// (Android `ConnectivityManager.getDefaultProxy()`, iOS `CFNetworkCopySystemProxySettings`)
+    /// and passes as `http://host:port`; `None` goes back to the environment's proxy
+    /// (`HTTPS_PROXY`, `ALL_PROXY`), if any. The call's WebSocket does not use it.
+    #[uniffi::method(default(proxy_url = None))]
+    pub fn set_proxy(&self, proxy_url: Option<String>) -> Result<(), MobileError> {
+        Ok(self.core.api().set_proxy(proxy_url.as_deref())?)
     }
 
     /// Ends this client's work: every later call fails at once with `Closed`, a call waiting on
-    /// the network gives up at its deadline, and queue watches end at their next poll. For an
+    /// the network gives up at its deadline, and queue watches end at their next fetch. For an
     /// app's `onDestroy` (before the binding's own `close()`/`destroy()`, which cannot end a
     /// call in flight); the local store (session, prescriptions) stays on the device.
     pub fn cancel_all(&self) {
@@ -624,6 +685,13 @@ impl SanjeevaniClient {
     /// Whether a session is stored on this device (no network).
     pub fn is_logged_in(&self) -> Result<bool, MobileError> {
         Ok(self.core.is_logged_in()?)
+    }
+
+    /// Who is signed in on this phone and with which role, as last heard from the server, with
+    /// no network (`None` when nobody is). For an app opened offline: a pharmacist's scanner, a
+    /// patient's prescriptions. `current_user()` refreshes it.
+    pub fn cached_user(&self) -> Result<Option<User>, MobileError> {
+        Ok(self.core.cached_user()?)
     }
 
     /// The signed-in user, from the server.
@@ -720,7 +788,7 @@ impl SanjeevaniClient {
     }
 
     /// Bookings still waiting for the server's answer (no network).
-    pub fn pending_booking_count(&self) -> Result<u32, MobileError> {
+    pub fn pending_booking_count(&self) -> Result<i32, MobileError> {
         Ok(self.core.pending_booking_count()?)
     }
 

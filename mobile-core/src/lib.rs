@@ -14,7 +14,10 @@
 //! | --- | --- | --- |
 //! | `request_otp_phone(phone)`, `request_otp_email(email)` | `POST /api/v1/auth/otp/request` | - |
 //! | `verify_otp_phone(phone, code, device_name)`, `verify_otp_email(..)` | `POST /api/v1/auth/otp/verify` | the session |
+//! | `with_secret_store(base_url, data_dir, store)` (constructor) | - | the token in the app's [`SecretStore`] |
+//! | `set_deadline_ms(ms)`, `set_proxy(url?)`, `cancel_all()` | - | - |
 //! | `is_logged_in()` | - | reads the session |
+//! | `cached_user()` | - | who is signed in and with which role, offline |
 //! | `current_user()` | `GET /api/v1/auth/me` | refreshes the user |
 //! | `logout()` | `POST /api/v1/auth/logout` | forgets session and family, even offline |
 //! | `family()` | `GET /api/v1/patients` | replaces the offline family copy |
@@ -30,7 +33,7 @@
 //! | `my_tokens()`, `token(id)` | `GET /api/v1/tokens`, `GET /api/v1/tokens/{id}` | - |
 //! | `cancel_token(id)`, `join_consultation(id)` | `POST /api/v1/tokens/{id}/cancel`, `/join` | - |
 //! | `queue_status(token_id)` | `GET /api/v1/tokens/{id}/status` (`If-None-Match`) | last status and ETag; offline it is returned with `stale = true` |
-//! | `watch_queue(token_id, listener)` → `QueueWatch` | polls the status | as `queue_status` |
+//! | `watch_queue(token_id, listener)` → `QueueWatch` | `GET /api/v1/opd-sessions/{id}/events` (SSE), then the status on each change; polls when the stream is down | as `queue_status` |
 //! | `login_staff(username, password)` | `POST /api/v1/auth/login` | the session |
 //! | `set_online(opd_id, online)`, `heartbeat()` | `POST /api/v1/doctor/presence`, `/doctor/heartbeat` | - |
 //! | `session_queue(session_id)`, `call_next(session_id)` | `GET /api/v1/opd-sessions/{id}/queue`, `POST .../call-next` | - |
@@ -67,24 +70,26 @@
 //!   same key, and the server replays its first answer instead of booking twice. The row is
 //!   removed once the server answered: a token, or a definite refusal (any 4xx). Booking POSTs
 //!   are also retried inside one call like GETs, since the key makes them safe.
-//! - **The queue watch** ([`queue`]) is one `std::thread` per watch polling the status with
-//!   `If-None-Match` (2 s; doubling up to 30 s while failing) and calling the app's
-//!   [`QueueListener`] (a foreign trait: Kotlin/Swift/Python implement it) on each change.
-//!   Polling was chosen over the SSE board stream because the stream carries the public board,
-//!   not the token's own position and wait, and needs a long-held connection that mobile
-//!   networks cut. Offline, the last status from the store is reported once with
+//! - **The queue watch** ([`queue`]) is one `std::thread` per watch that follows the session's
+//!   server-sent event stream and fetches the token's status with `If-None-Match` on each
+//!   change (so a change reaches the phone within about a second), calling the app's
+//!   [`QueueListener`] (a foreign trait: Kotlin/Swift/Python implement it). Every step is
+//!   reported in order, those passed between two fetches included (from the server's stamps
+//!   in the token). While the stream is down it polls (2 s; doubling up to 30 s while
+//!   failing). Offline, the last status from the store is reported once with
 //!   `stale = true` and its `as_of`, with a `Network` error. `QueueWatch::stop()` returns at
 //!   once (a poll waiting on a slow server is abandoned) and no listener call runs or starts
 //!   after it; a listener that throws is told through `on_error` (`Listener`) and the watch
 //!   goes on. The watch also ends when the token is completed or cancelled, on
-//!   `NotFound`/`Unauthorized`, or when the handle is dropped.
+//!   `NotFound`/`SessionEnded`/`NotSignedIn`, or when the handle is dropped.
 //! - **Doctors** use the same client after `login_staff`: presence, heartbeat, the session's
 //!   queue, call next, start, complete, no-show. Call next is safe to repeat: while the doctor
 //!   has a patient called or in consultation the server answers that patient, so a lost answer
 //!   is retried and recovers the same patient. The server's refusals arrive as
 //!   `Conflict { code }` (`queue_empty`, `doctor_offline`, `session_not_started`,
 //!   `session_full`, `already_booked`, `booking_not_open`, `session_ended`,
-//!   `idempotency_key_reused`), so the public error enum did not grow.
+//!   `idempotency_key_reused`), with `kind`, an enum of the refusals an app meets
+//!   ([`ConflictKind`], `Other` for a code a newer server adds).
 //!
 //! - **Prescriptions** ([`prescriptions`], [`render`]): `sync_prescriptions` stores the
 //!   family's prescriptions as the server returned them, signed payload included, with the
@@ -105,19 +110,27 @@
 //! - **Synchronous.** Every call blocks; apps call from a background thread. No async runtime
 //!   inside, so nothing to start, stop or share with the app's own.
 //! - **Errors.** One public enum, [`MobileError`] (`MobileException` in Kotlin), whose variants
-//!   are what an app acts on: `Network`, `Unauthorized` (show login), `OtpRejected`,
-//!   `NotFound`, `Conflict`, `Validation` (with per-field problems), `RateLimited` (with
-//!   `Retry-After`), `Server` (with the request id to quote), `Storage`. Internally
+//!   are what an app acts on: `Network`, `NotSignedIn` and `SessionEnded` (show login),
+//!   `OtpRejected`, `CredentialsRejected`, `Forbidden`, `NotFound`, `Conflict`, `Validation`
+//!   (with per-field problems), `RateLimited` (with `Retry-After`), `Server` (with the request
+//!   id to quote), `Storage`, `Closed`, `Listener`. Each carries `message`, a sentence for a
+//!   person (`user_message()`; in Kotlin the field is `reason` and `toString()` returns it,
+//!   while `Throwable.message` is uniffi's `reason=…` rendering). Internally
 //!   [`error::Error`] keeps every cause; one `From` impl maps it. The server's
 //!   `application/problem+json` body (`sanjeevani_types::ErrorBody`) is parsed for every
 //!   non-2xx answer.
 //! - **Sessions.** The token never crosses the FFI: it lives in the store and is sent as
 //!   `Authorization: Bearer`. Any 401 other than a wrong OTP forgets the stored session (the
-//!   offline family copy stays readable) and answers `Unauthorized`. Expiry is left to the
-//!   server because phone clocks are often wrong. The token is kept in the app's private
-//!   directory in plain SQLite; sealing it with the Android Keystore / iOS Keychain is a later
-//!   slice.
-//! - **HTTP** ([`api`]): `ureq` 3 over rustls (no OpenSSL to cross-compile). Every call has a
+//!   offline family copy stays readable) and answers `SessionEnded`; with no stored session
+//!   the answer is `NotSignedIn`. Expiry is left to the server because phone clocks are often
+//!   wrong. The token is kept in the app's private SQLite file, or, with
+//!   `SanjeevaniClient::with_secret_store`, in the app's [`SecretStore`] (Android Keystore,
+//!   iOS Keychain; [`secrets`]). Who is signed in stays readable offline (`cached_user`).
+//! - **Logs** ([`logging`]): `set_logger` forwards mobile-core's own lines to the app's
+//!   [`LogSink`]; identifiers are masked and no token, OTP, personal or health detail is
+//!   written.
+//! - **HTTP** ([`api`]): `ureq` 3 over rustls (no OpenSSL to cross-compile), certificates
+//!   checked by the platform's verifier except on Android (`tls.rs`). Every call has a
 //!   deadline, retries included: 10 s by default (a person is waiting), set by the app with
 //!   `set_deadline_ms`; a body over 64 KB (a report shared in a call) gets 60 s per attempt.
 //!   `cancel_all()` makes every later call fail at once with `Closed` (a call already waiting
@@ -151,23 +164,27 @@ pub mod api;
 pub mod call;
 pub mod client;
 pub mod error;
+pub mod logging;
 pub mod prescriptions;
 pub mod queue;
 pub mod records;
 pub mod render;
+pub mod secrets;
 pub mod store;
+mod tls;
 
 pub use call::{
     CallIceServer, CallListener, CallSession, CallSide, CallSignal, CallTiming, ChatLine,
     IceCandidateInit, SharedReport,
 };
 pub use client::{Core, SanjeevaniClient};
-pub use error::{FieldProblem, MobileError};
+pub use error::{ConflictKind, FieldProblem, MobileError};
+pub use logging::{clear_logger, set_logger, LogLevel, LogSink};
 pub use prescriptions::{
     ConsultationNote, ConsultationRecord, DispensableItem, DispenseQuantity, Medicine,
-    PharmacyCheck, PharmacyPrescription, PharmacyStatus, PrescribedItem, PrescriptionDetail,
-    PrescriptionState, PrescriptionSummary, ScannedPrescription, SignatureCheck,
-    SignedPrescription,
+    MedicineTiming, PharmacyCheck, PharmacyPrescription, PharmacyStatus, PrescribedItem,
+    PrescriptionDetail, PrescriptionState, PrescriptionSummary, ScannedPrescription,
+    SignatureCheck, SignedPrescription,
 };
 pub use queue::{QueueListener, QueueWatch, WatchTiming};
 pub use records::{
@@ -175,5 +192,6 @@ pub use records::{
     OtpSent, PriorityReason, QueueUpdate, Role, Sex, SignedIn, TokenStatus, User, WaitingPatient,
     WalkInOffer,
 };
+pub use secrets::SecretStore;
 
 uniffi::setup_scaffolding!();

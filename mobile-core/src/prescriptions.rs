@@ -121,29 +121,68 @@ pub struct Medicine {
     pub strength: String,
     pub dose: String,
     pub frequency: String,
-    /// `before_food`, `after_food`, `with_food` or `any`.
-    pub timing: String,
+    pub timing: MedicineTiming,
     pub route: String,
     pub duration_days: i32,
     /// Units to dispense in all.
     pub quantity: i32,
+    #[uniffi(default = "")]
     pub instructions: String,
 }
 
-impl From<ItemInput> for Medicine {
-    fn from(item: ItemInput) -> Self {
-        Self {
+/// When to take a medicine relative to food: the server accepts exactly these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MedicineTiming {
+    BeforeFood,
+    AfterFood,
+    WithFood,
+    /// Any time.
+    Any,
+}
+
+impl MedicineTiming {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MedicineTiming::BeforeFood => "before_food",
+            MedicineTiming::AfterFood => "after_food",
+            MedicineTiming::WithFood => "with_food",
+            MedicineTiming::Any => "any",
+        }
+    }
+
+    /// The server's text; another is an answer this version cannot read.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        Ok(match text {
+            "before_food" => MedicineTiming::BeforeFood,
+            "after_food" => MedicineTiming::AfterFood,
+            "with_food" => MedicineTiming::WithFood,
+            "any" => MedicineTiming::Any,
+            other => {
+                return Err(Error::UnexpectedAnswer {
+                    status: 200,
+                    details: format!("unknown medicine timing {other:?}"),
+                })
+            }
+        })
+    }
+}
+
+impl TryFrom<ItemInput> for Medicine {
+    type Error = Error;
+
+    fn try_from(item: ItemInput) -> Result<Self, Error> {
+        Ok(Self {
+            timing: MedicineTiming::parse(&item.timing)?,
             medicine: item.medicine,
             form: item.form,
             strength: item.strength,
             dose: item.dose,
             frequency: item.frequency,
-            timing: item.timing,
             route: item.route,
             duration_days: item.duration_days,
             quantity: item.quantity,
             instructions: item.instructions,
-        }
+        })
     }
 }
 
@@ -155,7 +194,7 @@ impl From<Medicine> for ItemInput {
             strength: medicine.strength,
             dose: medicine.dose,
             frequency: medicine.frequency,
-            timing: medicine.timing,
+            timing: medicine.timing.as_str().into(),
             route: medicine.route,
             duration_days: medicine.duration_days,
             quantity: medicine.quantity,
@@ -164,9 +203,11 @@ impl From<Medicine> for ItemInput {
     }
 }
 
-impl From<rx::SignedItem> for Medicine {
-    fn from(item: rx::SignedItem) -> Self {
-        ItemInput::from(item).into()
+impl TryFrom<rx::SignedItem> for Medicine {
+    type Error = Error;
+
+    fn try_from(item: rx::SignedItem) -> Result<Self, Error> {
+        ItemInput::from(item).try_into()
     }
 }
 
@@ -227,10 +268,12 @@ pub struct SignedPrescription {
     pub medicines: Vec<Medicine>,
 }
 
-impl From<Claims> for SignedPrescription {
-    fn from(claims: Claims) -> Self {
+impl TryFrom<Claims> for SignedPrescription {
+    type Error = Error;
+
+    fn try_from(claims: Claims) -> Result<Self, Error> {
         let patient_sex = claims.patient_sex().into();
-        Self {
+        Ok(Self {
             code: claims.id,
             patient_name: claims.pn,
             patient_age_years: claims.pa,
@@ -241,8 +284,12 @@ impl From<Claims> for SignedPrescription {
             hub_name: claims.hub,
             issued_at: unix_time(claims.iat),
             valid_until: unix_time(claims.exp),
-            medicines: claims.rx.into_iter().map(Medicine::from).collect(),
-        }
+            medicines: claims
+                .rx
+                .into_iter()
+                .map(Medicine::try_from)
+                .collect::<Result<_, _>>()?,
+        })
     }
 }
 
@@ -286,17 +333,19 @@ pub struct DispensableItem {
     pub remaining: i32,
 }
 
-impl From<PharmacyItem> for DispensableItem {
-    fn from(item: PharmacyItem) -> Self {
-        Self {
+impl TryFrom<PharmacyItem> for DispensableItem {
+    type Error = Error;
+
+    fn try_from(item: PharmacyItem) -> Result<Self, Error> {
+        Ok(Self {
             id: item.id,
             medicine: Medicine {
+                timing: MedicineTiming::parse(&item.timing)?,
                 medicine: item.medicine,
                 form: item.form,
                 strength: item.strength,
                 dose: item.dose,
                 frequency: item.frequency,
-                timing: item.timing,
                 route: item.route,
                 duration_days: item.duration_days,
                 quantity: item.quantity,
@@ -304,7 +353,7 @@ impl From<PharmacyItem> for DispensableItem {
             },
             dispensed_quantity: item.dispensed_quantity,
             remaining: item.remaining,
-        }
+        })
     }
 }
 
@@ -326,9 +375,11 @@ pub struct PharmacyPrescription {
     pub with_this_pharmacy: bool,
 }
 
-impl From<PharmacyView> for PharmacyPrescription {
-    fn from(view: PharmacyView) -> Self {
-        Self {
+impl TryFrom<PharmacyView> for PharmacyPrescription {
+    type Error = Error;
+
+    fn try_from(view: PharmacyView) -> Result<Self, Error> {
+        Ok(Self {
             code: view.code,
             patient_name: view.patient_name,
             patient_age_years: view.patient_age_years,
@@ -339,9 +390,13 @@ impl From<PharmacyView> for PharmacyPrescription {
             hub_name: view.hub_name,
             issued_at: view.issued_at.into(),
             valid_until: view.valid_until.into(),
-            items: view.items.into_iter().map(DispensableItem::from).collect(),
+            items: view
+                .items
+                .into_iter()
+                .map(DispensableItem::try_from)
+                .collect::<Result<_, _>>()?,
             with_this_pharmacy: view.with_this_pharmacy,
-        }
+        })
     }
 }
 
@@ -354,13 +409,18 @@ pub struct PharmacyCheck {
     pub prescription: Option<PharmacyPrescription>,
 }
 
-impl From<Verification> for PharmacyCheck {
-    fn from(verification: Verification) -> Self {
-        Self {
+impl TryFrom<Verification> for PharmacyCheck {
+    type Error = Error;
+
+    fn try_from(verification: Verification) -> Result<Self, Error> {
+        Ok(Self {
             status: verification.status.into(),
             message: verification.message,
-            prescription: verification.prescription.map(Into::into),
-        }
+            prescription: verification
+                .prescription
+                .map(PharmacyPrescription::try_from)
+                .transpose()?,
+        })
     }
 }
 
@@ -379,12 +439,17 @@ pub struct ConsultationNote {
     pub examination: String,
     pub provisional_diagnosis: String,
     /// An ICD-10 code such as `I10`.
+    #[uniffi(default)]
     pub icd10_code: Option<String>,
+    #[uniffi(default = "")]
     pub investigations: String,
+    #[uniffi(default = "")]
     pub advice: String,
     /// `YYYY-MM-DD`.
+    #[uniffi(default)]
     pub follow_up_on: Option<String>,
     /// Refer to another OPD (its id): the patient gets a token at its next session.
+    #[uniffi(default)]
     pub referral_opd_id: Option<String>,
 }
 
@@ -497,13 +562,13 @@ fn canonical_code(input: &str) -> Result<String, Error> {
 impl Core {
     /// Downloads the issuer's public keys (no login needed) and keeps them for offline checks.
     /// Returns how many keys are published.
-    pub fn refresh_issuer_keys(&self) -> Result<u32, Error> {
+    pub fn refresh_issuer_keys(&self) -> Result<i32, Error> {
         let jwks: Jwks = self
             .api()
             .send(ApiRequest::get("/.well-known/jwks.json").outside_api())?
             .json()?;
         self.store().replace_issuer_keys(&jwks.keys)?;
-        Ok(u32::try_from(jwks.keys.len()).unwrap_or(u32::MAX))
+        Ok(i32::try_from(jwks.keys.len()).unwrap_or(i32::MAX))
     }
 
     /// Downloads the family's prescriptions and the issuer keys, replacing the offline copy.
@@ -550,12 +615,14 @@ impl Core {
             items: record
                 .items
                 .into_iter()
-                .map(|item| PrescribedItem {
-                    id: item.id,
-                    medicine: item.prescribed.into(),
-                    dispensed_quantity: item.dispensed_quantity,
+                .map(|item| {
+                    Ok(PrescribedItem {
+                        id: item.id,
+                        medicine: item.prescribed.try_into()?,
+                        dispensed_quantity: item.dispensed_quantity,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, Error>>()?,
             id: record.id,
             code: record.code,
             consultation_id: record.consultation_id,
@@ -602,7 +669,7 @@ impl Core {
                 } else {
                     SignatureCheck::Valid
                 },
-                signed: Some(claims.into()),
+                signed: Some(claims.try_into()?),
             },
         })
     }
@@ -611,7 +678,7 @@ impl Core {
     pub fn check_prescription(&self, code_or_qr: &str) -> Result<PharmacyCheck, Error> {
         let body = verify_request(code_or_qr)?;
         let verification: Verification = self.post("/pharmacy/verify", Some(&body))?;
-        Ok(verification.into())
+        verification.try_into()
     }
 
     /// Records what this pharmacy hands over now (part of the rest is allowed, never more).
@@ -646,7 +713,7 @@ impl Core {
                 )?
                 .json()
         })?;
-        Ok(view.into())
+        view.try_into()
     }
 
     /// The doctor records the consultation of the token they are seeing.
@@ -720,7 +787,7 @@ impl SanjeevaniClient {
     }
 
     /// Downloads the issuer's public keys for offline checks (no login needed).
-    pub fn refresh_issuer_keys(&self) -> Result<u32, MobileError> {
+    pub fn refresh_issuer_keys(&self) -> Result<i32, MobileError> {
         Ok(self.core().refresh_issuer_keys()?)
     }
 

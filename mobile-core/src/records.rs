@@ -15,23 +15,29 @@ use sanjeevani_types::walk_in;
 
 use crate::error::Error;
 
+/// A count or a number of seconds as Kotlin's and Java's `Int` (no `UInt` for app code to
+/// convert): unsigned values from the server are far below `i32::MAX`, and clamped if not.
+pub(crate) fn clamp_i32(value: u64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
 /// A code is on its way.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct OtpSent {
     /// `sms` or `email`.
     pub channel: String,
     /// How long the code stays valid.
-    pub expires_in_seconds: u32,
+    pub expires_in_seconds: i32,
     /// How long to wait before offering "send again".
-    pub resend_after_seconds: u32,
+    pub resend_after_seconds: i32,
 }
 
 impl From<OtpRequested> for OtpSent {
     fn from(answer: OtpRequested) -> Self {
         Self {
             channel: answer.channel,
-            expires_in_seconds: answer.expires_in_seconds,
-            resend_after_seconds: answer.resend_after_seconds,
+            expires_in_seconds: clamp_i32(answer.expires_in_seconds.into()),
+            resend_after_seconds: clamp_i32(answer.resend_after_seconds.into()),
         }
     }
 }
@@ -97,7 +103,7 @@ pub struct SignedIn {
     pub user: User,
     /// After an OTP sign-in by phone: walk-in registrations made with this number that wait
     /// for the account to accept or decline them (`walk_in_offers()`); none for other logins.
-    pub pending_walk_ins: Option<u32>,
+    pub pending_walk_ins: Option<i32>,
 }
 
 impl From<SessionIssued> for SignedIn {
@@ -106,7 +112,7 @@ impl From<SessionIssued> for SignedIn {
             session_id: issued.session_id,
             expires_at: issued.expires_at.into(),
             user: issued.user.into(),
-            pending_walk_ins: issued.pending_walk_ins,
+            pending_walk_ins: issued.pending_walk_ins.map(|n| clamp_i32(n.into())),
         }
     }
 }

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::secrets::{guarded, TokenVault, SESSION_TOKEN_KEY};
 
 /// The file's name inside the app's data directory.
 pub const DATABASE_FILE: &str = "sanjeevani-mobile.sqlite3";
@@ -105,22 +106,29 @@ impl PrescriptionRow {
 #[derive(Debug)]
 pub struct Store {
     connection: Mutex<Connection>,
+    /// Where the session token is kept ([`crate::secrets`]).
+    vault: TokenVault,
 }
 
 impl Store {
     /// Opens (creating if needed) the database file in `data_dir` and brings its schema up to
     /// date.
     pub fn open(data_dir: &Path) -> Result<Self, Error> {
+        Self::open_with_vault(data_dir, TokenVault::File)
+    }
+
+    /// As [`Store::open`], keeping the session token in `vault`.
+    pub fn open_with_vault(data_dir: &Path, vault: TokenVault) -> Result<Self, Error> {
         std::fs::create_dir_all(data_dir)?;
-        Self::with_connection(Connection::open(data_dir.join(DATABASE_FILE))?)
+        Self::with_connection(Connection::open(data_dir.join(DATABASE_FILE))?, vault)
     }
 
     /// A throw-away database, for tests.
     pub fn open_in_memory() -> Result<Self, Error> {
-        Self::with_connection(Connection::open_in_memory()?)
+        Self::with_connection(Connection::open_in_memory()?, TokenVault::File)
     }
 
-    fn with_connection(mut connection: Connection) -> Result<Self, Error> {
+    fn with_connection(mut connection: Connection, vault: TokenVault) -> Result<Self, Error> {
         // Another client on the same file (a second app process, a widget) may hold the lock
         // for a moment.
         connection.busy_timeout(Duration::from_secs(5))?;
@@ -129,9 +137,13 @@ impl Store {
         connection
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
         connection.pragma_update(None, "synchronous", "FULL")?;
+        // Deleted and overwritten content is zeroed, not left in free space: a session token
+        // forgotten at logout (or moved to the app's secret store) does not linger in the file.
+        connection.pragma_update(None, "secure_delete", "ON")?;
         migrate(&mut connection, MIGRATIONS)?;
         Ok(Self {
             connection: Mutex::new(connection),
+            vault,
         })
     }
 
@@ -162,12 +174,77 @@ impl Store {
         let Some((token, session_id, expires_at, user_json)) = row else {
             return Ok(None);
         };
+        let token = match &self.vault {
+            TokenVault::File if token.is_empty() => {
+                // Kept by an app's secret store this client was not given: unreadable here.
+                return Ok(None);
+            }
+            TokenVault::File => token,
+            TokenVault::App(secrets) if !token.is_empty() => {
+                // Stored in the file by an earlier version: moved into the app's store.
+                let moved = token.clone();
+                guarded("write", || secrets.write(SESSION_TOKEN_KEY.into(), moved))?;
+                let connection = self.connection();
+                connection.execute("UPDATE session SET token = '' WHERE id = 1", [])?;
+                // The old page, token included, stays in the write-ahead log until a
+                // checkpoint copies the new one over it.
+                connection.pragma(None, "wal_checkpoint", "TRUNCATE", |_| Ok(()))?;
+                token
+            }
+            TokenVault::App(secrets) => {
+                match guarded("read", || secrets.read(SESSION_TOKEN_KEY.into()))? {
+                    Some(token) if !token.is_empty() => token,
+                    // The app's store lost it (a Keystore key invalidated): signed out.
+                    _ => {
+                        self.connection().execute("DELETE FROM session", [])?;
+                        return Ok(None);
+                    }
+                }
+            }
+        };
         Ok(Some(StoredSession {
             token,
             session_id,
             expires_at: parse_time(&expires_at)?,
             user: from_json(&user_json)?,
         }))
+    }
+
+    /// The signed-in user as stored on this phone, without the token (and without asking the
+    /// app's secret store): who is signed in, for an app opened offline.
+    pub fn signed_in_user(&self) -> Result<Option<(Me, DateTime<Utc>)>, Error> {
+        let row = self
+            .connection()
+            .query_row(
+                "SELECT user_json, expires_at FROM session WHERE id = 1",
+                [],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )
+            .optional()?;
+        row.map(|(user, expires_at)| Ok::<_, Error>((from_json(&user)?, parse_time(&expires_at)?)))
+            .transpose()
+    }
+
+    /// The token as the row keeps it: itself, or empty when the app's store holds it.
+    fn token_for_row(&self, token: &str) -> Result<String, Error> {
+        match &self.vault {
+            TokenVault::File => Ok(token.to_owned()),
+            TokenVault::App(secrets) => {
+                let token = token.to_owned();
+                guarded("write", || secrets.write(SESSION_TOKEN_KEY.into(), token))?;
+                Ok(String::new())
+            }
+        }
+    }
+
+    /// Forgets the token in the app's store, if it keeps it.
+    fn forget_token(&self) -> Result<(), Error> {
+        match &self.vault {
+            TokenVault::File => Ok(()),
+            TokenVault::App(secrets) => {
+                guarded("delete", || secrets.delete(SESSION_TOKEN_KEY.into()))
+            }
+        }
     }
 
     /// Keeps a new session. The offline family copy of any other account is dropped: it is
@@ -182,7 +259,7 @@ impl Store {
                  session_id = excluded.session_id, expires_at = excluded.expires_at,
                  user_json = excluded.user_json, saved_at = excluded.saved_at",
             params![
-                issued.token,
+                self.token_for_row(&issued.token)?,
                 issued.session_id,
                 issued.expires_at.to_rfc3339(),
                 to_json(&issued.user),
@@ -227,15 +304,26 @@ impl Store {
             transaction.execute(&format!("DELETE FROM {table}"), [])?;
         }
         transaction.commit()?;
-        Ok(())
+        self.forget_token()
     }
 
     /// Forgets the session the server refused, unless a newer login replaced it meanwhile.
     /// The offline family copy stays: it is still this user's, readable until they log in
     /// again.
     pub fn forget_session_with_token(&self, token: &str) -> Result<(), Error> {
-        self.connection()
-            .execute("DELETE FROM session WHERE token = ?1", params![token])?;
+        match &self.vault {
+            TokenVault::File => {
+                self.connection()
+                    .execute("DELETE FROM session WHERE token = ?1", params![token])?;
+            }
+            TokenVault::App(secrets) => {
+                let stored = guarded("read", || secrets.read(SESSION_TOKEN_KEY.into()))?;
+                if stored.as_deref() == Some(token) {
+                    self.connection().execute("DELETE FROM session", [])?;
+                    self.forget_token()?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -594,6 +682,8 @@ fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+
+    use crate::secrets::SecretStore;
     use sanjeevani_types::domain::{Language, Role, Sex};
 
     use super::*;
@@ -658,6 +748,68 @@ mod tests {
         assert!(store.session().unwrap().is_some(), "only the refused token");
         store.forget_session_with_token("t1").unwrap();
         assert_eq!(store.session().unwrap(), None);
+    }
+
+    /// An app's secret store, in memory.
+    #[derive(Default)]
+    struct Keychain(Mutex<std::collections::HashMap<String, String>>);
+
+    impl crate::secrets::SecretStore for Keychain {
+        fn read(&self, key: String) -> Option<String> {
+            self.0.lock().unwrap().get(&key).cloned()
+        }
+        fn write(&self, key: String, value: String) {
+            self.0.lock().unwrap().insert(key, value);
+        }
+        fn delete(&self, key: String) {
+            self.0.lock().unwrap().remove(&key);
+        }
+    }
+
+    #[test]
+    fn with_the_apps_secret_store_the_token_never_reaches_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let keychain = std::sync::Arc::new(Keychain::default());
+        let vault = || TokenVault::App(keychain.clone());
+        let store = Store::open_with_vault(dir.path(), vault()).unwrap();
+        store.save_session(&issued("secret-token-1", "u1")).unwrap();
+        assert_eq!(store.session().unwrap().unwrap().token, "secret-token-1");
+        assert_eq!(
+            keychain.read(SESSION_TOKEN_KEY.into()).as_deref(),
+            Some("secret-token-1")
+        );
+        let row: String = store
+            .connection()
+            .query_row("SELECT token FROM session", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(row, "");
+        // Without the app's store the session cannot be used, but who it is stays readable.
+        let plain = Store::open(dir.path()).unwrap();
+        assert_eq!(plain.session().unwrap(), None);
+        assert_eq!(plain.signed_in_user().unwrap().unwrap().0.id, "u1");
+
+        store.forget_session_with_token("secret-token-1").unwrap();
+        assert_eq!(store.session().unwrap(), None);
+        assert_eq!(keychain.read(SESSION_TOKEN_KEY.into()), None);
+    }
+
+    #[test]
+    fn a_token_kept_in_the_file_moves_into_the_apps_secret_store() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::open(dir.path())
+            .unwrap()
+            .save_session(&issued("old-token", "u1"))
+            .unwrap();
+        let keychain = std::sync::Arc::new(Keychain::default());
+        let store = Store::open_with_vault(dir.path(), TokenVault::App(keychain.clone())).unwrap();
+        assert_eq!(store.session().unwrap().unwrap().token, "old-token");
+        assert_eq!(
+            keychain.read(SESSION_TOKEN_KEY.into()).as_deref(),
+            Some("old-token")
+        );
+        assert_eq!(store.session().unwrap().unwrap().token, "old-token");
+        store.forget_account().unwrap();
+        assert_eq!(keychain.read(SESSION_TOKEN_KEY.into()), None);
     }
 
     #[test]

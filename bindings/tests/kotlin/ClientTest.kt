@@ -188,13 +188,13 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         expectThrows<MobileException.Network> { offline.family() }
         expect(offline.isLoggedIn()) { "a network failure logged the user out" }
     },
-    "after logout the next call throws Unauthorized" to {
+    "after logout the next call throws NotSignedIn" to {
         val client = loggedIn("+917000000006")
         client.family()
         client.logout()
         expect(!client.isLoggedIn()) { "still logged in" }
-        expectThrows<MobileException.Unauthorized> { client.currentUser() }
-        expectThrows<MobileException.Unauthorized> { client.family() }
+        expectThrows<MobileException.NotSignedIn> { client.currentUser() }
+        expectThrows<MobileException.NotSignedIn> { client.family() }
         expect(client.cachedFamily().isEmpty()) { "family kept after logout" }
     },
     "a patient watches the queue while the doctor calls and completes" to {
@@ -204,7 +204,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
         val first = asha.bookToken(session, ashaId)
         expect(first.status == TokenStatus.WAITING && first.display.startsWith("AC-")) { "first $first" }
         val mine = ravi.bookToken(session, raviId)
-        expect(ravi.pendingBookingCount() == 0u) { "a booking left pending" }
+        expect(ravi.pendingBookingCount() == 0) { "a booking left pending" }
         expect(ravi.myTokens().map { it.id } == listOf(mine.id)) { "my tokens ${ravi.myTokens()}" }
         // Booking the same session again is refused (a full session: PrescriptionTest.kt).
         val refused = expectThrows<MobileException.Conflict> { ravi.bookToken(session, raviId) }
@@ -262,7 +262,7 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
 fun main() {
     var passed = 0
     var failed = 0
-    for ((name, test) in tests + prescriptionTests) {
+    for ((name, test) in tests + prescriptionTests + sdkTests) {
         try {
             test()
             passed++

@@ -8,6 +8,7 @@ import org.sanjeevani.mobile.ConsultationNote
 import org.sanjeevani.mobile.DispenseQuantity
 import org.sanjeevani.mobile.Language
 import org.sanjeevani.mobile.Medicine
+import org.sanjeevani.mobile.MedicineTiming
 import org.sanjeevani.mobile.MobileException
 import org.sanjeevani.mobile.PharmacyStatus
 import org.sanjeevani.mobile.PrescriptionState
@@ -68,13 +69,13 @@ fun smallRoundTheClockOpd(code: String, capacity: Int): String {
 val medicines = listOf(
     Medicine(
         medicine = "Amlodipine", form = "tablet", strength = "5 mg", dose = "1 tablet",
-        frequency = "once daily", timing = "after_food", route = "oral", durationDays = 30,
+        frequency = "once daily", timing = MedicineTiming.AFTER_FOOD, route = "oral", durationDays = 30,
         quantity = 30, instructions = "Check blood pressure weekly",
     ),
     // Written in Bengali by the doctor: kept as written in every language.
     Medicine(
         medicine = "প্যারাসিটামল", form = "tablet", strength = "500 mg", dose = "1 tablet",
-        frequency = "when needed, at most 3 a day", timing = "any", route = "oral",
+        frequency = "when needed, at most 3 a day", timing = MedicineTiming.ANY, route = "oral",
         durationDays = 5, quantity = 10, instructions = "",
     ),
 )
@@ -126,7 +127,7 @@ val prescriptionTests: List<Pair<String, () -> Unit>> = listOf(
         val synced = asha.syncPrescriptions().single()
         expect(synced.id == issued.id && synced.code == issued.code) { "synced $synced, issued $issued" }
         val pharmacist = staffClient("pharmacist.college")
-        expect(pharmacist.refreshIssuerKeys() >= 1u) { "no issuer keys" }
+        expect(pharmacist.refreshIssuerKeys() >= 1) { "no issuer keys" }
 
         server("stop")
         try {
@@ -178,7 +179,7 @@ val prescriptionTests: List<Pair<String, () -> Unit>> = listOf(
         asha.bookToken(session.id, ashaId)
         val refused = expectThrows<MobileException.Conflict> { ravi.bookToken(session.id, raviId) }
         expect(refused.code == "session_full") { "code ${refused.code}" }
-        expect(ravi.pendingBookingCount() == 0u) { "a definite refusal left a booking to retry" }
+        expect(ravi.pendingBookingCount() == 0) { "a definite refusal left a booking to retry" }
     },
     "a mistyped code and a tampered QR code are refused" to {
         val pharmacist = staffClient("pharmacist.college")

@@ -106,14 +106,20 @@ class RecordingListener(sm.QueueListener):
             self.errors.append(error)
 
     def wait_for(self, what, wanted, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for update in self.updates:
-                    if wanted(update):
-                        return update
-            time.sleep(0.05)
-        raise AssertionError(f"no update {what}: {self.updates} errors {self.errors}")
+        return first_heard(self.lock, self.updates, what, wanted, timeout, also=self.errors)
+
+
+def first_heard(lock, heard, what, wanted, timeout=20.0, also=()):
+    """The first of `heard` (filled by a listener's thread under `lock`) that is `wanted`,
+    waiting for it up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with lock:
+            for item in heard:
+                if wanted(item):
+                    return item
+        time.sleep(0.05)
+    raise AssertionError(f"never heard {what}: {heard} {list(also)}")
 
 
 def patient_with_profile(base_url, request_code, tmp_path, phone, name):
@@ -184,6 +190,19 @@ def small_round_the_clock_opd(base_url, code: str, capacity: int) -> str:
         admin,
     )
     return opd["id"]
+
+
+def booked_in_own_opd(base_url, request_code, tmp_path, code, phone, name):
+    """A patient booked in an always-open OPD of their own (its queue touched by no other
+    test), and dr.ghosh online for it: (patient, token, session id, OPD id, doctor)."""
+    opd_id = small_round_the_clock_opd(base_url, code, capacity=5)
+    patient, patient_id = patient_with_profile(base_url, request_code, tmp_path, phone, name)
+    [opd] = [opd for opd in patient.list_opds() if opd.id == opd_id]
+    session = opd.sessions[0].id
+    token = patient.book_token(session, patient_id)
+    doctor = staff_client(base_url, tmp_path / "doctor", "dr.ghosh")
+    assert doctor.set_online(opd_id, True).online
+    return patient, token, session, opd_id, doctor
 
 
 class Server:

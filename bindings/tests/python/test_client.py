@@ -100,14 +100,14 @@ def test_the_cached_family_is_readable_offline_with_the_same_data_directory(
     assert offline.is_logged_in(), "a network failure is not a logout"
 
 
-def test_after_logout_the_next_call_raises_unauthorized(logged_in):
+def test_after_logout_the_next_call_raises_not_signed_in(logged_in):
     client = logged_in("+918000000006")
     client.family()
     client.logout()
     assert not client.is_logged_in()
-    with pytest.raises(sm.MobileError.Unauthorized):
+    with pytest.raises(sm.MobileError.NotSignedIn):
         client.current_user()
-    with pytest.raises(sm.MobileError.Unauthorized):
+    with pytest.raises(sm.MobileError.NotSignedIn):
         client.family()
     assert client.cached_family() == []
 

@@ -114,7 +114,7 @@ async fn another_accounts_member_is_not_found() {
         .call(move |c| c.update_family_member(holder.id, person("Taken Over", Sex::Male, None)))
         .await
         .unwrap_err();
-    assert_eq!(error, MobileError::NotFound);
+    assert!(matches!(error, MobileError::NotFound { .. }), "{error:?}");
 }
 
 #[actix_web::test]
@@ -141,17 +141,17 @@ async fn a_full_family_refuses_one_more_as_a_conflict() {
 async fn family_calls_need_a_login() {
     let app = spawn_app(Backend::Sqlite).await;
     let device = crate::support::Device::new(&app.address);
-    assert_eq!(
+    assert!(matches!(
         device.call(|c| c.family()).await.unwrap_err(),
-        MobileError::Unauthorized
-    );
-    assert_eq!(
+        MobileError::NotSignedIn { .. }
+    ));
+    assert!(matches!(
         device
             .call(|c| c.add_family_member(person("Asha Das", Sex::Female, None)))
             .await
             .unwrap_err(),
-        MobileError::Unauthorized
-    );
+        MobileError::NotSignedIn { .. }
+    ));
 }
 
 #[actix_web::test]
@@ -203,11 +203,11 @@ async fn a_walk_in_registered_with_the_number_is_offered_then_accepted_or_declin
     let cached = device.call(|c| c.cached_family()).await.unwrap();
     assert_eq!(names(&cached), ["Asha Das", "Malati Sarkar"]);
     let declined_again = walk_ins[1].clone();
-    assert_eq!(
+    assert!(matches!(
         device
             .call(move |c| c.decline_walk_in(declined_again))
             .await
             .unwrap_err(),
-        MobileError::NotFound
-    );
+        MobileError::NotFound { .. }
+    ));
 }

@@ -103,6 +103,7 @@ pub const DEMO_PASSWORD: &str = "sanjeevani-demo-2026";
 pub const FAST: WatchTiming = WatchTiming {
     interval: Duration::from_millis(50),
     max_backoff: Duration::from_millis(200),
+    with_stream: Duration::from_millis(200),
 };
 
 /// A patient device with the holder's own profile; returns the device and the patient id.
