@@ -19,9 +19,8 @@ use chrono::{Duration as Days, FixedOffset, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use sanjeevani_tests::world::{session_of, QuickPatient};
-use sanjeevani_tests::{postgres_skipped, spawn_app, Backend};
+use sanjeevani_tests::{listening_address, postgres_skipped, spawn_app, Backend};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The documented defaults (README, Configuration) this test relies on.
@@ -57,25 +56,12 @@ impl ServerProcess {
             .spawn()
             .expect("start the server process");
         let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .ok()
-            .and_then(|line| line.ok().flatten())
-            .unwrap_or_default();
-        // "Sanjeevani 0.1.0 listening on http://127.0.0.1:PORT (...)"
-        let address = first
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| {
-                panic!(
-                    "the server did not start: {first:?}\n{}",
-                    std::fs::read_to_string(log.path()).unwrap_or_default()
-                )
-            })
-            .to_owned();
-        // Keep reading so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let address = listening_address(stdout).await.unwrap_or_else(|first| {
+            panic!(
+                "the server did not start: {first:?}\n{}",
+                std::fs::read_to_string(log.path()).unwrap_or_default()
+            )
+        });
         Self {
             child,
             address,

@@ -121,6 +121,16 @@ impl TestDatabase {
         }
     }
 
+    /// A database made elsewhere (a restored copy, another cluster); left in place afterwards.
+    pub fn existing(url: &str, backend: Backend) -> Self {
+        Self {
+            url: url.to_owned(),
+            backend,
+            postgres_name: None,
+            _dir: None,
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -443,4 +453,24 @@ fn find_code(text: &str) -> Option<String> {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|part| part.len() == 6)
         .map(str::to_owned)
+}
+
+/// The address a server process announces on its first line of output ("Sanjeevani 0.1.0
+/// listening on http://127.0.0.1:PORT (...)"); its output is read on from then on so it never
+/// blocks on a full pipe. `Err` holds what came instead of that line.
+pub async fn listening_address(stdout: tokio::process::ChildStdout) -> Result<String, String> {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+        .await
+        .ok()
+        .and_then(|line| line.ok().flatten())
+        .unwrap_or_default();
+    let address = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .map(str::to_owned)
+        .ok_or(first)?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(address)
 }

@@ -89,6 +89,7 @@ pub async fn issue(
     fields.finish(|| ())?;
     let principal = principal.clone();
     let now = state.clock.now();
+    let kek = state.kek.clone();
     state
         .db
         .write(move |conn| -> Result<Prescription, ServiceError> {
@@ -102,7 +103,7 @@ pub async fn issue(
             let opd =
                 opds::find(conn, &consultation.opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
             let hub = facilities::find(conn, &opd.hub_id)?.ok_or(ServiceError::NotFound("hub"))?;
-            let key = active_key(conn, now.naive_utc())?;
+            let key = active_key(conn, now.naive_utc(), &*kek)?;
             let code = loop {
                 let mut random = [0u8; rx::CODE_RANDOM_LEN];
                 OsRng.fill_bytes(&mut random);
@@ -148,7 +149,7 @@ pub async fn issue(
                     })
                     .collect(),
             };
-            let signed_payload = rx::sign(&claims, &signing_key(&key)?);
+            let signed_payload = rx::sign(&claims, &signing_key(&key, &*kek)?);
             let id = new_id();
             let row = PrescriptionRow {
                 id: id.clone(),
