@@ -434,11 +434,13 @@ pub enum Command {
     /// Copy the SQLite database to FILE while the server runs (a consistent snapshot).
     /// PostgreSQL: pg_basebackup with WAL archiving (README, Operating).
     Backup {
+        /// The new file to write the copy to (never an existing one).
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
     /// Put a SQLite backup in place of the configured database (with the server stopped).
     Restore {
+        /// The backup to restore (checked before it is put in place).
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
         /// Replace the database that is there now.

@@ -107,28 +107,15 @@ async fn a_backup_under_booking_load_restores_every_acknowledged_booking() {
     let fresh = tempfile::tempdir().unwrap();
     let restored = fresh.path().join("sanjeevani.db");
     let restored_url = format!("sqlite://{}", restored.display());
-    run_ok(
-        &[
-            "restore",
-            "--database-url",
-            &restored_url,
-            "--from",
-            &backup_arg,
-        ],
-        "",
-    )
-    .await;
-    let twice = run(
-        &[
-            "restore",
-            "--database-url",
-            &restored_url,
-            "--from",
-            &backup_arg,
-        ],
-        "",
-    )
-    .await;
+    let restore = [
+        "restore",
+        "--database-url",
+        &restored_url,
+        "--from",
+        &backup_arg,
+    ];
+    run_ok(&restore, "").await;
+    let twice = run(&restore, "").await;
     assert!(twice.stderr.contains("pass --force"), "{}", twice.stderr);
     sanjeevani_api::db::backup::check_integrity(&restored).expect("PRAGMA integrity_check: ok");
 
@@ -146,7 +133,8 @@ async fn a_backup_under_booking_load_restores_every_acknowledged_booking() {
     tokio::spawn(server.run_until_stopped());
     let client = reqwest::Client::new();
     let mut found = 0;
-    for (token_id, patient) in &acknowledged.lock().unwrap().clone() {
+    let every_booking = acknowledged.lock().unwrap().clone();
+    for (token_id, patient) in &every_booking {
         let status = client
             .get(format!("{address}/api/v1/tokens/{token_id}/status"))
             .bearer_auth(patient)

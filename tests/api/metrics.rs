@@ -5,9 +5,12 @@ use std::collections::HashMap;
 
 use sanjeevani_tests::external::test_python;
 use sanjeevani_tests::world::{monday_morning, DEMO_GM};
-use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
+use sanjeevani_tests::{both_backends, spawn_app, spawn_app_with, Backend, TestApp};
 
-both_backends!(the_metrics_move_by_exactly_what_the_run_caused);
+both_backends!(
+    the_metrics_move_by_exactly_what_the_run_caused,
+    metrics_on_an_address_of_their_own_are_off_the_public_port,
+);
 
 /// Every sample as `name{label="value",...}` (labels sorted) to its value.
 type Samples = HashMap<String, f64>;
@@ -214,4 +217,30 @@ async fn the_metrics_move_by_exactly_what_the_run_caused(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(streams, 0.0);
+}
+
+async fn metrics_on_an_address_of_their_own_are_off_the_public_port(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.metrics.listen = Some("127.0.0.1:0".into());
+    })
+    .await;
+    assert_eq!(app.get("/metrics", None).await.status, 404);
+    let own = app.metrics_address.clone().expect("a metrics address");
+    let scraped = app
+        .client
+        .get(format!("{own}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let samples = parse(&scraped.text().await.unwrap());
+    assert!(samples.contains_key("sanjeevani_doctors_online{}"));
+    // Only /metrics answers there.
+    let other = app
+        .client
+        .get(format!("{own}/api/v1/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
 }

@@ -178,6 +178,8 @@ pub struct TestApp {
     pub capture: MessageCapture,
     pub backend: Backend,
     pub app_state: sanjeevani_api::state::AppState,
+    /// `http://127.0.0.1:PORT` of `/metrics` on an address of its own (`metrics.listen`).
+    pub metrics_address: Option<String>,
     database: Arc<TestDatabase>,
     stopper: Stopper,
 }
@@ -239,6 +241,9 @@ pub async fn spawn_at(
     let address = format!("http://127.0.0.1:{}", application.port());
     let app_state = application.state().clone();
     let stopper = application.stopper();
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
@@ -247,6 +252,7 @@ pub async fn spawn_at(
         capture,
         backend: database.backend(),
         app_state,
+        metrics_address,
         database,
         stopper,
     }
