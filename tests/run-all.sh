@@ -100,6 +100,14 @@ if [ ! -f "$tools/fhir-npm/node_modules/fhir/package.json" ]; then
 fi
 export SANJEEVANI_TEST_FHIR_NODE_MODULES="$PWD/$tools/fhir-npm/node_modules"
 # --- end of the FHIR validators --------------------------------------------------------------
+# --- Operating (issue 22) -----------------------------------------------------------------
+# prometheus_client: the independent parser tests/api/metrics.rs reads /metrics with.
+say "prometheus_client for the metrics test"
+if ! "$tools/venv/bin/python" -c 'import prometheus_client' 2>/dev/null; then
+    "$tools/venv/bin/pip" install -q --disable-pip-version-check 'prometheus_client==0.21.*' \
+        || missing "prometheus_client could not be installed"
+fi
+# --- end Operating -------------------------------------------------------------------------
 
 say "cargo fmt --check"
 cargo fmt --all -- --check

@@ -4,10 +4,12 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+
+use crate::secret::{fill_from_file, Secret};
 
 /// How the server treats secrets and test conveniences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +70,10 @@ pub struct Settings {
     pub sms: Option<SmsGatewaySettings>,
     /// SMTP server for OTPs to email addresses.
     pub email: Option<SmtpSettings>,
+    /// The key-encryption key the prescription signing key is stored under ([`crate::kek`]).
+    pub keys: KeySettings,
+    /// `GET /metrics` for Prometheus ([`crate::metrics`]).
+    pub metrics: MetricsSettings,
 }
 
 impl Default for Settings {
@@ -91,9 +97,55 @@ impl Default for Settings {
             cluster: crate::cluster::ClusterSettings::default(),
             sms: None,
             email: None,
+            keys: KeySettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }
+
+/// The key-encryption key (KEK) that protects the prescription signing key at rest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeySettings {
+    /// The KEK itself, 64 hex characters; better from `kek_file` or `SANJEEVANI_KEYS__KEK`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kek: Option<Secret>,
+    /// A file holding the KEK (readable by the service's account only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kek_file: Option<PathBuf>,
+    /// `dev` and `demo` without a KEK use this local file, made at the first start.
+    /// Production never does.
+    pub dev_kek_file: PathBuf,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            kek: None,
+            kek_file: None,
+            dev_kek_file: PathBuf::from("sanjeevani-dev.kek"),
+        }
+    }
+}
+
+/// Where `GET /metrics` answers. In `dev` and `demo` it is on the server's own port, open. In
+/// production it is off the public path: on `listen` (an address only the scraper reaches),
+/// or on the server's port for a scraper that presents `bearer_token`; with neither, it is off.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// Its own address and port, e.g. `10.0.0.5:9090`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// The token the scraper sends (`Authorization: Bearer ...`); at least 32 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<Secret>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bearer_token_file: Option<PathBuf>,
+}
+
+/// The shortest scraper token accepted.
+pub const MIN_METRICS_TOKEN: usize = 32;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -278,9 +330,12 @@ pub struct SmsGatewaySettings {
     pub url: String,
     #[serde(default = "default_sms_method")]
     pub method: String,
-    /// A whole header line such as `Authorization: Bearer abc`.
+    /// A whole header line such as `Authorization: Bearer abc` (a secret: never printed).
     #[serde(default)]
-    pub auth_header: Option<String>,
+    pub auth_header: Option<Secret>,
+    /// A file holding `auth_header`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_header_file: Option<PathBuf>,
     #[serde(default = "default_sms_content_type")]
     pub content_type: String,
     #[serde(default = "default_sms_template")]
@@ -321,52 +376,137 @@ pub struct SmtpSettings {
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
+    /// A file holding `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
     /// The sender, e.g. `Sanjeevani <no-reply@sanjeevani.example>`.
     pub from: String,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
 }
 
-/// Command-line flags; each overrides the file and the environment.
+/// Command-line flags; each overrides the file and the environment. The flags work before or
+/// after the sub-command (`sanjeevani --demo`, `sanjeevani serve --demo`).
 #[derive(Debug, Default, Parser, Serialize)]
 #[command(
     name = "sanjeevani",
     version,
-    about = "Sanjeevani telemedicine OPD API server"
+    about = "Sanjeevani telemedicine OPD API server",
+    long_about = "Sanjeevani telemedicine OPD API server.\n\nWithout a sub-command it serves \
+                  (`serve`). A fresh production install: write the configuration, then \
+                  `check-config`, `migrate`, `create-admin`, `serve`."
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    #[serde(skip)]
+    pub command: Option<Command>,
     /// A TOML configuration file (default: ./sanjeevani.toml if it exists).
-    #[arg(long, env = "SANJEEVANI_CONFIG")]
+    #[arg(long, global = true, env = "SANJEEVANI_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Seed a demo world and run in demo mode.
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip)]
     pub demo: bool,
     /// `dev`, `demo` or `production`.
-    #[arg(long, value_parser = ["dev", "demo", "production"])]
+    #[arg(long, global = true, value_parser = ["dev", "demo", "production"])]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// Address to listen on, e.g. 0.0.0.0:8080.
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
     /// Database URL: sqlite://FILE or postgres://...
-    #[arg(long)]
+    #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    /// Print the configuration in effect (all layers merged, secrets redacted) and exit.
+    #[arg(long, global = true)]
+    #[serde(skip)]
+    pub print_config: bool,
+}
+
+/// What the binary does; `serve` when none is given.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Serve the API and the web pages (the default). Applies pending migrations first.
+    Serve,
+    /// Apply pending database migrations, and encrypt signing keys an older version stored in
+    /// plain text (needs the key-encryption key).
+    Migrate {
+        /// Only list the migrations applied and pending; change nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Copy the SQLite database to FILE while the server runs (a consistent snapshot).
+    /// PostgreSQL: pg_basebackup with WAL archiving (README, Operating).
+    Backup {
+        /// The new file to write the copy to (never an existing one).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a SQLite backup in place of the configured database (with the server stopped).
+    Restore {
+        /// The backup to restore (checked before it is put in place).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Replace the database that is there now.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Create the first national administrator; the password is read from standard input.
+    CreateAdmin {
+        /// 3-64 characters of a-z, 0-9, '.', '_', '-'.
+        #[arg(long)]
+        username: String,
+        /// The administrator's full name.
+        #[arg(long)]
+        name: String,
+        /// Create one even though a national administrator exists already.
+        #[arg(long)]
+        another: bool,
+    },
+    /// Start signing prescriptions with a new key; the old public keys stay published.
+    RotateSigningKey,
+    /// Validate the configuration; report every problem at once (exit status 2 if any).
+    CheckConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration: {0}")]
     Invalid(String),
+    /// Several problems found together (`check-config` prints one a line).
+    #[error("configuration: {}", .0.join("; "))]
+    Problems(Vec<String>),
+}
+
+impl ConfigError {
+    /// Each problem on its own.
+    pub fn into_problems(self) -> Vec<String> {
+        match self {
+            ConfigError::Invalid(problem) => vec![problem],
+            ConfigError::Problems(problems) => problems,
+        }
+    }
 }
 
 impl Settings {
-    /// Loads the layers in order: defaults, file, environment, flags.
+    /// Loads the layers in order: defaults, file, environment, flags; reads the `*_file`
+    /// secrets and refuses settings with any problem.
     pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
+        let mut settings = Self::merge(cli)?;
+        let mut problems = settings.read_secret_files();
+        problems.extend(settings.problems());
+        if !problems.is_empty() {
+            return Err(ConfigError::Problems(problems));
+        }
+        Ok(settings)
+    }
+
+    /// The layers merged, unchecked: only what cannot be read at all is an error here.
+    pub fn merge(cli: &Cli) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         match &cli.config {
             Some(path) if !path.exists() => {
@@ -384,38 +524,115 @@ impl Settings {
         if cli.demo {
             figment = figment.merge(("mode", "demo"));
         }
-        let settings: Settings = figment
-            .extract()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        settings.check()?;
-        Ok(settings)
+        figment.extract().map_err(|error| {
+            ConfigError::Problems(error.into_iter().map(|e| e.to_string()).collect())
+        })
     }
 
-    /// Refuses settings that would be unsafe for real patients.
+    /// Fills every secret given as a `*_file` setting from its file; what could not be read.
+    pub fn read_secret_files(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut fill = |name: &str, value: &mut Option<Secret>, file: Option<&PathBuf>| {
+            if let Err(problem) = fill_from_file(name, value, file.map(PathBuf::as_path)) {
+                problems.push(problem);
+            }
+        };
+        fill("keys.kek", &mut self.keys.kek, self.keys.kek_file.as_ref());
+        fill(
+            "metrics.bearer_token",
+            &mut self.metrics.bearer_token,
+            self.metrics.bearer_token_file.as_ref(),
+        );
+        fill(
+            "calls.turn_secret",
+            &mut self.calls.turn_secret,
+            self.calls.turn_secret_file.as_ref(),
+        );
+        if let Some(sms) = &mut self.sms {
+            fill(
+                "sms.auth_header",
+                &mut sms.auth_header,
+                sms.auth_header_file.as_ref(),
+            );
+        }
+        if let Some(email) = &mut self.email {
+            fill(
+                "email.password",
+                &mut email.password,
+                email.password_file.as_ref(),
+            );
+        }
+        problems
+    }
+
+    /// The configuration in effect as TOML, every secret redacted (`--print-config`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+    }
+
+    /// Refuses settings that would be unsafe for real patients or would not work.
     pub fn check(&self) -> Result<(), ConfigError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Problems(problems))
+        }
+    }
+
+    /// Every problem with these settings, not only the first: `check-config` lists them all.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut note = |outcome: Result<(), ConfigError>| {
+            if let Err(error) = outcome {
+                problems.extend(error.into_problems());
+            }
+        };
         if self.mode == Mode::Production {
             if self.otp.console == Some(true) {
-                return Err(ConfigError::Invalid(
+                note(Err(ConfigError::Invalid(
                     "production mode never prints OTPs: remove otp.console".into(),
-                ));
+                )));
             }
             if self.sms.is_none() && self.email.is_none() {
-                return Err(ConfigError::Invalid(
+                note(Err(ConfigError::Invalid(
                     "production mode needs a real OTP channel: configure [sms] or [email]".into(),
-                ));
+                )));
+            }
+            if self.keys.kek.is_none() {
+                note(Err(ConfigError::Invalid(
+                    crate::kek::KekError::Missing.to_string(),
+                )));
             }
         }
-        if self.notifications.max_attempts == 0 || self.notifications.lease_seconds == 0 {
-            return Err(ConfigError::Invalid(
-                "notifications.max_attempts and notifications.lease_seconds must be > 0".into(),
-            ));
+        if let Some(kek) = &self.keys.kek {
+            note(
+                crate::kek::LocalKek::from_hex(kek.expose())
+                    .map(drop)
+                    .map_err(|e| ConfigError::Invalid(format!("keys.kek: {e}"))),
+            );
         }
-        self.calls.check()?;
-        self.database.check().map_err(ConfigError::Invalid)?;
+        if self
+            .metrics
+            .bearer_token
+            .as_ref()
+            .is_some_and(|token| token.expose().len() < MIN_METRICS_TOKEN)
+        {
+            note(Err(ConfigError::Invalid(format!(
+                "metrics.bearer_token must be at least {MIN_METRICS_TOKEN} characters"
+            ))));
+        }
+        if self.notifications.max_attempts == 0 || self.notifications.lease_seconds == 0 {
+            note(Err(ConfigError::Invalid(
+                "notifications.max_attempts and notifications.lease_seconds must be > 0".into(),
+            )));
+        }
+        note(self.calls.check());
+        note(self.database.check().map_err(ConfigError::Invalid));
         if self.otp.ttl_seconds == 0 || self.otp.max_attempts == 0 {
-            return Err(ConfigError::Invalid(
+            note(Err(ConfigError::Invalid(
                 "otp.ttl_seconds and otp.max_attempts must be > 0".into(),
-            ));
+            )));
         }
         if self.otp.max_per_client_per_hour == 0
             || self
@@ -424,22 +641,22 @@ impl Settings {
                 .iter()
                 .any(|limit| limit.per_hour == 0)
         {
-            return Err(ConfigError::Invalid(
+            note(Err(ConfigError::Invalid(
                 "otp.max_per_client_per_hour and every otp.client_limits per_hour must be > 0"
                     .into(),
-            ));
+            )));
         }
-        self.login.check()?;
+        note(self.login.check());
         if let Some(read_url) = &self.database_read_url {
             let postgres =
                 |url: &str| url.starts_with("postgres://") || url.starts_with("postgresql://");
             if !postgres(read_url) || !postgres(&self.database_url) {
-                return Err(ConfigError::Invalid(
+                note(Err(ConfigError::Invalid(
                     "database_read_url is a PostgreSQL replica of a PostgreSQL database_url".into(),
-                ));
+                )));
             }
         }
-        Ok(())
+        problems
     }
 
     /// Whether OTPs are printed on the console.

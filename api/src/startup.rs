@@ -11,7 +11,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::cluster::wakeups::Wakeups;
-use crate::config::{Cli, Mode, Settings};
+use crate::config::{Cli, Command, Mode, Settings};
 use crate::db::{Backend, Database, DbOptions, StoreError};
 use crate::error::{ApiError, REQUEST_ID};
 use crate::notify::{MessageCapture, Messenger};
@@ -37,6 +37,10 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Delivery(#[from] crate::notify::DeliveryError),
+    #[error(transparent)]
+    Kek(#[from] crate::kek::KekError),
+    #[error(transparent)]
+    Keys(#[from] crate::services::prescriptions::KeyError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -46,13 +50,17 @@ pub struct Application {
     server: Server,
     state: AppState,
     stopper: Stopper,
+    kek_origin: crate::kek::KekOrigin,
+    /// The port of `/metrics` on an address of its own (`metrics.listen`).
+    metrics_port: Option<u16>,
 }
 
 /// Stops a running [`Application`]: its HTTP server and its background tasks (the queue
 /// sweep, the call-room watcher, the outbox worker), as if the process ended.
 #[derive(Clone)]
 pub struct Stopper {
-    server: ServerHandle,
+    /// The API's server first, then the metrics listener's if it has one.
+    servers: Vec<ServerHandle>,
     background: Vec<tokio::task::AbortHandle>,
 }
 
@@ -63,7 +71,9 @@ impl Stopper {
         for task in &self.background {
             task.abort();
         }
-        self.server.stop(graceful).await;
+        for server in &self.servers {
+            server.stop(graceful).await;
+        }
     }
 }
 
@@ -103,6 +113,8 @@ impl Application {
             }
             _ => (Wakeups::local(), None),
         };
+        let (kek, kek_origin) = crate::kek::load(&settings)?;
+        let metrics = crate::metrics::Metrics::new(db.metrics());
         let state = AppState {
             db,
             clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -112,15 +124,16 @@ impl Application {
             wakeups,
             queues: Default::default(),
             calls,
+            kek,
+            metrics,
         };
         if state.settings.mode == Mode::Demo {
             demo::seed(&state).await?;
         }
-        // Before serving: the signing key is published from the first start, and called
-        // patients get back the time the service was down before anyone can be refused a join.
-        crate::services::prescriptions::ensure_signing_key(&state)
-            .await
-            .map_err(store_error)?;
+        // Before serving: the signing key is encrypted at rest, opens with this KEK and is
+        // published from the first start, and called patients get back the time the service
+        // was down before anyone can be refused a join.
+        crate::services::prescriptions::ensure_signing_key(&state).await?;
         crate::services::queue::sweep(&state, true)
             .await
             .map_err(store_error)?;
@@ -142,7 +155,16 @@ impl Application {
             n => n,
         };
         let app_state = web::Data::new(state.clone());
+        let (metrics_server, metrics_port) = match crate::metrics::Exposure::of(&state.settings) {
+            crate::metrics::Exposure::OwnAddress(address) => {
+                let (server, port) = metrics_server(&address, app_state.clone())?;
+                (Some(server), Some(port))
+            }
+            _ => (None, None),
+        };
+        let metrics = state.metrics.clone();
         let server = HttpServer::new(move || {
+            let metrics = metrics.clone();
             App::new()
                 // Innermost: its refusals carry the request id like every other answer.
                 .wrap(actix_web::middleware::from_fn(
@@ -166,6 +188,24 @@ impl Application {
                     })
                 })
                 .wrap(TracingLogger::<RequestSpan>::new())
+                // Outermost: counts every answer with its final status, by route pattern.
+                .wrap_fn(move |req, srv| {
+                    let started = std::time::Instant::now();
+                    let method = crate::metrics::method_label(req.method());
+                    let response = srv.call(req);
+                    let metrics = metrics.clone();
+                    async move {
+                        let response = response.await?;
+                        let route = response.request().match_pattern();
+                        metrics.observe_request(
+                            route.as_deref().unwrap_or("unmatched"),
+                            method,
+                            response.status().as_u16(),
+                            started.elapsed().as_secs_f64(),
+                        );
+                        Ok(response)
+                    }
+                })
                 .app_data(app_state.clone())
                 .app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(
                     |error, _req| {
@@ -187,6 +227,7 @@ impl Application {
                     )
                     .into()
                 }))
+                .route("/metrics", web::get().to(crate::metrics::public_endpoint))
                 .configure(routes::configure)
                 .configure(pages::configure)
                 .default_service(web::to(|| async {
@@ -197,8 +238,17 @@ impl Application {
         .shutdown_timeout(30)
         .listen(listener)?
         .run();
+        let mut servers = vec![server.handle()];
+        if let Some(metrics_server) = metrics_server {
+            servers.push(metrics_server.handle());
+            background.push(tokio::spawn(async move {
+                if let Err(error) = metrics_server.await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            }));
+        }
         let stopper = Stopper {
-            server: server.handle(),
+            servers,
             background: background.iter().map(|task| task.abort_handle()).collect(),
         };
         Ok(Self {
@@ -206,7 +256,14 @@ impl Application {
             server,
             state,
             stopper,
+            kek_origin,
+            metrics_port,
         })
+    }
+
+    /// The port `/metrics` answers on when it has an address of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     /// What stops this instance from outside (tests stop one and start another on its
@@ -250,8 +307,32 @@ fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The server binary's whole job.
+/// `/metrics` alone on an address of its own (`metrics.listen`), with one worker.
+fn metrics_server(
+    address: &str,
+    state: web::Data<AppState>,
+) -> Result<(Server, u16), StartupError> {
+    let listener = TcpListener::bind(address)?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(crate::metrics::own_endpoint))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run();
+    Ok((server, port))
+}
+
+/// The server binary's whole job: the sub-command (`serve` by default) with the settings.
 pub async fn run_cli(cli: Cli) -> ExitCode {
+    let command = cli.command.clone().unwrap_or(Command::Serve);
+    if command == Command::CheckConfig {
+        return crate::ops::check_config(&cli).await;
+    }
     let settings = match Settings::load(&cli) {
         Ok(settings) => settings,
         Err(error) => {
@@ -259,6 +340,18 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if cli.print_config {
+        print!("{}", settings.to_redacted_toml());
+        return ExitCode::SUCCESS;
+    }
+    if command != Command::Serve {
+        return crate::ops::run(command, settings).await;
+    }
+    serve(settings).await
+}
+
+/// `sanjeevani serve`: runs the server until SIGINT or SIGTERM.
+async fn serve(settings: Settings) -> ExitCode {
     telemetry::init(&settings.log_format);
     let mode = settings.mode;
     let application = match Application::build(settings, Overrides::default()).await {
@@ -282,6 +375,25 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
         application.state().db.backend().as_str(),
         application.port(),
     );
+    match &application.kek_origin {
+        crate::kek::KekOrigin::DevFile { path, created } => println!(
+            "  The signing key is encrypted under the local key-encryption key {} ({}; \
+             production needs keys.kek_file)",
+            path.display(),
+            if *created {
+                "made now"
+            } else {
+                "kept from before"
+            }
+        ),
+        crate::kek::KekOrigin::Configured => {}
+    }
+    if let Some(port) = application.metrics_port() {
+        println!(
+            "  Metrics: http://{}/metrics",
+            with_port(settings.metrics.listen.as_deref().unwrap_or(""), port)
+        );
+    }
     if mode == Mode::Demo {
         demo::print_guide(&format!("http://{host}:{}", application.port()));
     }
@@ -291,5 +403,13 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             eprintln!("sanjeevani: server stopped with an error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `host:port` of a configured address with the port actually bound (`:0` picks one).
+fn with_port(address: &str, port: u16) -> String {
+    match address.rsplit_once(':') {
+        Some((host, _)) => format!("{host}:{port}"),
+        None => format!("{address}:{port}"),
     }
 }

@@ -24,6 +24,10 @@ pub struct AppState {
     pub queues: crate::queue::snapshot::QueueCache,
     /// The consultation call: this process's live rooms and the shared-file store.
     pub calls: crate::call::Calls,
+    /// The key-encryption key the signing key is stored under ([`crate::kek`]).
+    pub kek: crate::kek::SharedKek,
+    /// What `/metrics` reports ([`crate::metrics`]).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {

@@ -16,6 +16,7 @@ fn gateway_settings(url: String, auth_header: Option<&str>, template: &str) -> S
         url,
         method: "POST".into(),
         auth_header: auth_header.map(Into::into),
+        auth_header_file: None,
         content_type: "application/json".into(),
         body_template: template.into(),
         timeout_seconds: 5,
@@ -40,6 +41,7 @@ async fn otp_email_arrives_at_a_real_smtp_server_with_authentication(backend: Ba
             tls: SmtpTls::None,
             username: Some("sanjeevani".into()),
             password: Some("smtp-secret".into()),
+            password_file: None,
             from: "Sanjeevani <no-reply@sanjeevani.test>".into(),
             timeout_seconds: 10,
         });

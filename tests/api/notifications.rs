@@ -35,6 +35,7 @@ fn gateway(url: String) -> SmsGatewaySettings {
         url,
         method: "POST".into(),
         auth_header: None,
+        auth_header_file: None,
         content_type: "application/json".into(),
         body_template: r#"{"to": {to}, "text": {message}, "ref": {id}}"#.into(),
         timeout_seconds: 5,
@@ -97,6 +98,7 @@ async fn otp_and_turn_near_mail_arrive_at_the_smtp_server_in_the_patients_langua
             tls: SmtpTls::None,
             username: Some("sanjeevani".into()),
             password: Some("smtp-secret".into()),
+            password_file: None,
             from: "Sanjeevani <no-reply@sanjeevani.test>".into(),
             timeout_seconds: 10,
         });

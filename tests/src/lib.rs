@@ -132,6 +132,17 @@ impl TestDatabase {
         }
     }
 
+    /// A database made elsewhere (a restored copy, another cluster); left in place afterwards.
+    pub fn existing(url: &str, backend: Backend) -> Self {
+        Self {
+            url: url.to_owned(),
+            backend,
+            postgres_name: None,
+            admin_url: None,
+            _dir: None,
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -179,6 +190,8 @@ pub struct TestApp {
     pub capture: MessageCapture,
     pub backend: Backend,
     pub app_state: sanjeevani_api::state::AppState,
+    /// `http://127.0.0.1:PORT` of `/metrics` on an address of its own (`metrics.listen`).
+    pub metrics_address: Option<String>,
     database: Arc<TestDatabase>,
     stopper: Stopper,
 }
@@ -240,6 +253,9 @@ pub async fn spawn_at(
     let address = format!("http://127.0.0.1:{}", application.port());
     let app_state = application.state().clone();
     let stopper = application.stopper();
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
@@ -248,6 +264,7 @@ pub async fn spawn_at(
         capture,
         backend: database.backend(),
         app_state,
+        metrics_address,
         database,
         stopper,
     }
@@ -473,4 +490,24 @@ fn find_code(text: &str) -> Option<String> {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|part| part.len() == 6)
         .map(str::to_owned)
+}
+
+/// The address a server process announces on its first line of output ("Sanjeevani 0.1.0
+/// listening on http://127.0.0.1:PORT (...)"); its output is read on from then on so it never
+/// blocks on a full pipe. `Err` holds what came instead of that line.
+pub async fn listening_address(stdout: tokio::process::ChildStdout) -> Result<String, String> {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+        .await
+        .ok()
+        .and_then(|line| line.ok().flatten())
+        .unwrap_or_default();
+    let address = first
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .map(str::to_owned)
+        .ok_or(first)?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(address)
 }

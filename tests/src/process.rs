@@ -3,9 +3,7 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The `sanjeevani-server` binary cargo built next to the running test (cargo hands only an
@@ -62,25 +60,14 @@ impl ServerProcess {
             .kill_on_drop(true);
         let mut child = command.spawn().expect("start the server process");
         let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        let address = crate::listening_address(stdout)
             .await
-            .ok()
-            .and_then(|line| line.ok().flatten())
-            .unwrap_or_default();
-        // "Sanjeevani 0.1.0 listening on http://127.0.0.1:PORT (...)"
-        let address = first
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| {
+            .unwrap_or_else(|first| {
                 panic!(
                     "the server did not start: {first:?}\n{}",
                     std::fs::read_to_string(log.path()).unwrap_or_default()
                 )
-            })
-            .to_owned();
-        // Keep reading so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            });
         Self {
             child,
             address,

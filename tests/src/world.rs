@@ -105,21 +105,13 @@ impl TestApp {
         self.app_state
             .db
             .write(move |conn| -> Result<(), sanjeevani_api::error::ApiError> {
-                sanjeevani_api::models::users::NewUser {
-                    id: "00000000-0000-7000-8000-00000000a001",
-                    role: "admin",
-                    name: "National Administrator",
-                    phone: None,
-                    email: None,
-                    username: Some("admin.in"),
-                    password_hash: Some(&hash),
-                    facility_id: None,
-                    state_code: None,
-                    registration_number: None,
-                    specialty: None,
-                    created_at: now,
-                    updated_at: now,
-                }
+                NewUser::national_admin(
+                    "00000000-0000-7000-8000-00000000a001",
+                    "National Administrator",
+                    "admin.in",
+                    &hash,
+                    now,
+                )
                 .insert(conn)?;
                 Ok(())
             })

@@ -137,6 +137,7 @@ pub async fn request_code(
         tracing::warn!(%error, "recording an OTP delivery failed; the worker will retry");
     }
     tracing::info!(to = %destination.masked(), channel = destination.channel_name(), "OTP queued");
+    state.metrics.otp_sent(destination.channel_name());
     Ok(OtpRequested {
         channel: destination.channel_name().into(),
         expires_in_seconds: settings.ttl_seconds,
@@ -145,7 +146,21 @@ pub async fn request_code(
 }
 
 /// Checks a code; on success opens a session, creating the patient account on first login.
+/// Every refusal is counted for `/metrics`.
 pub async fn verify_code(
+    state: &AppState,
+    identifier: LoginIdentifier,
+    code: String,
+    device_name: Option<String>,
+) -> Result<SessionIssued, AuthError> {
+    let outcome = check_code(state, identifier, code, device_name).await;
+    if matches!(outcome, Err(AuthError::OtpRejected)) {
+        state.metrics.otp_verification_failed();
+    }
+    outcome
+}
+
+async fn check_code(
     state: &AppState,
     identifier: LoginIdentifier,
     code: String,

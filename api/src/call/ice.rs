@@ -37,7 +37,7 @@ pub fn ice_config(settings: &CallSettings, user_id: &str, now: DateTime<Utc>) ->
         let username = format!("{}:{user_id}", expiry.timestamp());
         ice_servers.push(IceServer {
             urls: settings.turn_urls.clone(),
-            credential: Some(turn_password(secret, &username)),
+            credential: Some(turn_password(secret.expose(), &username)),
             username: Some(username),
         });
         expires_at = Some(expiry);

@@ -45,7 +45,10 @@ pub struct CallSettings {
     /// `turns:turn.example.in:5349?transport=tcp`.
     pub turn_urls: Vec<String>,
     /// The secret shared with coturn (`static-auth-secret`); required with `turn_urls`.
-    pub turn_secret: Option<String>,
+    pub turn_secret: Option<crate::secret::Secret>,
+    /// A file holding `turn_secret`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn_secret_file: Option<std::path::PathBuf>,
     /// How long TURN credentials live.
     pub turn_ttl_seconds: u64,
     /// How often each process re-reads its rooms' tokens (changes made by other processes).
@@ -62,6 +65,7 @@ impl Default for CallSettings {
             stun_urls: Vec::new(),
             turn_urls: Vec::new(),
             turn_secret: None,
+            turn_secret_file: None,
             turn_ttl_seconds: 3600,
             room_poll_ms: 2000,
         }
@@ -77,8 +81,8 @@ impl CallSettings {
         if !self.turn_urls.is_empty()
             && self
                 .turn_secret
-                .as_deref()
-                .is_none_or(|s| s.len() < MIN_TURN_SECRET)
+                .as_ref()
+                .is_none_or(|s| s.expose().len() < MIN_TURN_SECRET)
         {
             return Err(ConfigError::Invalid(format!(
                 "calls.turn_urls needs calls.turn_secret (at least {MIN_TURN_SECRET} characters, \

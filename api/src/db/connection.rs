@@ -182,6 +182,16 @@ impl DbManager {
         }
     }
 
+    /// Whether the SQLite file is there (opening it would create it).
+    pub fn sqlite_file_exists(&self) -> bool {
+        self.backend == Backend::Sqlite && std::path::Path::new(&self.target).exists()
+    }
+
+    /// The SQLite file's path; none for PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        (self.backend == Backend::Sqlite).then(|| std::path::Path::new(&self.target))
+    }
+
     /// Prepares the database file once before connections are pooled.
     pub fn prepare(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Sqlite {

@@ -14,8 +14,10 @@
 //!   idle (a frozen or stalled API process holding row locks) all end after a set time, so one
 //!   stuck process cannot stall the others.
 
+pub mod backup;
 mod connection;
 pub mod fixed;
+pub mod migrate;
 mod writer;
 
 use std::sync::Arc;
@@ -151,6 +153,56 @@ impl DatabaseSettings {
     }
 }
 
+/// What the database layer measures for `/metrics`: how long requests wait for a pooled
+/// connection, and how many writes each SQLite writer batch commits together.
+#[derive(Clone)]
+pub struct DbMetrics {
+    pool_wait: prometheus::Histogram,
+    writer_batch: prometheus::Histogram,
+}
+
+impl DbMetrics {
+    fn new() -> Self {
+        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
+            prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(name, help).buckets(buckets),
+            )
+            .expect("valid metric")
+        };
+        Self {
+            pool_wait: histogram(
+                "db_pool_wait_seconds",
+                "Time a request waited for a pooled database connection.",
+                vec![0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0],
+            ),
+            writer_batch: histogram(
+                "db_writer_batch_size",
+                "Writes the SQLite writer committed together in one transaction.",
+                vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
+            ),
+        }
+    }
+
+    /// The metrics to register with the application's registry.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.pool_wait.clone()),
+            Box::new(self.writer_batch.clone()),
+        ]
+    }
+}
+
+/// A pooled connection, its wait measured.
+fn pooled(
+    pool: &r2d2::Pool<DbManager>,
+    metrics: &DbMetrics,
+) -> Result<r2d2::PooledConnection<DbManager>, StoreError> {
+    let started = std::time::Instant::now();
+    let conn = pool.get();
+    metrics.pool_wait.observe(started.elapsed().as_secs_f64());
+    conn.map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
 /// Options for opening the database.
 #[derive(Debug, Clone)]
 pub struct DbOptions {
@@ -187,6 +239,9 @@ struct Inner {
     /// The replica's pool: connections made on demand, so a replica that is down at start
     /// delays nothing.
     replica: Option<r2d2::Pool<DbManager>>,
+    metrics: DbMetrics,
+    /// SQLite: held while the database is open, so `restore` cannot replace it underneath.
+    _server_lock: Option<backup::ServerLock>,
 }
 
 impl Database {
@@ -200,6 +255,13 @@ impl Database {
         limits.check().map_err(StoreError::Unavailable)?;
         let manager = DbManager::new(&options.url, PgLimits::from_settings(limits))?;
         let backend = manager.backend();
+        let server_lock = match manager.sqlite_path() {
+            Some(path) => Some(
+                backup::ServerLock::shared(path)
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            ),
+            None => None,
+        };
         manager.prepare()?;
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
@@ -243,8 +305,9 @@ impl Database {
             }
             None => None,
         };
+        let metrics = DbMetrics::new();
         let writer = match backend {
-            Backend::Sqlite => Some(SqliteWriter::start(manager)?),
+            Backend::Sqlite => Some(SqliteWriter::start(manager, metrics.writer_batch.clone())?),
             Backend::Postgres => None,
         };
         Ok(Self {
@@ -255,12 +318,23 @@ impl Database {
                 latest_migration,
                 writer,
                 replica,
+                metrics,
+                _server_lock: server_lock,
             }),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    pub fn metrics(&self) -> &DbMetrics {
+        &self.inner.metrics
+    }
+
+    /// Writes queued for the SQLite writer now (0 on PostgreSQL).
+    pub fn writer_queue_length(&self) -> usize {
+        self.inner.writer.as_ref().map_or(0, SqliteWriter::queued)
     }
 
     /// Runs `f` on a pooled connection on a blocking thread. For reads: on SQLite they see the
@@ -271,11 +345,9 @@ impl Database {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let pool = self.inner.pool.clone();
+        let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut conn = pooled(&inner.pool, &inner.metrics)?;
             f(&mut conn)
         })
         .await
@@ -326,11 +398,9 @@ impl Database {
         match &self.inner.writer {
             Some(writer) => writer.submit(f).await,
             None => {
-                let pool = self.inner.pool.clone();
+                let inner = self.inner.clone();
                 tokio::task::spawn_blocking(move || {
-                    let mut conn = pool
-                        .get()
-                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    let mut conn = pooled(&inner.pool, &inner.metrics)?;
                     diesel::Connection::transaction(&mut *conn, f)
                 })
                 .await
@@ -392,24 +462,29 @@ fn has_migration(conn: &mut DbConnection, version: &str) -> Result<bool, StoreEr
 
 /// Applies the embedded migrations of the connection's backend. On PostgreSQL an advisory lock
 /// makes several API processes starting at once apply them one after another.
-fn run_migrations(conn: &mut DbConnection) -> Result<(), StoreError> {
+/// Returns the versions applied now.
+fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     let migration_error =
         |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    let versions = |applied: Vec<diesel::migration::MigrationVersion<'_>>| -> Vec<String> {
+        applied.iter().map(ToString::to_string).collect()
+    };
     match conn {
-        DbConnection::Sqlite(conn) => {
-            conn.run_pending_migrations(SQLITE_MIGRATIONS)
-                .map_err(migration_error)?;
-        }
+        DbConnection::Sqlite(conn) => conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(versions)
+            .map_err(migration_error),
         DbConnection::Postgres(conn) => {
             // Any constant works: it only has to be the same in every process.
             const MIGRATION_LOCK: i64 = 0x53_414e_4a45_4556;
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-            let result = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            let result = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(versions);
             conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
-            result.map_err(migration_error)?;
+            result.map_err(migration_error)
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

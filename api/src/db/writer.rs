@@ -26,17 +26,26 @@ pub(super) struct SqliteWriter {
 }
 
 impl SqliteWriter {
-    pub(super) fn start(manager: DbManager) -> Result<Self, StoreError> {
+    /// Starts the writer thread; it records each batch's size in `batch_sizes`.
+    pub(super) fn start(
+        manager: DbManager,
+        batch_sizes: prometheus::Histogram,
+    ) -> Result<Self, StoreError> {
         let conn = manager.establish()?;
         let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(manager, conn, queue))
+            .spawn(move || run(manager, conn, queue, batch_sizes))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
         Ok(Self {
             jobs: Some(jobs),
             thread: Some(thread),
         })
+    }
+
+    /// Writes waiting in the queue now.
+    pub(super) fn queued(&self) -> usize {
+        self.jobs.as_ref().map_or(0, crossbeam_channel::Sender::len)
     }
 
     pub(super) async fn submit<T, E, F>(&self, f: F) -> Result<T, E>
@@ -78,7 +87,12 @@ impl Drop for SqliteWriter {
     }
 }
 
-fn run(manager: DbManager, mut conn: DbConnection, queue: crossbeam_channel::Receiver<Job>) {
+fn run(
+    manager: DbManager,
+    mut conn: DbConnection,
+    queue: crossbeam_channel::Receiver<Job>,
+    batch_sizes: prometheus::Histogram,
+) {
     while let Ok(first) = queue.recv() {
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -88,6 +102,7 @@ fn run(manager: DbManager, mut conn: DbConnection, queue: crossbeam_channel::Rec
                 Err(_) => break,
             }
         }
+        batch_sizes.observe(batch.len() as f64);
         let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
         let committed = catch_unwind(AssertUnwindSafe(|| {
             conn.transaction::<(), diesel::result::Error, _>(|conn| {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod calls;
 pub mod doctor_workspace;
 pub mod facilities;
+pub mod gauges;
 pub mod idempotency;
 pub mod notifications;
 pub mod opds;

@@ -147,6 +147,14 @@ pub fn insert_key(conn: &mut DbConnection, row: &SigningKeyRow) -> QueryResult<(
         .map(|_| ())
 }
 
+/// Replaces a key's stored private part (its encryption at rest).
+pub fn set_private_key(conn: &mut DbConnection, kid: &str, private_key: &str) -> QueryResult<()> {
+    diesel::update(signing_keys::table.find(kid))
+        .set(signing_keys::private_key.eq(private_key))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn retire_keys(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(signing_keys::table.filter(signing_keys::retired_at.is_null()))
         .set(signing_keys::retired_at.eq(now))

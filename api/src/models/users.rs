@@ -69,6 +69,31 @@ impl<'a> NewUser<'a> {
         }
     }
 
+    /// A national administrator: an admin of no facility and no state.
+    pub fn national_admin(
+        id: &'a str,
+        name: &'a str,
+        username: &'a str,
+        password_hash: &'a str,
+        now: NaiveDateTime,
+    ) -> Self {
+        NewUser {
+            id,
+            role: "admin",
+            name,
+            phone: None,
+            email: None,
+            username: Some(username),
+            password_hash: Some(password_hash),
+            facility_id: None,
+            state_code: None,
+            registration_number: None,
+            specialty: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn insert(&self, conn: &mut DbConnection) -> QueryResult<()> {
         diesel::insert_into(users::table)
             .values(self)
@@ -125,6 +150,18 @@ pub fn find_staff_by_username(
         .select(User::as_select())
         .first(conn)
         .optional()
+}
+
+/// Whether an enabled national administrator (an admin of no facility and no state) exists.
+pub fn national_admin_exists(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .filter(users::role.eq("admin"))
+            .filter(users::facility_id.is_null())
+            .filter(users::state_code.is_null())
+            .filter(users::disabled_at.is_null()),
+    ))
+    .get_result(conn)
 }
 
 pub fn username_taken(conn: &mut DbConnection, username: &str) -> QueryResult<bool> {

@@ -36,7 +36,8 @@ impl EmailSender {
         .port(settings.port)
         .timeout(Some(Duration::from_secs(settings.timeout_seconds.max(1))));
         if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
         let from: Mailbox = settings
             .from

@@ -29,6 +29,7 @@ impl SmsGateway {
             None => None,
             Some(line) => {
                 let (name, value) = line
+                    .expose()
                     .split_once(':')
                     .ok_or_else(|| config("auth_header must look like `Name: value`".into()))?;
                 let name = HeaderName::from_bytes(name.trim().as_bytes())
@@ -166,6 +167,7 @@ mod tests {
             url: "http://127.0.0.1:9/send".into(),
             method: "post".into(),
             auth_header: Some("Authorization: Bearer k".into()),
+            auth_header_file: None,
             content_type: content_type.into(),
             body_template: template.into(),
             timeout_seconds: 1,
@@ -237,6 +239,7 @@ mod tests {
             url: "http://x/".into(),
             method: "POST".into(),
             auth_header: Some("no colon".into()),
+            auth_header_file: None,
             content_type: "application/json".into(),
             body_template: "{}".into(),
             timeout_seconds: 1,

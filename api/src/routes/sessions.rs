@@ -46,6 +46,8 @@ struct Stream {
     signals: tokio::sync::broadcast::Receiver<String>,
     last: Option<(i64, i64)>,
     quiet: Duration,
+    /// Counted in `/metrics` while the stream is open.
+    _live: crate::metrics::LiveStream,
 }
 
 impl Stream {
@@ -118,6 +120,7 @@ pub async fn events(
         session_id,
         last: None,
         quiet: Duration::ZERO,
+        _live: state.metrics.stream_opened(),
     };
     let body = stream::unfold(stream_state, |mut s| async move {
         let chunk = s.next_chunk().await?;

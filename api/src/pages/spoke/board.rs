@@ -190,6 +190,8 @@ struct Stream {
     sessions: Vec<String>,
     last: Option<u64>,
     quiet: Duration,
+    /// Counted in `/metrics` while the stream is open.
+    _live: crate::metrics::LiveStream,
 }
 
 impl Stream {
@@ -279,6 +281,7 @@ pub async fn events(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let stream_state = Stream {
         c: Chrome::new(&req, Some(&cho)),
         cho,
+        _live: state.metrics.stream_opened(),
         signals: state.wakeups.subscribe(),
         state,
         token,

@@ -89,6 +89,7 @@ pub async fn issue(
     fields.finish(|| ())?;
     let principal = principal.clone();
     let now = state.clock.now();
+    let kek = state.kek.clone();
     let (prescription, opd_id) = state
         .db
         .write(
@@ -104,7 +105,7 @@ pub async fn issue(
                     opds::find(conn, &consultation.opd_id)?.ok_or(ServiceError::NotFound("OPD"))?;
                 let hub =
                     facilities::find(conn, &opd.hub_id)?.ok_or(ServiceError::NotFound("hub"))?;
-                let key = active_key(conn, now.naive_utc())?;
+                let key = active_key(conn, now.naive_utc(), &*kek)?;
                 let code = loop {
                     let mut random = [0u8; rx::CODE_RANDOM_LEN];
                     OsRng.fill_bytes(&mut random);
@@ -150,7 +151,7 @@ pub async fn issue(
                         })
                         .collect(),
                 };
-                let signed_payload = rx::sign(&claims, &signing_key(&key)?);
+                let signed_payload = rx::sign(&claims, &signing_key(&key, &*kek)?);
                 let id = new_id();
                 let row = PrescriptionRow {
                     id: id.clone(),
