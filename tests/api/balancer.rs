@@ -295,7 +295,7 @@ async fn three_nodes_behind_a_balancer_on_a_primary_and_a_replica() {
     let state_admin = setup.staff_token("admin.wb").await;
 
     println!("primary and world in {:?}", started.elapsed());
-    let replica = TempCluster::replica_of(&primary);
+    let replica = primary.replica();
     println!("replica in {:?}", started.elapsed());
     let config = tempfile::NamedTempFile::new().expect("config file");
     std::fs::write(

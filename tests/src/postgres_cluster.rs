@@ -58,10 +58,28 @@ pub struct TempCluster {
     _dir: tempfile::TempDir,
 }
 
+/// A base backup (`pg_basebackup`) of a cluster, not started.
+pub struct BaseBackup {
+    dir: tempfile::TempDir,
+    data: PathBuf,
+}
+
+impl BaseBackup {
+    /// The backup's data directory (for `recovery.signal` and the like).
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+}
+
 impl TempCluster {
     /// A new primary: trust authentication on 127.0.0.1 (also for replication), WAL for a
     /// streaming replica, and no fsync (a test's data need not survive the machine).
     pub fn primary() -> Self {
+        Self::primary_with("")
+    }
+
+    /// A new primary with more settings (`postgresql.conf` lines), e.g. WAL archiving.
+    pub fn primary_with(settings: &str) -> Self {
         let (dir, data) = Self::directory();
         let data_arg = data.display().to_string();
         run(
@@ -83,55 +101,77 @@ impl TempCluster {
              local replication all trust\nhost replication all 127.0.0.1/32 trust\n",
         )
         .expect("pg_hba.conf");
-        let port = free_port();
-        Self::append_settings(
-            &data,
+        Self::start(
+            dir,
+            data,
             &format!(
-                "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-                 wal_level = replica\nmax_wal_senders = 5\nfsync = off\nmax_connections = 200\n",
-                dir.path().display()
+                "listen_addresses = '127.0.0.1'\nwal_level = replica\nmax_wal_senders = 5\n\
+                 fsync = off\nmax_connections = 200\n{settings}"
             ),
-        );
-        Self::start(dir, data, port)
+        )
     }
 
-    /// A streaming replica of `primary`, made from a base backup, read-only (hot standby).
-    pub fn replica_of(primary: &TempCluster) -> Self {
+    /// A streaming replica of this cluster, made from a base backup, read-only (hot standby).
+    pub fn replica(&self) -> Self {
+        let backup = Self::base_backup(self.port, true);
+        Self::start(backup.dir, backup.data, "hot_standby = on\n")
+    }
+
+    /// A base backup of the cluster on `port` (`pg_basebackup -X stream`, fast checkpoint; a
+    /// function of the port, so it can run on a thread of its own while the test writes).
+    /// `standby`: written as a replica of that cluster (`-R`).
+    pub fn base_backup(port: u16, standby: bool) -> BaseBackup {
         let (dir, data) = Self::directory();
-        let data_arg = data.display().to_string();
-        let primary_port = primary.port.to_string();
-        run(
-            "pg_basebackup",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &primary_port,
-                "-U",
-                "postgres",
-                "-D",
-                &data_arg,
-                "-R",
-                "-X",
-                "stream",
-                "--no-sync",
-                "--checkpoint=fast",
-            ],
-        );
-        let port = free_port();
-        Self::append_settings(
-            &data,
-            &format!(
-                "port = {port}\nunix_socket_directories = '{}'\nhot_standby = on\n",
-                dir.path().display()
-            ),
-        );
-        Self::start(dir, data, port)
+        let (data_arg, port) = (data.display().to_string(), port.to_string());
+        let mut args = vec![
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-D",
+            &data_arg,
+            "-X",
+            "stream",
+            "--no-sync",
+            "--checkpoint=fast",
+        ];
+        if standby {
+            args.push("-R");
+        }
+        run("pg_basebackup", &args);
+        BaseBackup { dir, data }
+    }
+
+    /// Starts a cluster from a base backup with more settings (a recovery target, say).
+    pub fn start_from(backup: BaseBackup, settings: &str) -> Self {
+        Self::start(backup.dir, backup.data, settings)
+    }
+
+    /// A directory the server may write to (for a WAL archive), removed when dropped.
+    pub fn scratch() -> tempfile::TempDir {
+        Self::directory().0
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/DATABASE`.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// The one text value a query on the `postgres` database answers (`... AS value`).
+    pub fn query(&self, sql: &str) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::PgConnection::establish(&self.url("postgres")).expect("connect");
+        diesel::sql_query(sql)
+            .get_result::<Row>(&mut conn)
+            .expect("query")
+            .value
     }
 
     /// Stops the server at once, as a crash or a pulled plug would.
@@ -157,16 +197,20 @@ impl TempCluster {
         (dir, data)
     }
 
-    fn append_settings(data: &Path, settings: &str) {
+    /// Starts the cluster in `data` on a free port, its socket in `dir`, with `settings`.
+    fn start(dir: tempfile::TempDir, data: PathBuf, settings: &str) -> Self {
         use std::io::Write;
+        let port = free_port();
         let mut conf = std::fs::OpenOptions::new()
             .append(true)
             .open(data.join("postgresql.conf"))
             .expect("postgresql.conf");
-        conf.write_all(settings.as_bytes()).expect("settings");
-    }
-
-    fn start(dir: tempfile::TempDir, data: PathBuf, port: u16) -> Self {
+        write!(
+            conf,
+            "\nport = {port}\nunix_socket_directories = '{}'\n{settings}",
+            dir.path().display()
+        )
+        .expect("settings");
         let data_arg = data.display().to_string();
         let log = dir.path().join("server.log").display().to_string();
         run(
