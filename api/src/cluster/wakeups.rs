@@ -58,8 +58,6 @@ struct Inner {
     listening: AtomicBool,
     /// This process's mark on its own notifications, so it does not wake itself twice.
     node: String,
-    /// Safety re-reads done by streams (a quiet board's cost), for the figures.
-    rereads: AtomicU64,
     /// Notifications of other processes received.
     received: AtomicU64,
 }
@@ -97,7 +95,6 @@ impl Wakeups {
                 outgoing,
                 listening: AtomicBool::new(false),
                 node: uuid::Uuid::new_v4().simple().to_string(),
-                rereads: AtomicU64::new(0),
                 received: AtomicU64::new(0),
             }),
         }
@@ -131,16 +128,6 @@ impl Wakeups {
             settings.queue.stream_poll_ms
         };
         Duration::from_millis(ms.max(50))
-    }
-
-    /// A stream re-read its session without being woken.
-    pub fn count_reread(&self) {
-        self.inner.rereads.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Re-reads done without a wake-up since start.
-    pub fn rereads(&self) -> u64 {
-        self.inner.rereads.load(Ordering::Relaxed)
     }
 
     /// Notifications received from other processes since start.

@@ -68,7 +68,6 @@ impl Stream {
                 };
                 if !woke {
                     self.quiet += poll;
-                    self.state.wakeups.count_reread();
                 }
             }
             let fingerprint = queue::session_fingerprint(&self.state, self.session_id.clone())

@@ -221,7 +221,6 @@ impl Stream {
                 };
                 if !woke {
                     self.quiet += poll;
-                    self.state.wakeups.count_reread();
                 }
             }
             let fingerprint = spoke::fingerprint(&self.state, &self.cho).await.ok()?;
