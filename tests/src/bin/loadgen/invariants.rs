@@ -45,6 +45,8 @@ pub struct Report {
     pub sessions: usize,
     pub tokens: usize,
     pub dispensed_items: i64,
+    /// Tokens booked at a spoke (channel `assisted`) with the spoke and the vitals recorded.
+    pub assisted_tokens: i64,
     pub failures: Vec<String>,
 }
 
@@ -105,6 +107,23 @@ pub async fn check(database_url: &str, acknowledged: Vec<Booked>) -> Report {
                 _ => missing += 1,
             }
         }
+        // Every assisted booking acknowledged is stored as one, with its spoke and vitals; no
+        // other booking is.
+        let assisted: Vec<Count> = diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM tokens WHERE channel = 'assisted' \
+             AND spoke_id IS NOT NULL AND vitals_id IS NOT NULL",
+        )
+        .load(conn)?;
+        let all_assisted: Vec<Count> =
+            diesel::sql_query("SELECT COUNT(*) AS n FROM tokens WHERE channel = 'assisted'")
+                .load(conn)?;
+        let acknowledged_assisted = acknowledged.iter().filter(|b| b.assisted).count() as i64;
+        if assisted[0].n != acknowledged_assisted || all_assisted[0].n != assisted[0].n {
+            failures.push(format!(
+                "{} assisted bookings acknowledged, {} stored ({} with spoke and vitals)",
+                acknowledged_assisted, all_assisted[0].n, assisted[0].n
+            ));
+        }
         if missing > 0 {
             failures.push(format!(
                 "{missing} of {} acknowledged bookings are missing or differ",
@@ -115,6 +134,7 @@ pub async fn check(database_url: &str, acknowledged: Vec<Booked>) -> Report {
             sessions: sessions.len(),
             tokens: stored.len(),
             dispensed_items: dispensed[0].n,
+            assisted_tokens: assisted[0].n,
             failures,
         })
     })

@@ -3,12 +3,17 @@
 //! prescriptions, dispensing), prints throughput and p50/p99 per operation as figures and as
 //! ratios to a plain actix-web "hello" measured in the same run, checks the database's
 //! invariants afterwards, and says which targets were met. `--national-day` pushes 5,10,702
-//! patients through the whole flow instead.
+//! patients through the whole flow instead, a share of them walk-ins booked by CHOs at spokes.
+//! `--instructions` counts the server's instructions per request under callgrind instead of
+//! timing it; `--world national` first seeds the national service's facilities, OPDs and doctors.
 //!
 //! `bash tests/bench.sh` builds the release binaries and runs it on SQLite and PostgreSQL.
 
+mod assisted;
 mod http;
+mod instructions;
 mod invariants;
+mod national;
 mod scenario;
 mod server;
 mod stats;
@@ -72,6 +77,26 @@ struct Args {
     /// Patients the national day moves through the flow together.
     #[arg(long, default_value_t = 25_000)]
     wave: usize,
+    /// Share of the national day's patients who are walk-ins at spokes, registered and booked
+    /// by a CHO (with vitals) instead of booking on their own phone.
+    #[arg(long, default_value_t = 0.3)]
+    assisted_share: f64,
+    /// CHOs (at the demo's spokes) booking the national day's walk-ins.
+    #[arg(long, default_value_t = 64)]
+    chos: usize,
+    /// `demo` (the demo's facilities and the load's own), `national` (first seeded with the
+    /// national service's 1,15,234 spokes, 15,731 hubs, 1,152 OPDs and 2,29,057 doctors), or,
+    /// with `--instructions`, `both` (the two tables side by side).
+    #[arg(long, default_value = "demo")]
+    world: String,
+    /// Count the server's instructions per request under callgrind, over a small fixed
+    /// workload, instead of measuring rates (needs valgrind).
+    #[arg(long)]
+    instructions: bool,
+    /// With `--instructions`: keep callgrind's files under this directory (one per backend and
+    /// world), to annotate a phase with `callgrind_annotate --inclusive=yes FILE`.
+    #[arg(long)]
+    callgrind_dir: Option<PathBuf>,
     /// Internal: serve the plain "hello" endpoint on this address.
     #[arg(long, hide = true)]
     serve_hello: Option<String>,
@@ -139,12 +164,82 @@ impl Outcome {
     }
 }
 
+/// How large a world the load runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorldSize {
+    Demo,
+    National,
+}
+
+impl WorldSize {
+    pub fn name(self) -> &'static str {
+        match self {
+            WorldSize::Demo => "demo",
+            WorldSize::National => "national",
+        }
+    }
+}
+
+fn worlds(choice: &str, instructions: bool) -> Vec<WorldSize> {
+    match choice {
+        "demo" => vec![WorldSize::Demo],
+        "national" => vec![WorldSize::National],
+        "both" if instructions => vec![WorldSize::Demo, WorldSize::National],
+        "both" => panic!("--world both compares instruction counts: give --instructions too"),
+        other => panic!("--world must be demo, national or both, not {other}"),
+    }
+}
+
+/// A fresh database; in the national world, already filled with the national service (a first
+/// start of the server migrates it and seeds the demo, which the national rows must follow).
+async fn fresh_database(
+    server_bin: &PathBuf,
+    backend: Backend,
+    world: WorldSize,
+    inbox: &Arc<server::OtpInbox>,
+) -> TestDatabase {
+    let database = TestDatabase::create(backend);
+    if world == WorldSize::National {
+        server::start_api(server_bin, &database.url, inbox.clone())
+            .await
+            .stop();
+        let seeded = national::seed(&database.url, backend).await;
+        println!("{}", national::describe(&seeded));
+    }
+    database
+}
+
 async fn run(args: Args) {
     let server_bin = args.server_bin.clone().unwrap_or_else(|| {
         std::env::current_exe()
             .expect("own path")
             .with_file_name("sanjeevani")
     });
+    let world_sizes = worlds(&args.world, args.instructions);
+    if args.instructions {
+        println!(
+            "Sanjeevani instruction counts per request (server under valgrind --tool=callgrind)"
+        );
+        for backend in backends(&args.backend) {
+            let mut tables = Vec::new();
+            for &world in &world_sizes {
+                tables.push(
+                    instructions::measure_world(
+                        &server_bin,
+                        backend,
+                        world,
+                        args.callgrind_dir.as_deref(),
+                    )
+                    .await,
+                );
+            }
+            if let [demo, national] = &tables[..] {
+                instructions::print_comparison(demo, national);
+            }
+        }
+        return;
+    }
+    let world = world_sizes[0];
     println!(
         "Sanjeevani load generator: {} cores, {} connections",
         cores(),
@@ -156,13 +251,13 @@ async fn run(args: Args) {
 
     if args.national_day {
         for backend in backends(&args.backend) {
-            national_day(&args, &server_bin, backend, ceiling).await;
+            national_day(&args, &server_bin, backend, world, ceiling).await;
         }
         return;
     }
     let mut outcomes = Vec::new();
     for backend in backends(&args.backend) {
-        outcomes.push(benchmark(&args, &server_bin, backend, ceiling).await);
+        outcomes.push(benchmark(&args, &server_bin, backend, world, ceiling).await);
     }
     print_table(&hello, &outcomes);
 }
@@ -209,10 +304,16 @@ fn spread_bookings(
         .collect()
 }
 
-async fn benchmark(args: &Args, server_bin: &PathBuf, backend: Backend, ceiling: f64) -> Outcome {
+async fn benchmark(
+    args: &Args,
+    server_bin: &PathBuf,
+    backend: Backend,
+    world_size: WorldSize,
+    ceiling: f64,
+) -> Outcome {
     println!("\n== {} ==", backend_name(backend));
-    let database = TestDatabase::create(backend);
     let inbox = Arc::new(server::OtpInbox::default());
+    let database = fresh_database(server_bin, backend, world_size, &inbox).await;
     let api = server::start_api(server_bin, &database.url, inbox.clone()).await;
     println!("server pid {} at {}", api.pid(), api.address);
     let per_session = args.bookings / (args.opds - 1).max(1) + 1;
@@ -224,6 +325,7 @@ async fn benchmark(args: &Args, server_bin: &PathBuf, backend: Backend, ceiling:
         args.burst as i32,
         args.doctors,
         args.pharmacists,
+        0,
     )
     .await;
     let mut phases = Vec::new();
@@ -358,6 +460,12 @@ fn print_invariants(report: &invariants::Report) {
              every acknowledged booking stored; {} items dispensed, none beyond its quantity",
             report.sessions, report.tokens, report.dispensed_items
         );
+        if report.assisted_tokens > 0 {
+            println!(
+                "  {} of them booked by CHOs at spokes, each with its spoke and vitals",
+                report.assisted_tokens
+            );
+        }
     } else {
         for failure in &report.failures {
             println!("INVARIANT BROKEN: {failure}");
@@ -478,17 +586,35 @@ fn print_rate_rows(
     );
 }
 
-/// 5,10,702 patients through the whole flow, in waves: OTP login, registration, booking over
-/// 1,152 OPDs, one status poll each, consultation with prescription, dispensing.
-async fn national_day(args: &Args, server_bin: &PathBuf, backend: Backend, ceiling: f64) {
+/// 5,10,702 patients through the whole flow, in waves: OTP login and registration on their
+/// phones, or (`--assisted-share` of them) registration, vitals and booking by a CHO at a spoke;
+/// booking over 1,152 OPDs, one status poll each, consultation with prescription, dispensing.
+async fn national_day(
+    args: &Args,
+    server_bin: &PathBuf,
+    backend: Backend,
+    world_size: WorldSize,
+    ceiling: f64,
+) {
     const NATIONAL_OPDS: usize = 1_152;
-    println!(
-        "\n== national day on {}: {} patients ==",
-        backend_name(backend),
-        args.day_patients
+    assert!(
+        (0.0..=1.0).contains(&args.assisted_share),
+        "--assisted-share is a share, 0 to 1"
     );
-    let database = TestDatabase::create(backend);
+    let chos = if args.assisted_share > 0.0 {
+        args.chos.max(1)
+    } else {
+        0
+    };
+    println!(
+        "\n== national day on {}, {} world: {} patients, {:.0}% of them walk-ins booked by {chos} CHOs ==",
+        backend_name(backend),
+        world_size.name(),
+        args.day_patients,
+        args.assisted_share * 100.0
+    );
     let inbox = Arc::new(server::OtpInbox::default());
+    let database = fresh_database(server_bin, backend, world_size, &inbox).await;
     let api = server::start_api(server_bin, &database.url, inbox.clone()).await;
     let capacity = (args.day_patients / NATIONAL_OPDS + 20) as i32;
     let world = scenario::build_world(
@@ -498,6 +624,7 @@ async fn national_day(args: &Args, server_bin: &PathBuf, backend: Backend, ceili
         capacity,
         args.doctors.max(64),
         args.pharmacists.max(16),
+        chos,
     )
     .await;
     let started = Instant::now();
@@ -507,8 +634,12 @@ async fn national_day(args: &Args, server_bin: &PathBuf, backend: Backend, ceili
     let mut first = 0;
     while first < args.day_patients {
         let count = args.wave.min(args.day_patients - first);
+        // Patients `first..first + on_phones` book on their phones, the rest of the wave are
+        // walk-ins at spokes.
+        let walk_ins = (count as f64 * args.assisted_share).round() as usize;
+        let on_phones = count - walk_ins;
         let (patients, phases) =
-            scenario::login_patients(&world, &inbox, first, count, args.connections).await;
+            scenario::login_patients(&world, &inbox, first, on_phones, args.connections).await;
         for phase in phases {
             totals.merge(phase.stats);
         }
@@ -532,6 +663,19 @@ async fn national_day(args: &Args, server_bin: &PathBuf, backend: Backend, ceili
         )
         .await;
         totals.merge(phase.stats);
+        if walk_ins > 0 {
+            let desks: Vec<assisted::WalkIn> = (on_phones..count)
+                .map(|i| assisted::WalkIn {
+                    cho: world.chos[(first + i) % chos].clone(),
+                    index: first + i,
+                    session_id: sessions[(first + i) % NATIONAL_OPDS].clone(),
+                })
+                .collect();
+            let phase =
+                assisted::walk_in_phase("walk-ins", &world, desks, args.connections, &acknowledged)
+                    .await;
+            totals.merge(phase.stats);
+        }
         let booked: Vec<Booked> = std::mem::take(&mut *acknowledged.lock().expect("booked"));
         let polls = scenario::run_phase(
             "poll",

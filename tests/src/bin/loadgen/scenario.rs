@@ -15,8 +15,8 @@ use sanjeevani_types::domain::{Language, Role, Sex};
 use sanjeevani_types::opd::{Opd, OpdInput};
 use sanjeevani_types::patient::{Patient, PatientInput};
 use sanjeevani_types::prescription::{
-    Consultation, ConsultationInput, DispenseLine, DispenseRequest, ItemInput, Prescription,
-    PrescriptionInput, Verification, VerifyRequest,
+    Consultation, ConsultationInput, DispenseLine, DispenseRequest, ItemInput, PharmacyView,
+    Prescription, PrescriptionInput, Verification, VerifyRequest,
 };
 use sanjeevani_types::queue::{BookToken, PresenceUpdate, Token};
 use sanjeevani_types::staff::{NewStaff, Staff};
@@ -40,7 +40,7 @@ fn expect(response: Response, status: u16) -> Result<Response, String> {
 }
 
 /// Sends a request and checks the status: the unit every phase is made of.
-async fn call(
+pub async fn call(
     request: impl Future<Output = std::io::Result<Response>>,
     status: u16,
 ) -> Result<Response, String> {
@@ -50,7 +50,7 @@ async fn call(
     )
 }
 
-fn decode<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, String> {
+pub fn decode<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, String> {
     response.json().map_err(|e| e.to_string())
 }
 
@@ -164,6 +164,8 @@ pub struct Booked {
     pub session_id: String,
     pub number: i32,
     pub bearer: Arc<str>,
+    /// Booked by a CHO at a spoke (channel `assisted`), with vitals.
+    pub assisted: bool,
 }
 
 #[derive(Clone)]
@@ -179,6 +181,8 @@ pub struct World {
     pub opds: Vec<Opd>,
     pub doctors: Vec<Doctor>,
     pub pharmacists: Vec<String>,
+    /// Bearers of the CHOs signed in at the demo spokes.
+    pub chos: Vec<Arc<str>>,
 }
 
 impl World {
@@ -190,7 +194,7 @@ impl World {
     }
 }
 
-async fn staff_login(http: &mut Connection, username: &str, password: &str) -> String {
+pub async fn staff_login(http: &mut Connection, username: &str, password: &str) -> String {
     let body = PasswordLogin {
         username: username.into(),
         password: password.into(),
@@ -222,8 +226,9 @@ fn opd_code(index: usize) -> String {
 }
 
 /// Creates `opds` round-the-clock OPDs at the Kolkata hub (the first, the popular one, with
-/// `popular_capacity` tokens a session), `doctors` doctors online for their OPDs, and
-/// `pharmacists` pharmacists at the demo pharmacy.
+/// `popular_capacity` tokens a session), `doctors` doctors online for their OPDs,
+/// `pharmacists` pharmacists at the demo pharmacy and `chos` CHOs spread over the demo spokes
+/// (signed in with their passwords).
 pub async fn build_world(
     address: &str,
     opds: usize,
@@ -231,6 +236,7 @@ pub async fn build_world(
     popular_capacity: i32,
     doctors: usize,
     pharmacists: usize,
+    chos: usize,
 ) -> World {
     let mut http = Connection::new(address);
     let admin = staff_login(&mut http, "admin.wb", DEMO_PASSWORD).await;
@@ -307,11 +313,44 @@ pub async fn build_world(
         .await;
         pharmacist_list.push(staff_login(&mut http, &staff.username, password).await);
     }
+    // The demo's spokes exist in both worlds (the national one is seeded beside the demo), so
+    // the assisted requests are the same ones in both.
+    let spokes: Vec<&str> = sanjeevani_api::demo::FACILITIES
+        .iter()
+        .filter(|f| f.kind == "spoke")
+        .map(|f| f.id)
+        .collect();
+    let mut cho_list = Vec::new();
+    for i in 0..chos {
+        let staff = create_staff(
+            &mut http,
+            &admin,
+            NewStaff {
+                role: Role::Cho,
+                name: format!("CHO {i}"),
+                username: format!("cho.load{i}"),
+                password: password.into(),
+                phone: None,
+                email: None,
+                facility_id: Some(spokes[i % spokes.len()].into()),
+                state_code: None,
+                registration_number: None,
+                specialty: None,
+            },
+        )
+        .await;
+        cho_list.push(Arc::from(
+            staff_login(&mut http, &staff.username, password)
+                .await
+                .as_str(),
+        ));
+    }
     World {
         address: address.to_owned(),
         opds: opd_list,
         doctors: doctor_world,
         pharmacists: pharmacist_list,
+        chos: cho_list,
     }
 }
 
@@ -333,11 +372,19 @@ pub async fn login_patients(
     for phone in &phones {
         inbox.expect(phone);
     }
-    let requested = run_phase(
+    let requested = request_otps(world, phones.clone(), connections).await;
+    let (signed_in, verified) = verify_otps(world, inbox, phones, connections).await;
+    let (patients, registered) = register_patients(world, signed_in, connections).await;
+    (patients, vec![requested, verified, registered])
+}
+
+/// Each phone asks for a login code (the inbox must expect them, to catch the codes).
+pub async fn request_otps(world: &World, phones: Vec<String>, connections: usize) -> Phase {
+    run_phase(
         "otp request",
         &world.address,
         connections,
-        each_of(phones.clone()),
+        each_of(phones),
         |mut w: Worker, phone: String| async move {
             let body = OtpRequest {
                 phone: Some(phone),
@@ -352,8 +399,17 @@ pub async fn login_patients(
             w
         },
     )
-    .await;
+    .await
+}
 
+/// Each phone signs in with the code the server sent it: (phone, bearer) of those that did.
+pub async fn verify_otps(
+    world: &World,
+    inbox: &Arc<OtpInbox>,
+    phones: Vec<String>,
+    connections: usize,
+) -> (Vec<(String, String)>, Phase) {
+    let count = phones.len();
     let sessions = Arc::new(Mutex::new(Vec::with_capacity(count)));
     let inbox_for_verify = inbox.clone();
     let sessions_for_verify = sessions.clone();
@@ -396,9 +452,17 @@ pub async fn login_patients(
         },
     )
     .await;
-
     let signed_in = std::mem::take(&mut *sessions.lock().expect("sessions"));
-    let patients = Arc::new(Mutex::new(Vec::with_capacity(count)));
+    (signed_in, verified)
+}
+
+/// Each signed-in account registers its own profile.
+pub async fn register_patients(
+    world: &World,
+    signed_in: Vec<(String, String)>,
+    connections: usize,
+) -> (Vec<PatientLogin>, Phase) {
+    let patients = Arc::new(Mutex::new(Vec::with_capacity(signed_in.len())));
     let patients_for_register = patients.clone();
     let registered = run_phase(
         "register",
@@ -441,7 +505,7 @@ pub async fn login_patients(
     )
     .await;
     let patients = std::mem::take(&mut *patients.lock().expect("patients"));
-    (patients, vec![requested, verified, registered])
+    (patients, registered)
 }
 
 #[derive(Clone)]
@@ -502,6 +566,7 @@ pub async fn book_phase(
                         session_id: token.session_id,
                         number: token.number,
                         bearer: booking.bearer,
+                        assisted: false,
                     });
                 }
                 w
@@ -564,12 +629,10 @@ fn medicine_lines(count: usize) -> Vec<ItemInput> {
         .collect()
 }
 
-/// One consultation by a doctor: call the next patient of a session, start, record, prescribe,
-/// complete. Returns the prescription code.
-async fn consult(w: &mut Worker, doctor: &str, session_id: &str) -> Option<String> {
+/// Calls the next patient of a session (the first step of a consultation).
+pub async fn call_next(w: &mut Worker, doctor: &str, session_id: &str) -> Option<Token> {
     let path = format!("/api/v1/opd-sessions/{session_id}/call-next");
-    let token: Token = w
-        .stats
+    w.stats
         .time("call_next", async {
             decode(
                 call(
@@ -579,7 +642,11 @@ async fn consult(w: &mut Worker, doctor: &str, session_id: &str) -> Option<Strin
                 .await?,
             )
         })
-        .await?;
+        .await
+}
+
+/// Starts the consultation of a called patient.
+pub async fn start(w: &mut Worker, doctor: &str, token: &Token) -> Option<()> {
     let path = format!("/api/v1/tokens/{}/start", token.id);
     w.stats
         .time(
@@ -589,7 +656,12 @@ async fn consult(w: &mut Worker, doctor: &str, session_id: &str) -> Option<Strin
                 200,
             ),
         )
-        .await?;
+        .await
+        .map(drop)
+}
+
+/// Records the consultation (complaint, history, examination, diagnosis, advice).
+pub async fn record(w: &mut Worker, doctor: &str, token: &Token) -> Option<Consultation> {
     let record = ConsultationInput {
         chief_complaint: "Headache and dizziness for 3 days".into(),
         history: "Known hypertensive".into(),
@@ -600,23 +672,34 @@ async fn consult(w: &mut Worker, doctor: &str, session_id: &str) -> Option<Strin
         ..ConsultationInput::default()
     };
     let path = format!("/api/v1/tokens/{}/consultation", token.id);
-    let consultation: Consultation = w
-        .stats
+    w.stats
         .time("consultation", async {
             decode(call(w.http.post(&path, Some(doctor), &record), 201).await?)
         })
-        .await?;
+        .await
+}
+
+/// Issues the signed prescription with `medicines` lines.
+pub async fn prescribe(
+    w: &mut Worker,
+    doctor: &str,
+    consultation: &Consultation,
+    medicines: usize,
+) -> Option<Prescription> {
     let path = format!("/api/v1/consultations/{}/prescriptions", consultation.id);
     let prescription_input = PrescriptionInput {
-        items: medicine_lines(1 + token.number as usize % 3),
+        items: medicine_lines(medicines),
         validity_days: None,
     };
-    let prescription: Prescription = w
-        .stats
+    w.stats
         .time("prescribe", async {
             decode(call(w.http.post(&path, Some(doctor), &prescription_input), 201).await?)
         })
-        .await?;
+        .await
+}
+
+/// Completes the consultation.
+pub async fn complete(w: &mut Worker, doctor: &str, token: &Token) -> Option<()> {
     let path = format!("/api/v1/tokens/{}/complete", token.id);
     w.stats
         .time(
@@ -626,17 +709,30 @@ async fn consult(w: &mut Worker, doctor: &str, session_id: &str) -> Option<Strin
                 200,
             ),
         )
-        .await?;
+        .await
+        .map(drop)
+}
+
+/// One consultation by a doctor: call the next patient of a session, start, record, prescribe,
+/// complete. Returns the prescription code.
+async fn consult(w: &mut Worker, doctor: &str, session_id: &str) -> Option<String> {
+    let token = call_next(w, doctor, session_id).await?;
+    start(w, doctor, &token).await?;
+    let consultation = record(w, doctor, &token).await?;
+    // One to three medicines, by the token's number.
+    let medicines = 1 + token.number as usize % 3;
+    let prescription = prescribe(w, doctor, &consultation, medicines).await?;
+    complete(w, doctor, &token).await?;
     Some(prescription.code)
 }
 
-/// Verify, dispense everything, then try one tablet more (which must be refused).
-async fn dispense(w: &mut Worker, pharmacist: &str, code: &str) {
+/// The pharmacist verifies a prescription by its code; its items, if it may be dispensed.
+pub async fn verify(w: &mut Worker, pharmacist: &str, code: &str) -> Option<PharmacyView> {
     let body = VerifyRequest {
         code: Some(code.to_owned()),
         payload: None,
     };
-    let Some(verification) = w
+    let verification = w
         .stats
         .time("pharmacy_verify", async {
             decode::<Verification>(
@@ -648,17 +744,24 @@ async fn dispense(w: &mut Worker, pharmacist: &str, code: &str) {
                 .await?,
             )
         })
-        .await
-    else {
-        return;
-    };
+        .await?;
     let Some(view) = verification.prescription else {
         w.stats.record_error(
             "pharmacy_verify",
             format!("{code}: {:?} without a prescription", verification.status),
         );
-        return;
+        return None;
     };
+    Some(view)
+}
+
+/// Dispenses everything that remains of a verified prescription.
+pub async fn dispense_all(
+    w: &mut Worker,
+    pharmacist: &str,
+    code: &str,
+    view: &PharmacyView,
+) -> Option<()> {
     let lines: Vec<DispenseLine> = view
         .items
         .iter()
@@ -669,16 +772,18 @@ async fn dispense(w: &mut Worker, pharmacist: &str, code: &str) {
         .collect();
     let path = format!("/api/v1/pharmacy/prescriptions/{code}/dispense");
     let body = DispenseRequest { items: lines };
-    if w.stats
+    w.stats
         .time(
             "dispense",
             call(w.http.post(&path, Some(pharmacist), &body), 200),
         )
         .await
-        .is_none()
-    {
-        return;
-    }
+        .map(drop)
+}
+
+/// One tablet more than was prescribed, after everything was dispensed: must be refused.
+pub async fn over_dispense(w: &mut Worker, pharmacist: &str, code: &str, view: &PharmacyView) {
+    let path = format!("/api/v1/pharmacy/prescriptions/{code}/dispense");
     let over = DispenseRequest {
         items: vec![DispenseLine {
             item_id: view.items[0].id.clone(),
@@ -702,6 +807,17 @@ async fn dispense(w: &mut Worker, pharmacist: &str, code: &str) {
             }
         })
         .await;
+}
+
+/// Verify, dispense everything, then try one tablet more (which must be refused).
+async fn dispense(w: &mut Worker, pharmacist: &str, code: &str) {
+    let Some(view) = verify(w, pharmacist, code).await else {
+        return;
+    };
+    if dispense_all(w, pharmacist, code, &view).await.is_none() {
+        return;
+    }
+    over_dispense(w, pharmacist, code, &view).await;
 }
 
 /// Doctors see `per_session[s]` patients of session `s` (one worker per doctor, as a doctor sees
@@ -817,7 +933,7 @@ pub async fn consult_phase(
     }
 }
 
-async fn go_online(w: &mut Worker, bearer: &str, path: &str, presence: &PresenceUpdate) {
+pub async fn go_online(w: &mut Worker, bearer: &str, path: &str, presence: &PresenceUpdate) {
     w.stats
         .time(
             "go_online",

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,6 +51,17 @@ impl OtpInbox {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+    }
+
+    /// How many of the numbers being waited for have their code already: the OTP requests'
+    /// messages all went out once this reaches the number expected.
+    pub fn arrived(&self) -> usize {
+        self.waiting
+            .lock()
+            .expect("inbox lock")
+            .values()
+            .filter(|code| code.is_some())
+            .count()
     }
 
     /// One console line: `[console sms to +91XXXXXXXXXX] 123456 is your Sanjeevani login code...`
@@ -172,8 +183,46 @@ fn started(mut child: Child, address: String) -> Running {
 /// Starts the API server binary in demo mode on `database_url`, with the OTP limits per client
 /// address raised (every simulated phone comes from 127.0.0.1), and waits until it is ready.
 pub async fn start_api(binary: &PathBuf, database_url: &str, inbox: Arc<OtpInbox>) -> Running {
+    start_api_under(binary, database_url, inbox, None).await
+}
+
+/// As [`start_api`]; with `callgrind`, the server runs under valgrind's callgrind tool, its
+/// counts written into that directory (`callgrind.out.<pid>` and one file per dump). Valgrind
+/// replaces itself by the server in the same process, so [`Running::pid`] is the pid that
+/// `callgrind_control` addresses.
+pub async fn start_api_under(
+    binary: &PathBuf,
+    database_url: &str,
+    inbox: Arc<OtpInbox>,
+    callgrind: Option<&Path>,
+) -> Running {
     let address = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(binary)
+    let mut command = match callgrind {
+        None => Command::new(binary),
+        Some(dir) => {
+            let mut valgrind = Command::new("valgrind");
+            valgrind
+                .arg("--tool=callgrind")
+                // Counting from the first instruction: each phase is separated by dumps and
+                // zeroing at its boundaries, not by switching collection on and off.
+                .arg("--collect-atstart=yes")
+                .arg(format!(
+                    "--callgrind-out-file={}/callgrind.out.%p",
+                    dir.display()
+                ))
+                // Valgrind's own messages stay out of the server's stderr (read for errors).
+                .arg(format!("--log-file={}/valgrind.log", dir.display()))
+                .arg(binary)
+                // Time runs about 50 times slower for the server: the windows that would lapse
+                // between one phase and the next at that pace (a code's life, a doctor's
+                // presence without a heartbeat) are widened, so no phase meets a lapse the
+                // workload did not ask for.
+                .env("SANJEEVANI_OTP__TTL_SECONDS", "3600")
+                .env("SANJEEVANI_QUEUE__PRESENCE_TIMEOUT_SECONDS", "3600");
+            valgrind
+        }
+    };
+    let mut child = command
         .env("SANJEEVANI_MODE", "demo")
         .env("SANJEEVANI_LISTEN", &address)
         .env("SANJEEVANI_DATABASE_URL", database_url)
@@ -187,6 +236,9 @@ pub async fn start_api(binary: &PathBuf, database_url: &str, inbox: Arc<OtpInbox
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| {
+            if callgrind.is_some() {
+                panic!("cannot start valgrind ({e}): --instructions needs it installed")
+            }
             panic!(
                 "cannot start {} ({e}); build it with `cargo build --release -p sanjeevani-api`",
                 binary.display()
@@ -199,7 +251,14 @@ pub async fn start_api(binary: &PathBuf, database_url: &str, inbox: Arc<OtpInbox
         }
     });
     let running = started(child, address);
-    wait_ready(&running.address, "/api/v1/health/ready").await;
+    // Under valgrind the server starts about 50 times slower.
+    let patience = if callgrind.is_some() { 900 } else { 120 };
+    wait_ready(
+        &running.address,
+        "/api/v1/health/ready",
+        Duration::from_secs(patience),
+    )
+    .await;
     running
 }
 
@@ -217,12 +276,12 @@ pub async fn start_hello(workers: usize) -> Running {
         .spawn()
         .expect("start the hello server");
     let running = started(child, address);
-    wait_ready(&running.address, "/hello").await;
+    wait_ready(&running.address, "/hello", Duration::from_secs(120)).await;
     running
 }
 
-async fn wait_ready(address: &str, path: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+async fn wait_ready(address: &str, path: &str, patience: Duration) {
+    let deadline = Instant::now() + patience;
     loop {
         let mut connection = crate::http::Connection::new(address);
         if let Ok(response) = connection.get(path, None).await {
