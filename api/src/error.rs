@@ -278,6 +278,7 @@ impl From<crate::services::ServiceError> for ApiError {
     fn from(error: crate::services::ServiceError) -> Self {
         use crate::services::ServiceError;
         match error {
+            ServiceError::Unauthorized => ApiError::unauthorized(),
             ServiceError::NotFound(what) => ApiError::not_found(what),
             ServiceError::Forbidden => ApiError::forbidden(),
             ServiceError::NotEligible(message) => {

@@ -2,6 +2,7 @@
 //! start the very same application ([`startup::Application`]).
 
 pub mod auth;
+pub mod caches;
 pub mod call;
 pub mod clock;
 pub mod cluster;

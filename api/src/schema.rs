@@ -216,6 +216,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pace_version -> BigInt,
     }
 }
 
@@ -582,5 +583,16 @@ diesel::table! {
     queue_sweeps (id) {
         id -> Integer,
         swept_at -> Nullable<Timestamp>,
+    }
+}
+
+// ---- per-process caches (migration 000021_cache_generations) ----------------------------------
+// One row (id 1): the generations every cached session and OPD entry is checked against.
+
+diesel::table! {
+    cache_generations (id) {
+        id -> Integer,
+        sign_ins -> BigInt,
+        catalogue -> BigInt,
     }
 }

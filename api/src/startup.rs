@@ -123,6 +123,7 @@ impl Application {
             outbox: crate::notify::outbox::Outbox::new(),
             wakeups,
             queues: Default::default(),
+            caches: Default::default(),
             calls,
             kek,
             metrics,

@@ -22,6 +22,8 @@ pub struct AppState {
     pub wakeups: crate::cluster::wakeups::Wakeups,
     /// Each session's waiting order as of its latest version seen here (`queue::snapshot`).
     pub queues: crate::queue::snapshot::QueueCache,
+    /// Sign-ins, OPDs and their pace as of their latest generation seen here (`caches`).
+    pub caches: crate::caches::Caches,
     /// The consultation call: this process's live rooms and the shared-file store.
     pub calls: crate::call::Calls,
     /// The key-encryption key the signing key is stored under ([`crate::kek`]).

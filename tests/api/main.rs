@@ -6,6 +6,7 @@ mod auth_otp;
 mod auth_staff;
 mod backups;
 mod balancer;
+mod caches;
 mod calls;
 mod channels;
 mod closures;

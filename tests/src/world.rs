@@ -232,21 +232,7 @@ impl TestApp {
     /// Creates an OPD at the Kolkata hub through the admin API; `changes` override the
     /// defaults (Mon-Sat 09:00-13:00, capacity 100, same-day booking, no priority lane).
     pub async fn create_opd(&self, admin_token: &str, changes: Value) -> Value {
-        let mut body = json!({
-            "hub_id": KOLKATA_HUB,
-            "code": "TS",
-            "name": "Test OPD",
-            "specialty": "General Medicine",
-            "languages": ["bn", "en"],
-            "schedule": (1..=6).map(|d| json!({"weekday": d, "starts": "09:00", "ends": "13:00"})).collect::<Vec<_>>(),
-            "capacity_per_session": 100,
-            "booking_days_ahead": 0,
-            "priority_every": 0,
-            "doctor_ids": [DR_SEN],
-        });
-        for (key, value) in changes.as_object().expect("an object") {
-            body[key] = value.clone();
-        }
+        let body = opd_input(changes);
         let created = self
             .post("/api/v1/admin/opds", Some(admin_token), body)
             .await;
@@ -348,6 +334,27 @@ impl TestApp {
         assert_eq!(answer.status, 200, "{}", answer.body);
         answer.body
     }
+}
+
+/// An OPD's input at the Kolkata hub (as `POST`/`PUT /api/v1/admin/opds` take it): the
+/// defaults of [`TestApp::create_opd`] with `changes` over them.
+pub fn opd_input(changes: Value) -> Value {
+    let mut body = json!({
+        "hub_id": KOLKATA_HUB,
+        "code": "TS",
+        "name": "Test OPD",
+        "specialty": "General Medicine",
+        "languages": ["bn", "en"],
+        "schedule": (1..=6).map(|d| json!({"weekday": d, "starts": "09:00", "ends": "13:00"})).collect::<Vec<_>>(),
+        "capacity_per_session": 100,
+        "booking_days_ahead": 0,
+        "priority_every": 0,
+        "doctor_ids": [DR_SEN],
+    });
+    for (key, value) in changes.as_object().expect("an object") {
+        body[key] = value.clone();
+    }
+    body
 }
 
 /// A mobile number from the random tail of a UUID v7.

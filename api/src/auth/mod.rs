@@ -10,7 +10,7 @@ pub mod throttle;
 pub mod token;
 
 pub use policy::{AdminScope, Denied};
-pub use principal::Principal;
+pub use principal::{Bearer, Caller, Principal};
 
 use sanjeevani_types::domain::{EmailAddress, PhoneNumber};
 

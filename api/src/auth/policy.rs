@@ -123,7 +123,6 @@ mod tests {
             user_id: "u1".into(),
             session_id: "s1".into(),
             role,
-            name: "Test".into(),
             facility_id: facility.map(Into::into),
             state_code: state.map(Into::into),
         }

@@ -206,14 +206,20 @@ pub async fn enter(
     }
     let now = state.clock.now_naive();
     let doctor_id = token.doctor_id.clone().unwrap_or_default();
-    let call = state
+    let user_id = principal.user_id.clone();
+    let (call, name) = state
         .db
-        .write(move |conn| -> Result<CallRow, ServiceError> {
+        .write(move |conn| -> Result<(CallRow, String), ServiceError> {
             // Re-read under the write: the token may have closed meanwhile.
             let token =
                 queue_db::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("call"))?;
             require_open(&token)?;
-            Ok(db::open_or_join(conn, &token.id, &doctor_id, now)?)
+            let call = db::open_or_join(conn, &token.id, &doctor_id, now)?;
+            // The name as it is now (a patient may have corrected it since signing in).
+            let name = users::find(conn, &user_id)?
+                .map(|user| user.name)
+                .unwrap_or_default();
+            Ok((call, name))
         })
         .await?;
     Ok(Entered {
@@ -222,7 +228,7 @@ pub async fn enter(
         call_id: call.id,
         side,
         user_id: principal.user_id.clone(),
-        name: principal.name.clone(),
+        name,
     })
 }
 

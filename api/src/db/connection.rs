@@ -15,8 +15,8 @@ pub enum DbConnection {
 
 impl DbConnection {
     /// A trivial query, to tell whether the connection still works. The pool runs it on every
-    /// checkout, so it is a typed query (prepared once per connection, then reused), not
-    /// `sql_query` (which diesel parses and prepares afresh each time).
+    /// PostgreSQL checkout, so it is a typed query (prepared once per connection, then reused),
+    /// not `sql_query` (which diesel parses and prepares afresh each time).
     pub fn ping(&mut self) -> diesel::QueryResult<()> {
         use diesel::IntoSql;
         diesel::select(1.into_sql::<diesel::sql_types::Integer>())
@@ -88,6 +88,7 @@ fn enable_query_planner_stability() {
                 1 as c_int,
                 std::ptr::null_mut::<c_int>(),
             );
+            super::statement_profile::attach(db);
         }
         // Opening must not fail over a planner setting.
         libsqlite3_sys::SQLITE_OK

@@ -18,6 +18,7 @@ pub mod backup;
 mod connection;
 pub mod fixed;
 pub mod migrate;
+mod statement_profile;
 mod writer;
 
 use std::sync::Arc;
@@ -266,6 +267,10 @@ impl Database {
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .connection_timeout(Duration::from_secs(10))
+            // A PostgreSQL connection can die with its server (a restart, a failover): each
+            // check-out tries it first. A SQLite connection is a file handle that does not, and
+            // the try was a statement on every request.
+            .test_on_check_out(backend == Backend::Postgres)
             .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let ready_ms = READY_TIMEOUT.as_millis() as u64;

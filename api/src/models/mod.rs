@@ -6,6 +6,7 @@ pub mod calls;
 pub mod doctor_workspace;
 pub mod facilities;
 pub mod gauges;
+pub mod generations;
 pub mod idempotency;
 pub mod notifications;
 pub mod opds;

@@ -4,6 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::models::generations;
 use crate::models::queue::TokenRow;
 use crate::schema::{
     opd_closures, opd_doctors, opd_schedule_slots, opd_sessions, opds, programmes, tokens,
@@ -101,6 +102,7 @@ pub fn insert(conn: &mut DbConnection, opd: &OpdRow) -> QueryResult<()> {
 }
 
 pub fn update(conn: &mut DbConnection, opd: &OpdRow) -> QueryResult<usize> {
+    generations::catalogue_changed(conn)?;
     diesel::update(opds::table.find(&opd.id))
         .set(opd)
         .execute(conn)
@@ -157,6 +159,7 @@ pub fn slots(conn: &mut DbConnection, opd_ids: &[String]) -> QueryResult<Vec<Slo
 }
 
 pub fn replace_slots(conn: &mut DbConnection, opd_id: &str, slots: &[SlotRow]) -> QueryResult<()> {
+    generations::catalogue_changed(conn)?;
     diesel::delete(opd_schedule_slots::table.filter(opd_schedule_slots::opd_id.eq(opd_id)))
         .execute(conn)?;
     // One insert per row: multi-row inserts are not portable through the multi-backend connection.
@@ -191,6 +194,7 @@ pub fn closure_exists(conn: &mut DbConnection, opd_id: &str, date: NaiveDate) ->
 }
 
 pub fn insert_closure(conn: &mut DbConnection, closure: &ClosureRow) -> QueryResult<()> {
+    generations::catalogue_changed(conn)?;
     diesel::insert_into(opd_closures::table)
         .values(closure)
         .execute(conn)
@@ -209,6 +213,7 @@ pub fn replace_doctors(
     opd_id: &str,
     doctor_ids: &[String],
 ) -> QueryResult<()> {
+    generations::catalogue_changed(conn)?;
     diesel::delete(opd_doctors::table.filter(opd_doctors::opd_id.eq(opd_id))).execute(conn)?;
     for doctor_id in doctor_ids {
         diesel::insert_into(opd_doctors::table)

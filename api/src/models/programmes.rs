@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::models::generations;
 use crate::schema::{programme_admins, programme_members, programme_roster, programmes};
 
 use super::opds::ProgrammeRow;
@@ -227,6 +228,7 @@ pub fn add_admin(
 }
 
 pub fn set_targets(conn: &mut DbConnection, programme_id: &str, json: &str) -> QueryResult<usize> {
+    generations::catalogue_changed(conn)?;
     diesel::update(programmes::table.find(programme_id))
         .set(programmes::targets.eq(json))
         .execute(conn)

@@ -12,6 +12,7 @@ use crate::auth::token::new_id;
 use crate::db::fixed::fixed;
 use crate::db::DbConnection;
 use crate::fixed_sql;
+use crate::models::generations;
 use crate::queue::ordering::Waiting;
 use crate::queue::snapshot::Entry;
 use crate::schema::{doctor_presence, opd_sessions, queue_sweeps, token_events, tokens, vitals};
@@ -411,8 +412,10 @@ pub fn go_online(
     )
     .set(doctor_presence::last_heartbeat_at.eq(now))
     .execute(conn)?;
+    // Refreshing may bring back a record whose heartbeat had timed out: the pace changes
+    // either way.
     if refreshed > 0 {
-        return Ok(());
+        return generations::pace_changed(conn, opd_id);
     }
     diesel::insert_into(doctor_presence::table)
         .values((
@@ -423,8 +426,8 @@ pub fn go_online(
             doctor_presence::online_at.eq(now),
             doctor_presence::last_heartbeat_at.eq(now),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    generations::pace_changed(conn, opd_id)
 }
 
 /// Refreshes every live presence of a doctor (heartbeat since `since`); returns how many. A
@@ -459,12 +462,20 @@ pub fn go_offline(
     if let Some(opd) = opd_id {
         query = query.filter(doctor_presence::opd_id.eq(opd));
     }
-    query
+    let mut opds: Vec<String> = query
         .set((
             doctor_presence::offline_at.eq(now),
             doctor_presence::offline_reason.eq(reason),
         ))
-        .execute(conn)
+        .returning(doctor_presence::opd_id)
+        .get_results(conn)?;
+    let closed = opds.len();
+    opds.sort_unstable();
+    opds.dedup();
+    for opd in &opds {
+        generations::pace_changed(conn, opd)?;
+    }
+    Ok(closed)
 }
 
 /// Whether a doctor is online for an OPD: an open record with a heartbeat since `since`.
@@ -484,20 +495,28 @@ pub fn is_online(
     .get_result(conn)
 }
 
+/// The doctors online for an OPD (an open record with a heartbeat after `since`), and the
+/// instant the first of them stops counting if no heartbeat comes: the oldest of their latest
+/// heartbeats.
 pub fn doctors_online(
     conn: &mut DbConnection,
     opd_id: &str,
     since: NaiveDateTime,
-) -> QueryResult<i64> {
-    let mut doctors: Vec<String> = doctor_presence::table
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    let mut rows: Vec<(String, NaiveDateTime)> = doctor_presence::table
         .filter(doctor_presence::opd_id.eq(opd_id))
         .filter(doctor_presence::offline_at.is_null())
         .filter(doctor_presence::last_heartbeat_at.gt(since))
-        .select(doctor_presence::doctor_id)
+        .select((
+            doctor_presence::doctor_id,
+            doctor_presence::last_heartbeat_at,
+        ))
         .load(conn)?;
-    doctors.sort_unstable();
-    doctors.dedup();
-    Ok(doctors.len() as i64)
+    // Each doctor's latest heartbeat first, then one row per doctor.
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    rows.dedup_by(|later, first| later.0 == first.0);
+    let oldest = rows.iter().map(|(_, heartbeat)| *heartbeat).min();
+    Ok((rows.len() as i64, oldest))
 }
 
 /// Open presence records whose heartbeat stopped before `cutoff`: (id, last heartbeat).
@@ -530,8 +549,10 @@ pub fn close_stale_presence(
         doctor_presence::offline_at.eq(at),
         doctor_presence::offline_reason.eq("timeout"),
     ))
-    .execute(conn)
-    .map(|_| ())
+    .returning(doctor_presence::opd_id)
+    .get_results::<String>(conn)?
+    .iter()
+    .try_for_each(|opd| generations::pace_changed(conn, opd))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

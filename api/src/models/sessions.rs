@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::models::generations;
 use crate::models::users::User;
 use crate::schema::{sessions, users};
 
@@ -112,6 +113,15 @@ pub fn revoke(
     )
     .set(sessions::revoked_at.eq(now))
     .execute(conn)
+    .and_then(|n| sign_ins_changed_if(conn, n))
+}
+
+/// Cached sign-ins are dropped everywhere when `changed` rows ended a session.
+fn sign_ins_changed_if(conn: &mut DbConnection, changed: usize) -> QueryResult<usize> {
+    if changed > 0 {
+        generations::sign_ins_changed(conn)?;
+    }
+    Ok(changed)
 }
 
 pub fn revoke_all_for_user(
@@ -126,4 +136,5 @@ pub fn revoke_all_for_user(
     )
     .set(sessions::revoked_at.eq(now))
     .execute(conn)
+    .and_then(|n| sign_ins_changed_if(conn, n))
 }

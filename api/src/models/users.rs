@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::models::generations;
 use crate::schema::users;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -203,12 +204,15 @@ pub fn set_disabled(
     disabled_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(users::table.find(id))
+    let changed = diesel::update(users::table.find(id))
         .set((
             users::disabled_at.eq(disabled_at),
             users::updated_at.eq(now),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    // A cached sign-in of the account must not outlive its disabling in any process.
+    generations::sign_ins_changed(conn)?;
+    Ok(changed)
 }
 
 pub fn set_name(

@@ -25,7 +25,9 @@ use std::pin::Pin;
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::error::InternalError;
 use actix_web::http::{header, Method, StatusCode};
-use actix_web::{get, post, web, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
+use actix_web::{
+    get, post, web, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError,
+};
 use askama::Template;
 use sanjeevani_types::domain::Role;
 use serde::Deserialize;
@@ -105,7 +107,11 @@ impl Chrome {
             .collect();
         Self {
             language,
-            user_name: user.map(|p| p.name.clone()),
+            user_name: user.and_then(|_| {
+                req.extensions()
+                    .get::<DisplayName>()
+                    .map(|name| name.0.clone())
+            }),
             patient: user.is_some_and(|p| p.role == Role::Patient),
             switch,
         }
@@ -263,11 +269,32 @@ impl ApiError {
     }
 }
 
-/// The signed-in staff member behind the page's cookie, if any.
+/// The signed-in staff member behind the page's cookie, if any. Their name, for the page's
+/// frame, is read fresh ([`Chrome`]): the API's cached sign-ins carry no name, so a patient who
+/// corrects theirs sees it on the next page.
 pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Option<Principal> {
     let token = req.cookie(SESSION_COOKIE)?;
-    principal::authenticate(state, token.value()).await.ok()
+    let principal = principal::authenticate(state, token.value()).await.ok()?;
+    let user_id = principal.user_id.clone();
+    let name = state
+        .db
+        .read(move |conn| {
+            crate::models::users::find(conn, &user_id)
+                .map(|user| user.map(|u| u.name))
+                .map_err(ApiError::from)
+        })
+        .await
+        .ok()
+        .flatten();
+    if let Some(name) = name {
+        req.extensions_mut().insert(DisplayName(name));
+    }
+    Some(principal)
 }
+
+/// The signed-in user's name as [`signed_in`] read it, kept with the request.
+#[derive(Clone)]
+struct DisplayName(String);
 
 /// The future of a page's user extractor ([`page_user`]).
 pub type PageUser<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;

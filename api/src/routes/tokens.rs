@@ -8,7 +8,7 @@ use sanjeevani_types::ErrorBody;
 use sha2::{Digest, Sha256};
 
 use super::idempotency_of;
-use crate::auth::Principal;
+use crate::auth::{Bearer, Caller, Principal};
 use crate::error::ApiError;
 use crate::services::queue::{self, Transition};
 use crate::state::AppState;
@@ -89,11 +89,13 @@ pub async fn get_one(
 #[get("/tokens/{id}/status")]
 pub async fn status(
     state: web::Data<AppState>,
-    principal: Principal,
+    bearer: Bearer,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let current = queue::queue_status(&state, &principal, path.into_inner()).await?;
+    // The caller is checked in the status's own database work: one blocking hop per poll.
+    let current =
+        queue::queue_status_for(&state, Caller::Bearer(bearer), path.into_inner()).await?;
     let etag = status_etag(&current);
     let unchanged = req
         .headers()

@@ -27,6 +27,10 @@ use crate::validate::ValidationError;
 /// Why a use case did not go ahead. Mapped to HTTP once, in [`crate::error`].
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    /// No live session for the request's bearer token (401), for the use cases that check the
+    /// caller inside their own database work ([`crate::auth::Bearer`]).
+    #[error("unauthorized")]
+    Unauthorized,
     #[error("not found: {0}")]
     NotFound(&'static str),
     #[error("forbidden")]

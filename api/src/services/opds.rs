@@ -612,7 +612,7 @@ pub async fn list_bookable(
                         .into_iter()
                         .map(|s| (s.id.clone(), s))
                         .collect();
-                let doctors_online = queue::doctors_online(conn, &opd.id, presence_since)? as i32;
+                let doctors_online = queue::doctors_online(conn, &opd.id, presence_since)?.0 as i32;
                 let typical = typical_consultation_seconds(&queue::recent_consultation_seconds(
                     conn,
                     &opd.id,
@@ -669,8 +669,18 @@ pub fn public_opd_name(
     opd: &OpdRow,
     language_code: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<String>,
 ) -> diesel::QueryResult<String> {
-    let Some(programme) = opds::find_programme(conn, &opd.programme_id)?.filter(|p| p.sensitive)
-    else {
+    let programme = opds::find_programme(conn, &opd.programme_id)?;
+    public_name_in(conn, opd, programme.as_ref(), language_code)
+}
+
+/// [`public_opd_name`] with the OPD's programme already in hand.
+pub fn public_name_in(
+    conn: &mut DbConnection,
+    opd: &OpdRow,
+    programme: Option<&opds::ProgrammeRow>,
+    language_code: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<String>,
+) -> diesel::QueryResult<String> {
+    let Some(programme) = programme.filter(|p| p.sensitive) else {
         return Ok(opd.name.clone());
     };
     let language = language_code(conn)?;

@@ -86,11 +86,20 @@ pub fn check_eligible(
 ) -> Result<(), ServiceError> {
     let programme =
         opds::find_programme(conn, programme_id)?.ok_or(ServiceError::NotFound("programme"))?;
+    check_eligible_for(conn, &programme, account_id)
+}
+
+/// [`check_eligible`] with the programme in hand.
+pub fn check_eligible_for(
+    conn: &mut DbConnection,
+    programme: &opds::ProgrammeRow,
+    account_id: Option<&str>,
+) -> Result<(), ServiceError> {
     if programme.eligibility != CLOSED {
         return Ok(());
     }
     if let Some(account_id) = account_id {
-        if programmes::is_verified_member(conn, programme_id, account_id)? {
+        if programmes::is_verified_member(conn, &programme.id, account_id)? {
             return Ok(());
         }
     }

@@ -190,7 +190,9 @@ pub async fn fingerprint(state: &AppState, principal: &Principal) -> Result<u64,
                 }
             }
             for opd_id in &opd_ids {
-                queue_db::doctors_online(conn, opd_id, presence_since)?.hash(&mut hasher);
+                queue_db::doctors_online(conn, opd_id, presence_since)?
+                    .0
+                    .hash(&mut hasher);
             }
             for (token_id, row) in spoke_db::day_prescriptions(conn, &spoke, today, since)? {
                 (token_id, row.id, row.cancelled_at.is_some()).hash(&mut hasher);

@@ -138,6 +138,7 @@ pub async fn record_consultation(
     let clock_now = state.clock.now();
     let now = clock_now.naive_utc();
     let presence_since = state.presence_since();
+    let caches = state.caches.clone();
     let (consultation, referral_session) = state
         .db
         .write(
@@ -187,6 +188,7 @@ pub async fn record_consultation(
                         };
                         Some(crate::services::queue::book_referral(
                             conn,
+                            &caches,
                             &principal,
                             &token.patient_id,
                             referral,

@@ -12,6 +12,8 @@ use sanjeevani_types::queue::{
 use crate::auth::login::utc;
 use crate::auth::token::new_id;
 use crate::auth::Principal;
+use crate::caches::catalogue::OpdEntry;
+use crate::caches::{AfterCommit, Caches, Keep, Reader};
 use crate::db::DbConnection;
 use crate::models::opds::{self, OpdRow};
 use crate::models::patients::{self, PatientRow};
@@ -28,9 +30,22 @@ use crate::services::ServiceError;
 use crate::state::AppState;
 
 use super::{
-    load_snapshot, mark_near_turn, mark_near_turn_again, notify_token, pace, token_to_api,
-    visible_context, SENIOR_AGE,
+    load_snapshot, mark_near_turn, mark_near_turn_again, notify_token, pace, reader, token_to_api,
+    visible_context, write_caches, SENIOR_AGE,
 };
+
+/// An OPD's closures on `from` or later: from the cached entry, or read if it does not hold
+/// that far back.
+fn closures_from(
+    conn: &mut DbConnection,
+    entry: &OpdEntry,
+    from: chrono::NaiveDate,
+) -> diesel::QueryResult<Vec<opds::ClosureRow>> {
+    match entry.closures_from(from) {
+        Some(closures) => Ok(closures),
+        None => opds::closures(conn, std::slice::from_ref(&entry.opd.id), from),
+    }
+}
 
 /// Who is booking, and through which door.
 struct Booker {
@@ -54,8 +69,10 @@ impl Booker {
 /// inside the caller's transaction. The caller has checked that the doctor is seeing this
 /// patient. The token keeps the channel of the original booking (the patient or the spoke
 /// follows it up the same way) and records the doctor as who booked it.
+#[allow(clippy::too_many_arguments)]
 pub fn book_referral(
     conn: &mut DbConnection,
+    caches: &Caches,
     doctor: &Principal,
     patient_id: &str,
     opd_id: &str,
@@ -63,14 +80,16 @@ pub fn book_referral(
     now: DateTime<Utc>,
     presence_since: NaiveDateTime,
 ) -> Result<Token, ServiceError> {
-    let opd = opds::find(conn, opd_id)?
-        .filter(|o| o.active)
+    // What a referral reads is not kept: it is rare, and part of another write.
+    let reader = reader(conn, caches, Keep::AfterCommit(AfterCommit::default()), now)?;
+    let entry = reader
+        .opd(conn, opd_id)?
+        .filter(|o| o.opd.active)
         .ok_or(ServiceError::NotFound("OPD"))?;
-    let ids = [opd.id.clone()];
     let calendar = calendar_of(
-        &opd,
-        &opds::slots(conn, &ids)?,
-        &opds::closures(conn, &ids, schedule::today_ist(now))?,
+        &entry.opd,
+        &entry.slots,
+        &closures_from(conn, &entry, schedule::today_ist(now))?,
     );
     let mut last_error = ServiceError::conflict(
         "no_session_open",
@@ -78,7 +97,7 @@ pub fn book_referral(
     );
     for session in calendar.bookable(now) {
         let request = BookingRequest {
-            session_id: schedule::session_id(&opd.id, session.starts_ist),
+            session_id: schedule::session_id(&entry.opd.id, session.starts_ist),
             patient_id: patient_id.to_owned(),
             priority_reason: None,
             vitals_id: None,
@@ -89,7 +108,7 @@ pub fn book_referral(
         };
         // A full session (or one the patient already holds) is skipped for the next one.
         match conn.transaction(|conn| {
-            book_in_transaction(conn, None, &booker, &request, now, presence_since)
+            book_in_transaction(conn, None, &reader, &booker, &request, now, presence_since)
         }) {
             Ok((token, _)) => return Ok(token),
             Err(error @ ServiceError::Conflict { .. }) => last_error = error,
@@ -156,6 +175,8 @@ async fn book_token(
     let now = state.clock.now();
     let since = state.presence_since();
     let queues = state.queues.clone();
+    let (caches, after_commit) = write_caches(state);
+    let keep = Keep::AfterCommit(after_commit.clone());
     let (token, snapshot) = state
         .db
         .write(
@@ -167,8 +188,16 @@ async fn book_token(
                         return Ok((token, None));
                     }
                 }
-                let (token, snapshot) =
-                    book_in_transaction(conn, Some(&queues), &booker, &request, now, since)?;
+                let reader = reader(conn, &caches, keep.clone(), now)?;
+                let (token, snapshot) = book_in_transaction(
+                    conn,
+                    Some(&queues),
+                    &reader,
+                    &booker,
+                    &request,
+                    now,
+                    since,
+                )?;
                 if let Some(idem) = &idempotency {
                     idempotency::finish(conn, idem, &token)?;
                 }
@@ -176,6 +205,7 @@ async fn book_token(
             },
         )
         .await?;
+    after_commit.kept();
     let replay = snapshot.is_none();
     if let Some(snapshot) = snapshot {
         // Committed: the snapshot is now the session's state at its version.
@@ -191,6 +221,7 @@ async fn book_token(
 fn book_in_transaction(
     conn: &mut DbConnection,
     queues: Option<&QueueCache>,
+    reader: &Reader,
     booker: &Booker,
     request: &BookingRequest,
     now: DateTime<Utc>,
@@ -198,22 +229,23 @@ fn book_in_transaction(
 ) -> Result<(Token, QueueSnapshot), ServiceError> {
     let (opd_id, starts_ist) =
         schedule::parse_session_id(&request.session_id).ok_or(ServiceError::NotFound("session"))?;
-    let opd = opds::find(conn, opd_id)?
-        .filter(|o| o.active)
+    let entry = reader
+        .opd(conn, opd_id)?
+        .filter(|o| o.opd.active)
         .ok_or(ServiceError::NotFound("session"))?;
+    let opd = &entry.opd;
     let patient = patients::find(conn, &request.patient_id)?
         .filter(|p| booker.may_book_for(p))
         .ok_or(ServiceError::NotFound("patient"))?;
-    crate::services::programmes::check_eligible(
+    crate::services::programmes::check_eligible_for(
         conn,
-        &opd.programme_id,
+        &entry.programme,
         patient.account_id.as_deref(),
     )?;
-    let ids = [opd.id.clone()];
     let calendar = calendar_of(
-        &opd,
-        &opds::slots(conn, &ids)?,
-        &opds::closures(conn, &ids, starts_ist.date())?,
+        opd,
+        &entry.slots,
+        &closures_from(conn, &entry, starts_ist.date())?,
     );
     let times = calendar
         .check_bookable(starts_ist, now)
@@ -338,19 +370,20 @@ fn book_in_transaction(
     let mut snapshot =
         match queues.and_then(|q| q.get(&session.id, session.version - 1, opd.priority_every)) {
             Some(before) => before.with_booked(session.version, booked),
-            None => load_snapshot(conn, &session, &opd)?,
+            None => load_snapshot(conn, &session, opd)?,
         };
     notify_booked(
         conn,
+        reader,
         &row,
-        &opd,
+        &entry,
         &session,
         &patient,
         &snapshot,
         now,
         presence_since,
     )?;
-    mark_near_turn(conn, &mut snapshot, &opd, now.naive_utc())?;
+    mark_near_turn(conn, &mut snapshot, &entry, now.naive_utc())?;
     Ok((token_to_api(&row), snapshot))
 }
 
@@ -359,8 +392,9 @@ fn book_in_transaction(
 #[allow(clippy::too_many_arguments)]
 fn notify_booked(
     conn: &mut DbConnection,
+    reader: &Reader,
     token: &TokenRow,
-    opd: &OpdRow,
+    opd: &OpdEntry,
     session: &SessionRow,
     patient: &PatientRow,
     snapshot: &QueueSnapshot,
@@ -368,7 +402,7 @@ fn notify_booked(
     presence_since: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let ahead = snapshot.position(&token.id).unwrap_or(snapshot.order.len());
-    let (doctors_online, typical_seconds) = pace(conn, opd, presence_since)?;
+    let (doctors_online, typical_seconds) = pace(conn, reader, &opd.opd, presence_since)?;
     // With no doctor online yet, assume one: the estimate is a promise of order, not of time.
     let wait =
         expected_wait_seconds(ahead, doctors_online.max(1) as usize, typical_seconds).unwrap_or(0);
@@ -392,11 +426,15 @@ pub async fn cancel(
     token_id: String,
 ) -> Result<Token, ServiceError> {
     let principal = principal.clone();
-    let now = state.clock.now_naive();
+    let clock_now = state.clock.now();
+    let now = clock_now.naive_utc();
+    let (caches, after_commit) = write_caches(state);
+    let keep = Keep::AfterCommit(after_commit.clone());
     let token = state
         .db
         .write(move |conn| -> Result<Token, ServiceError> {
-            let ctx = visible_context(conn, &principal, &token_id)?;
+            let reader = reader(conn, &caches, keep.clone(), clock_now)?;
+            let ctx = visible_context(conn, &reader, &principal, &token_id)?;
             if !matches!(principal.role, Role::Patient | Role::Cho) {
                 return Err(ServiceError::Forbidden);
             }
@@ -419,6 +457,7 @@ pub async fn cancel(
             Ok(token_to_api(&token))
         })
         .await?;
+    after_commit.kept();
     state.queue_changed(&token.session_id);
     Ok(token)
 }
@@ -444,6 +483,9 @@ pub fn cancel_for_closure(
     for session_id in &sessions {
         queue::lock_session(conn, session_id)?;
     }
+    // The OPD as this transaction leaves it (the closure is among its closures now).
+    let entry = crate::caches::catalogue::load(conn, &opd.id, date)?
+        .ok_or(ServiceError::NotFound("OPD"))?;
     let mut cancelled = Vec::new();
     for (mut token, starts_at) in opds::queued_tokens_on(conn, &opd.id, date)? {
         token.status = TokenStatus::Cancelled.as_str().into();
@@ -451,7 +493,7 @@ pub fn cancel_for_closure(
         queue::save_token(conn, &token)?;
         queue::release_place(conn, &token.session_id)?;
         queue::record_event(conn, &token, "cancelled", Some(actor_id), now)?;
-        notify_token(conn, &token, opd, "cancelled", &[])?;
+        notify_token(conn, &token, &entry, "cancelled", &[])?;
         cancelled.push((token, starts_at));
     }
     Ok(cancelled)

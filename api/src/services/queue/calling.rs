@@ -5,9 +5,11 @@ use sanjeevani_types::domain::{Role, Sex};
 use sanjeevani_types::queue::{Presence, PresenceUpdate, QueueEntry, Token, TokenStatus};
 
 use crate::auth::Principal;
+use crate::caches::catalogue::{self, OpdEntry};
+use crate::caches::Keep;
 use crate::config::Settings;
 use crate::db::DbConnection;
-use crate::models::opds::{self, OpdRow};
+use crate::models::opds;
 use crate::models::patients::{self};
 use crate::models::queue::{self, TokenRow};
 use crate::models::reports;
@@ -18,8 +20,8 @@ use crate::state::AppState;
 
 use super::status::read_snapshot;
 use super::{
-    load_snapshot, mark_near_turn, mark_near_turn_again, notify_token, token_to_api,
-    visible_context, EARLY_CALL_MINUTES,
+    load_snapshot, mark_near_turn, mark_near_turn_again, notify_token, reader, token_to_api,
+    visible_context, write_caches, EARLY_CALL_MINUTES,
 };
 
 fn require_assigned_doctor(
@@ -157,16 +159,25 @@ pub async fn call_next_or_current(
     session_id: String,
 ) -> Result<(Token, bool), ServiceError> {
     let principal = principal.clone();
-    let now = state.clock.now_naive();
+    let clock_now = state.clock.now();
+    let now = clock_now.naive_utc();
     let since = state.presence_since();
+    let (caches, after_commit) = write_caches(state);
+    let keep = Keep::AfterCommit(after_commit.clone());
     let (token, repeat) = state
         .db
         .write(move |conn| -> Result<(Token, bool), ServiceError> {
             let session =
                 queue::lock_session(conn, &session_id)?.ok_or(ServiceError::NotFound("session"))?;
-            require_assigned_doctor(conn, &principal, &session.opd_id)?;
-            let opd =
-                opds::find(conn, &session.opd_id)?.ok_or(ServiceError::NotFound("session"))?;
+            let reader = reader(conn, &caches, keep.clone(), clock_now)?;
+            let entry = reader
+                .opd(conn, &session.opd_id)?
+                .ok_or(ServiceError::NotFound("session"))?;
+            principal.require_role(&[Role::Doctor])?;
+            if !entry.is_assigned(&principal.user_id) {
+                return Err(ServiceError::Forbidden);
+            }
+            let opd = &entry.opd;
             if now < session.starts_at - Duration::minutes(EARLY_CALL_MINUTES) {
                 return Err(ServiceError::conflict(
                     "session_not_started",
@@ -175,7 +186,7 @@ pub async fn call_next_or_current(
             }
             // Working the queue is a sign of life, as good as a heartbeat.
             queue::heartbeat(conn, &principal.user_id, since, now)?;
-            expire_overdue_calls(conn, &session.id, &opd, now)?;
+            expire_overdue_calls(conn, &session.id, &entry, now)?;
             // Before the presence check: the patient already called is the doctor's whatever
             // happened to the presence since.
             if let Some(current) =
@@ -190,7 +201,7 @@ pub async fn call_next_or_current(
                 ));
             }
             // Expired calls may have re-queued patients: the order is read after them.
-            let snapshot = load_snapshot(conn, &session, &opd)?;
+            let snapshot = load_snapshot(conn, &session, opd)?;
             let next = snapshot
                 .order
                 .first()
@@ -209,7 +220,7 @@ pub async fn call_next_or_current(
             notify_token(
                 conn,
                 &token,
-                &opd,
+                &entry,
                 "called",
                 &[("minutes", minutes.to_string())],
             )?;
@@ -217,10 +228,11 @@ pub async fn call_next_or_current(
             queue::set_lane_state(conn, &session.id, after.regular_since_priority)?;
             // The rest of the queue, in the order the rule gives after this call.
             let mut remaining = snapshot.after_call(session.version, after, token.display.clone());
-            mark_near_turn(conn, &mut remaining, &opd, now)?;
+            mark_near_turn(conn, &mut remaining, &entry, now)?;
             Ok((token_to_api(&token), false))
         })
         .await?;
+    after_commit.kept();
     state.queue_changed(&token.session_id);
     Ok((token, repeat))
 }
@@ -230,12 +242,12 @@ pub async fn call_next_or_current(
 fn no_show(
     conn: &mut DbConnection,
     mut token: TokenRow,
-    opd: &OpdRow,
+    opd: &OpdEntry,
     actor: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<TokenRow, ServiceError> {
     queue::record_event(conn, &token, "no_show", actor, now)?;
-    if opd.requeue_no_show && token.requeues == 0 {
+    if opd.opd.requeue_no_show && token.requeues == 0 {
         back_to_waiting(conn, &mut token)?;
         queue::save_token(conn, &token)?;
         queue::record_event(conn, &token, "requeued", actor, now)?;
@@ -244,7 +256,7 @@ fn no_show(
         token.status = TokenStatus::NoShow.as_str().into();
         token.no_show_at = Some(now);
         queue::save_token(conn, &token)?;
-        reports::count_no_show(conn, &token, opd)?;
+        reports::count_no_show(conn, &token, &opd.opd)?;
         notify_token(conn, &token, opd, "no-show", &[("requeued", "no".into())])?;
     }
     Ok(token)
@@ -269,7 +281,7 @@ fn back_to_waiting(conn: &mut DbConnection, token: &mut TokenRow) -> Result<(), 
 fn expire_overdue_calls(
     conn: &mut DbConnection,
     session_id: &str,
-    opd: &OpdRow,
+    opd: &OpdEntry,
     now: NaiveDateTime,
 ) -> Result<usize, ServiceError> {
     let overdue: Vec<TokenRow> = queue::session_tokens(conn, session_id, "called")?
@@ -304,12 +316,16 @@ pub async fn transition(
     step: Transition,
 ) -> Result<Token, ServiceError> {
     let principal = principal.clone();
-    let now = state.clock.now_naive();
+    let clock_now = state.clock.now();
+    let now = clock_now.naive_utc();
     let since = state.presence_since();
+    let (caches, after_commit) = write_caches(state);
+    let keep = Keep::AfterCommit(after_commit.clone());
     let token = state
         .db
         .write(move |conn| -> Result<Token, ServiceError> {
-            let ctx = visible_context(conn, &principal, &token_id)?;
+            let reader = reader(conn, &caches, keep.clone(), clock_now)?;
+            let ctx = visible_context(conn, &reader, &principal, &token_id)?;
             let session = queue::lock_session(conn, &ctx.token.session_id)?
                 .ok_or(ServiceError::NotFound("token"))?;
             if principal.role == Role::Doctor {
@@ -372,6 +388,8 @@ pub async fn transition(
                 Transition::Complete => {
                     token.status = TokenStatus::Completed.as_str().into();
                     token.completed_at = Some(now);
+                    // The OPD's recent consultations' length (its pace) moves.
+                    crate::models::generations::pace_changed(conn, &token.opd_id)?;
                     "completed"
                 }
                 Transition::NoShow => {
@@ -400,7 +418,7 @@ pub async fn transition(
                 reports::count_consultation(
                     conn,
                     &token,
-                    &ctx.opd,
+                    &ctx.opd.opd,
                     &ctx.patient,
                     session.starts_at,
                 )?;
@@ -408,6 +426,7 @@ pub async fn transition(
             Ok(token_to_api(&token))
         })
         .await?;
+    after_commit.kept();
     state.queue_changed(&token.session_id);
     Ok(token)
 }
@@ -490,7 +509,8 @@ pub async fn sweep(state: &AppState, resuming: bool) -> Result<(usize, usize), S
                 let Some(session) = queue::lock_session(conn, session_id)? else {
                     continue;
                 };
-                let Some(opd) = opds::find(conn, &session.opd_id)? else {
+                let Some(opd) = catalogue::load(conn, &session.opd_id, session.session_date)?
+                else {
                     continue;
                 };
                 expired += expire_overdue_calls(conn, session_id, &opd, now)?;

@@ -10,6 +10,8 @@ pub use booking::*;
 pub use calling::*;
 pub use status::*;
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 use sanjeevani_types::domain::Role;
 use sanjeevani_types::queue::{BookingChannel, PriorityReason, Token, TokenStatus, TokenTimes};
@@ -17,15 +19,37 @@ use sanjeevani_types::queue::{BookingChannel, PriorityReason, Token, TokenStatus
 use super::ServiceError;
 use crate::auth::login::utc;
 use crate::auth::Principal;
+use crate::caches::catalogue::OpdEntry;
+use crate::caches::{Keep, Reader};
 use crate::db::DbConnection;
 use crate::models::facilities;
-use crate::models::opds::{self, OpdRow};
+use crate::models::opds::OpdRow;
 use crate::models::patients::{self, PatientRow};
 use crate::models::queue::{self, SessionRow, TokenRow};
 use crate::notify::outbox;
-use crate::queue::estimate::typical_consultation_seconds;
 use crate::queue::snapshot::QueueSnapshot;
-use crate::services::opds::{lane_state, public_opd_name, RECENT_CONSULTATIONS};
+use crate::services::opds::{lane_state, public_name_in};
+use crate::state::AppState;
+
+/// A request's view of the caches, for a read (kept at once) or a write (kept after commit).
+fn reader(
+    conn: &mut DbConnection,
+    state_caches: &crate::caches::Caches,
+    keep: Keep,
+    now: chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<Reader> {
+    Reader::begin(
+        conn,
+        state_caches,
+        keep,
+        crate::queue::schedule::today_ist(now),
+    )
+}
+
+/// What a write needs to read the caches: the caches, and what it read to keep after commit.
+fn write_caches(state: &AppState) -> (crate::caches::Caches, crate::caches::AfterCommit) {
+    (state.caches.clone(), crate::caches::AfterCommit::default())
+}
 
 /// Seniors get the priority lane from this age.
 pub const SENIOR_AGE: i32 = 60;
@@ -69,7 +93,7 @@ pub fn token_to_api(row: &TokenRow) -> Token {
 fn notify_token(
     conn: &mut DbConnection,
     token: &TokenRow,
-    opd: &OpdRow,
+    opd: &OpdEntry,
     template: &str,
     extra: &[(&str, String)],
 ) -> diesel::QueryResult<()> {
@@ -78,7 +102,7 @@ fn notify_token(
         (
             "opd",
             // The patient's language, needed only for a sensitive programme's wording.
-            public_opd_name(conn, opd, |conn| {
+            public_name_in(conn, &opd.opd, Some(&opd.programme), |conn| {
                 Ok(patients::find(conn, &token.patient_id)?
                     .map(|p| p.preferred_language)
                     .unwrap_or_default())
@@ -88,25 +112,34 @@ fn notify_token(
     args.extend(extra.iter().cloned());
     // The token's page in the web app: where the patient follows the queue and joins.
     args.push(("link", format!("/app/tokens/{}", token.id)));
-    outbox::notify_patient(conn, &token.patient_id, Some(&opd.hub_id), template, &args)?;
+    outbox::notify_patient(
+        conn,
+        &token.patient_id,
+        Some(&opd.opd.hub_id),
+        template,
+        &args,
+    )?;
     Ok(())
 }
 
 /// Context a token's access rules need.
 struct TokenContext {
     token: TokenRow,
-    opd: OpdRow,
+    opd: Arc<OpdEntry>,
     patient: PatientRow,
 }
 
 fn load_context(
     conn: &mut DbConnection,
+    reader: &Reader,
     token_id: &str,
 ) -> Result<Option<TokenContext>, ServiceError> {
     let Some(token) = queue::find_token(conn, token_id)? else {
         return Ok(None);
     };
-    let opd = opds::find(conn, &token.opd_id)?.ok_or(ServiceError::NotFound("token"))?;
+    let opd = reader
+        .opd(conn, &token.opd_id)?
+        .ok_or(ServiceError::NotFound("token"))?;
     let patient =
         patients::find(conn, &token.patient_id)?.ok_or(ServiceError::NotFound("token"))?;
     Ok(Some(TokenContext {
@@ -126,10 +159,10 @@ fn may_view(
     Ok(match principal.role {
         Role::Patient => principal.may_view_patient(&ctx.patient),
         Role::Cho => ctx.token.spoke_id.is_some() && ctx.token.spoke_id == principal.facility_id,
-        Role::Doctor => opds::is_assigned(conn, &ctx.opd.id, &principal.user_id)?,
+        Role::Doctor => ctx.opd.is_assigned(&principal.user_id),
         Role::Admin => {
             let scope = principal.admin_scope()?;
-            facilities::find(conn, &ctx.opd.hub_id)?.is_some_and(|hub| scope.covers(&hub))
+            facilities::find(conn, &ctx.opd.opd.hub_id)?.is_some_and(|hub| scope.covers(&hub))
         }
         Role::Pharmacist => false,
     })
@@ -137,10 +170,11 @@ fn may_view(
 
 fn visible_context(
     conn: &mut DbConnection,
+    reader: &Reader,
     principal: &Principal,
     token_id: &str,
 ) -> Result<TokenContext, ServiceError> {
-    let ctx = load_context(conn, token_id)?.ok_or(ServiceError::NotFound("token"))?;
+    let ctx = load_context(conn, reader, token_id)?.ok_or(ServiceError::NotFound("token"))?;
     if !may_view(conn, principal, &ctx)? {
         return Err(ServiceError::NotFound("token"));
     }
@@ -150,17 +184,12 @@ fn visible_context(
 /// How fast an OPD's queue moves: doctors online, and the typical consultation's seconds.
 fn pace(
     conn: &mut DbConnection,
+    reader: &Reader,
     opd: &OpdRow,
     presence_since: NaiveDateTime,
 ) -> diesel::QueryResult<(i32, i64)> {
-    Ok((
-        queue::doctors_online(conn, &opd.id, presence_since)? as i32,
-        typical_consultation_seconds(&queue::recent_consultation_seconds(
-            conn,
-            &opd.id,
-            RECENT_CONSULTATIONS,
-        )?),
-    ))
+    let pace = reader.pace(conn, &opd.id, presence_since)?;
+    Ok((pace.doctors_online, pace.typical_seconds))
 }
 
 /// A session's queue read from its tokens, at the version of `session` (the caller's
@@ -183,10 +212,10 @@ fn load_snapshot(
 fn mark_near_turn(
     conn: &mut DbConnection,
     snapshot: &mut QueueSnapshot,
-    opd: &OpdRow,
+    opd: &OpdEntry,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let threshold = opd.near_turn_threshold.max(0) as usize;
+    let threshold = opd.opd.near_turn_threshold.max(0) as usize;
     for waiting in snapshot.order.iter_mut().take(threshold) {
         if waiting.id.near_turn {
             continue;
@@ -210,12 +239,12 @@ fn mark_near_turn(
 fn mark_near_turn_again(
     conn: &mut DbConnection,
     session_id: &str,
-    opd: &OpdRow,
+    opd: &OpdEntry,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let Some(session) = queue::find_session(conn, session_id)? else {
         return Ok(());
     };
-    let mut snapshot = load_snapshot(conn, &session, opd)?;
+    let mut snapshot = load_snapshot(conn, &session, &opd.opd)?;
     mark_near_turn(conn, &mut snapshot, opd, now)
 }

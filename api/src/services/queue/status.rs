@@ -7,8 +7,13 @@ use sanjeevani_types::domain::Role;
 use sanjeevani_types::queue::{QueueStatus, SessionBoard, Token, TokenStatus};
 
 use crate::auth::login::utc;
-use crate::auth::Principal;
+use crate::auth::principal::Seen;
+use crate::auth::{Caller, Principal};
+use crate::caches::pace::Pace;
+use crate::caches::statuses::HeldStatus;
+use crate::caches::{Caches, Keep, Reader};
 use crate::db::DbConnection;
+use crate::models::generations;
 use crate::models::opds::{self, OpdRow};
 use crate::models::patients::{self};
 use crate::models::queue::{self, SessionRow};
@@ -16,11 +21,11 @@ use crate::notify::i18n::Language;
 use crate::queue::estimate::expected_wait_seconds;
 use crate::queue::schedule::{self};
 use crate::queue::snapshot::{QueueCache, QueueSnapshot};
-use crate::services::opds::{calendar_of, minutes, public_opd_name};
+use crate::services::opds::{calendar_of, minutes, public_name_in};
 use crate::services::ServiceError;
 use crate::state::AppState;
 
-use super::{load_snapshot, pace, token_to_api, visible_context};
+use super::{load_snapshot, reader, token_to_api, visible_context};
 
 pub async fn get_token(
     state: &AppState,
@@ -28,11 +33,13 @@ pub async fn get_token(
     token_id: String,
 ) -> Result<Token, ServiceError> {
     let principal = principal.clone();
+    let (caches, now) = (state.caches.clone(), state.clock.now());
     state
         .db
         .read(move |conn| {
+            let reader = reader(conn, &caches, Keep::Now, now)?;
             Ok(token_to_api(
-                &visible_context(conn, &principal, &token_id)?.token,
+                &visible_context(conn, &reader, &principal, &token_id)?.token,
             ))
         })
         .await
@@ -65,6 +72,7 @@ struct Figures {
     snapshot: Arc<QueueSnapshot>,
     doctors_online: i32,
     typical_seconds: i64,
+    pace: Pace,
 }
 
 /// A session's queue for a read: from this process's cache if it holds the session's version,
@@ -89,17 +97,19 @@ pub(super) fn read_snapshot(
 
 fn figures(
     conn: &mut DbConnection,
+    reader: &Reader,
     queues: &QueueCache,
     session: &SessionRow,
     opd: &OpdRow,
     presence_since: NaiveDateTime,
 ) -> diesel::QueryResult<Figures> {
     let snapshot = read_snapshot(conn, queues, session, opd)?;
-    let (doctors_online, typical_seconds) = pace(conn, opd, presence_since)?;
+    let pace = reader.pace(conn, &opd.id, presence_since)?;
     Ok(Figures {
         snapshot,
-        doctors_online,
-        typical_seconds,
+        doctors_online: pace.doctors_online,
+        typical_seconds: pace.typical_seconds,
+        pace,
     })
 }
 
@@ -110,44 +120,137 @@ pub async fn queue_status(
     principal: &Principal,
     token_id: String,
 ) -> Result<QueueStatus, ServiceError> {
-    let principal = principal.clone();
+    queue_status_for(state, Caller::Checked(principal.clone()), token_id).await
+}
+
+/// [`queue_status`] for a caller that may still need checking: the app's poll, the most
+/// frequent request of all, checks its bearer in the same blocking hop as the status.
+pub async fn queue_status_for(
+    state: &AppState,
+    caller: Caller,
+    token_id: String,
+) -> Result<QueueStatus, ServiceError> {
     let now = state.clock.now();
     let since = state.presence_since();
     let queues = state.queues.clone();
-    state
+    let caches = state.caches.clone();
+    let (status, seen) = state
         .db
-        .read(move |conn| -> Result<QueueStatus, ServiceError> {
-            let ctx = visible_context(conn, &principal, &token_id)?;
-            let session = queue::find_session(conn, &ctx.token.session_id)?
-                .ok_or(ServiceError::NotFound("token"))?;
-            let figures = figures(conn, &queues, &session, &ctx.opd, since)?;
-            let position = figures.snapshot.position(&ctx.token.id);
-            let expected = position.and_then(|ahead| {
-                expected_wait_seconds(
-                    ahead,
-                    figures.doctors_online as usize,
-                    figures.typical_seconds,
-                )
-            });
-            Ok(QueueStatus {
-                token_id: ctx.token.id.clone(),
-                display: ctx.token.display.clone(),
-                status: TokenStatus::parse(&ctx.token.status).unwrap_or(TokenStatus::Cancelled),
-                position: position.map(|p| p as i32),
-                now_serving: figures.snapshot.serving.clone(),
-                waiting: figures.snapshot.order.len() as i32,
-                doctors_online: figures.doctors_online,
-                expected_wait_minutes: expected.map(minutes),
-                join_deadline: ctx
-                    .token
-                    .join_deadline
-                    .filter(|_| ctx.token.status == "called")
-                    .map(utc),
-                turn_near: ctx.token.status == "waiting" && ctx.token.near_turn_at.is_some(),
-                as_of: now,
-            })
-        })
-        .await
+        .read(
+            move |conn| -> Result<(QueueStatus, Option<Seen>), ServiceError> {
+                if let Some(answer) = held_status(conn, &caches, &caller, &token_id, now, since)? {
+                    return Ok(answer);
+                }
+                let reader = reader(conn, &caches, Keep::Now, now)?;
+                let (principal, seen) = caller.check(conn, &reader, now.naive_utc())?;
+                let ctx = visible_context(conn, &reader, &principal, &token_id)?;
+                let session = queue::find_session(conn, &ctx.token.session_id)?
+                    .ok_or(ServiceError::NotFound("token"))?;
+                let figures = figures(conn, &reader, &queues, &session, &ctx.opd.opd, since)?;
+                let position = figures.snapshot.position(&ctx.token.id);
+                let expected = position.and_then(|ahead| {
+                    expected_wait_seconds(
+                        ahead,
+                        figures.doctors_online as usize,
+                        figures.typical_seconds,
+                    )
+                });
+                let status = QueueStatus {
+                    token_id: ctx.token.id.clone(),
+                    display: ctx.token.display.clone(),
+                    status: TokenStatus::parse(&ctx.token.status).unwrap_or(TokenStatus::Cancelled),
+                    position: position.map(|p| p as i32),
+                    now_serving: figures.snapshot.serving.clone(),
+                    waiting: figures.snapshot.order.len() as i32,
+                    doctors_online: figures.doctors_online,
+                    expected_wait_minutes: expected.map(minutes),
+                    join_deadline: ctx
+                        .token
+                        .join_deadline
+                        .filter(|_| ctx.token.status == "called")
+                        .map(utc),
+                    turn_near: ctx.token.status == "waiting" && ctx.token.near_turn_at.is_some(),
+                    as_of: now,
+                };
+                // Kept for the patient's next poll, if nothing moved while it was read: each
+                // statement of a read sees the latest commit, so the token (read before the
+                // session's version) and then the numbers are read again.
+                if principal.role == Role::Patient {
+                    let token_again = queue::find_token(conn, &token_id)?;
+                    let versions =
+                        generations::status_versions(conn, &session.id, &ctx.opd.opd.id)?;
+                    if let (Some(versions), Some(account_id), Some(token_again)) =
+                        (versions, ctx.patient.account_id.clone(), token_again)
+                    {
+                        if same_standing(&token_again, &ctx.token)
+                            && versions.session == session.version
+                            && versions.catalogue == reader.catalogue_generation()
+                            && versions.pace == figures.pace.version
+                        {
+                            caches.statuses.put(
+                                &token_id,
+                                HeldStatus {
+                                    account_id,
+                                    session_id: session.id.clone(),
+                                    opd_id: ctx.opd.opd.id.clone(),
+                                    versions,
+                                    oldest_heartbeat: figures.pace.oldest_heartbeat,
+                                    status: status.clone(),
+                                },
+                            );
+                        }
+                    }
+                }
+                Ok((status, seen))
+            },
+        )
+        .await?;
+    if let Some(seen) = seen {
+        seen.touch_if_due(state).await?;
+    }
+    Ok(status)
+}
+
+/// Whether two reads of a token show the same place in the queue.
+fn same_standing(a: &queue::TokenRow, b: &queue::TokenRow) -> bool {
+    a.status == b.status
+        && a.display == b.display
+        && a.join_deadline == b.join_deadline
+        && a.near_turn_at == b.near_turn_at
+}
+
+/// A patient's poll answered from the status held for the token, at the cost of one statement
+/// ([`generations::status_versions`]), if the queue, the OPD and its pace are as they were
+/// and the caller is the token's family. `None` sends the poll the long way.
+fn held_status(
+    conn: &mut DbConnection,
+    caches: &Caches,
+    caller: &Caller,
+    token_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    since: NaiveDateTime,
+) -> Result<Option<(QueueStatus, Option<Seen>)>, ServiceError> {
+    let Some(held) = caches.statuses.latest(token_id) else {
+        return Ok(None);
+    };
+    let Some(versions) = generations::status_versions(conn, &held.session_id, &held.opd_id)? else {
+        return Ok(None);
+    };
+    if !held.holds(&versions, since) {
+        return Ok(None);
+    }
+    let Some((principal, seen)) =
+        caller.check_held(&caches.sign_ins, versions.sign_ins, now.naive_utc())
+    else {
+        return Ok(None);
+    };
+    if principal.role != Role::Patient || principal.user_id != held.account_id {
+        // Anyone else takes the long way, and is refused there if they may not see it.
+        return Ok(None);
+    }
+    let mut status = held.status.clone();
+    status.as_of = now;
+    Ok(Some((status, seen)))
 }
 
 /// The public board of a session: display numbers and counts only.
@@ -162,23 +265,29 @@ pub async fn session_board(
     let now = state.clock.now();
     let since = state.presence_since();
     let queues = state.queues.clone();
+    let caches = state.caches.clone();
     state
         .db
         .read(move |conn| -> Result<SessionBoard, ServiceError> {
             let (opd_id, _) =
                 schedule::parse_session_id(&session_id).ok_or(ServiceError::NotFound("session"))?;
-            let opd = opds::find(conn, opd_id)?.ok_or(ServiceError::NotFound("session"))?;
-            let opd_name = public_opd_name(conn, &opd, |_| Ok(language.code().into()))?;
+            let reader = reader(conn, &caches, Keep::Now, now)?;
+            let entry = reader
+                .opd(conn, opd_id)?
+                .ok_or(ServiceError::NotFound("session"))?;
+            let opd = &entry.opd;
+            let opd_name = public_name_in(conn, opd, Some(&entry.programme), |_| {
+                Ok(language.code().into())
+            })?;
             let Some(session) = queue::find_session(conn, &session_id)? else {
                 // A scheduled session nobody has booked yet.
-                let ids = [opd.id.clone()];
                 let (_, starts_ist) =
                     schedule::parse_session_id(&session_id).expect("parsed above");
-                let calendar = calendar_of(
-                    &opd,
-                    &opds::slots(conn, &ids)?,
-                    &opds::closures(conn, &ids, starts_ist.date())?,
-                );
+                let closures = match entry.closures_from(starts_ist.date()) {
+                    Some(closures) => closures,
+                    None => opds::closures(conn, std::slice::from_ref(&opd.id), starts_ist.date())?,
+                };
+                let calendar = calendar_of(opd, &entry.slots, &closures);
                 calendar
                     .session_starting(starts_ist)
                     .ok_or(ServiceError::NotFound("session"))?;
@@ -188,13 +297,13 @@ pub async fn session_board(
                     now_serving: Vec::new(),
                     next: Vec::new(),
                     waiting: 0,
-                    doctors_online: queue::doctors_online(conn, &opd.id, since)? as i32,
+                    doctors_online: reader.pace(conn, &opd.id, since)?.doctors_online,
                     expected_wait_minutes: None,
                     version: 0,
                     as_of: now,
                 });
             };
-            let figures = figures(conn, &queues, &session, &opd, since)?;
+            let figures = figures(conn, &reader, &queues, &session, opd, since)?;
             let waiting = figures.snapshot.order.len();
             Ok(SessionBoard {
                 session_id,
@@ -233,7 +342,7 @@ pub async fn session_fingerprint(
         .read(move |conn| -> Result<(i64, i64), ServiceError> {
             let version = queue::session_version(conn, &session_id)?.unwrap_or(0);
             let doctors = match schedule::parse_session_id(&session_id) {
-                Some((opd_id, _)) => queue::doctors_online(conn, opd_id, since)?,
+                Some((opd_id, _)) => queue::doctors_online(conn, opd_id, since)?.0,
                 None => 0,
             };
             Ok((version, doctors))

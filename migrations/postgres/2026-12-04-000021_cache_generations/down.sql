@@ -1,0 +1,2 @@
+ALTER TABLE opds DROP COLUMN pace_version;
+DROP TABLE cache_generations;

@@ -1,0 +1,201 @@
+//! The per-process caches (`api/src/caches`) never serve what another process changed: two API
+//! instances on one database, each with its own caches (as two processes have), and a change
+//! made through one is seen by the very next request to the other, on both backends.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use sanjeevani_tests::world::{monday_morning, opd_input, session_of, DEMO_GM, DR_SEN};
+use sanjeevani_tests::{both_backends, spawn_on, Backend, TestApp, TestDatabase};
+use serde_json::json;
+
+both_backends!(
+    a_revoked_session_or_disabled_account_ends_at_once_on_every_process,
+    an_opd_change_takes_effect_at_once_on_every_process,
+    the_pace_follows_doctors_on_every_process,
+);
+
+/// Two instances on one fresh database.
+async fn two_processes(backend: Backend) -> (TestApp, TestApp) {
+    let database = Arc::new(TestDatabase::create(backend));
+    let a = spawn_on(database.clone(), true, |_| {}).await;
+    let b = spawn_on(database, true, |_| {}).await;
+    (a, b)
+}
+
+async fn me_status(app: &TestApp, token: &str) -> u16 {
+    app.get("/api/v1/auth/me", Some(token))
+        .await
+        .status
+        .as_u16()
+}
+
+async fn a_revoked_session_or_disabled_account_ends_at_once_on_every_process(backend: Backend) {
+    let (a, b) = two_processes(backend).await;
+    let patient = a.quick_patients(1, 1990).await.remove(0);
+    // Both processes hold the session now.
+    assert_eq!(me_status(&a, &patient.token).await, 200);
+    assert_eq!(me_status(&b, &patient.token).await, 200);
+    let out = a
+        .post("/api/v1/auth/logout", Some(&patient.token), json!({}))
+        .await;
+    assert!(out.status.is_success(), "{}", out.body);
+    assert_eq!(
+        me_status(&b, &patient.token).await,
+        401,
+        "a session signed out on A is refused by B at once"
+    );
+
+    let doctor = a.staff_token("dr.sen").await;
+    assert_eq!(me_status(&b, &doctor).await, 200);
+    let admin = a.staff_token("admin.wb").await;
+    let disabled = a
+        .post(
+            &format!("/api/v1/admin/staff/{DR_SEN}/disable"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    assert_eq!(
+        me_status(&b, &doctor).await,
+        401,
+        "an account disabled on A is refused by B at once"
+    );
+    // And a session that simply expires ends on time, held or not.
+    let other = a.quick_patients(1, 1990).await.remove(0);
+    assert_eq!(me_status(&b, &other.token).await, 200);
+    b.advance(Duration::days(31));
+    assert_eq!(me_status(&b, &other.token).await, 401);
+}
+
+async fn an_opd_change_takes_effect_at_once_on_every_process(backend: Backend) {
+    let (a, b) = two_processes(backend).await;
+    let admin = a.staff_token("admin.wb").await;
+    let opd = a.create_opd(&admin, json!({"booking_days_ahead": 1})).await;
+    let opd_id = opd["id"].as_str().expect("an id").to_owned();
+    let today = session_of(&opd_id, "2026-11-23T09:00");
+    let tomorrow = session_of(&opd_id, "2026-11-24T09:00");
+    let patients = a.quick_patients(3, 1990).await;
+
+    // B reads the OPD (and keeps it) for a booking of tomorrow.
+    let first = b
+        .book(&patients[0].token, &tomorrow, &patients[0].patient_id)
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    // A closes tomorrow: B refuses the next booking for it at once.
+    let closed = a
+        .post(
+            &format!("/api/v1/admin/opds/{opd_id}/closures"),
+            Some(&admin),
+            json!({"date": "2026-11-24", "reason": "Holiday"}),
+        )
+        .await;
+    assert_eq!(closed.status, 201, "{}", closed.body);
+    let refused = b
+        .book(&patients[1].token, &tomorrow, &patients[1].patient_id)
+        .await;
+    assert!(
+        refused.status.as_u16() >= 400,
+        "a closed day is not bookable on B: {} {}",
+        refused.status,
+        refused.body
+    );
+
+    // B lets dr.sen call in the OPD, then A gives the OPD to another doctor.
+    let today_booking = b
+        .book(&patients[2].token, &today, &patients[2].patient_id)
+        .await;
+    assert_eq!(today_booking.status, 201, "{}", today_booking.body);
+    let dr_sen = a.staff_token("dr.sen").await;
+    b.go_online(&dr_sen, &opd_id).await;
+    let queue = b
+        .get(
+            &format!("/api/v1/opd-sessions/{today}/queue"),
+            Some(&dr_sen),
+        )
+        .await;
+    assert_eq!(queue.status, 200, "{}", queue.body);
+    let other_doctor = a.doctors(&admin, 1).await.remove(0);
+    let updated = a
+        .put(
+            &format!("/api/v1/admin/opds/{opd_id}"),
+            Some(&admin),
+            opd_input(json!({
+                "name": "Test OPD, new doctor",
+                "booking_days_ahead": 1,
+                "doctor_ids": [other_doctor.0],
+            })),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    let called = b
+        .post(
+            &format!("/api/v1/opd-sessions/{today}/call-next"),
+            Some(&dr_sen),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        called.status, 403,
+        "a doctor taken off the OPD on A cannot call on B: {}",
+        called.body
+    );
+    let board = b
+        .get(&format!("/api/v1/opd-sessions/{today}/board"), None)
+        .await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    assert_eq!(board.body["opd_name"], "Test OPD, new doctor");
+}
+
+/// Doctors online, as a patient's queue status on `app` gives them.
+async fn online(app: &TestApp, patient: &str, token_id: &str) -> serde_json::Value {
+    app.status_of(patient, token_id).await["doctors_online"].clone()
+}
+
+async fn the_pace_follows_doctors_on_every_process(backend: Backend) {
+    let (a, b) = two_processes(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patient = a.quick_patients(1, 1990).await.remove(0);
+    let booked = a.book(&patient.token, &session, &patient.patient_id).await;
+    assert_eq!(booked.status, 201, "{}", booked.body);
+    let token_id = booked.body["id"].as_str().expect("an id").to_owned();
+    assert_eq!(
+        online(&b, &patient.token, &token_id).await,
+        0,
+        "B holds the pace: nobody online"
+    );
+
+    let doctor = a.staff_token("dr.sen").await;
+    a.go_online(&doctor, DEMO_GM).await;
+    assert_eq!(
+        online(&b, &patient.token, &token_id).await,
+        1,
+        "a doctor online on A counts on B at once"
+    );
+    let offline = a
+        .post(
+            "/api/v1/doctor/presence",
+            Some(&doctor),
+            json!({"opd_id": DEMO_GM, "online": false}),
+        )
+        .await;
+    assert_eq!(offline.status, 200, "{}", offline.body);
+    assert_eq!(
+        online(&b, &patient.token, &token_id).await,
+        0,
+        "offline on A is offline on B at once"
+    );
+
+    // A doctor whose heartbeat stops stops counting when the presence times out, whether or
+    // not the sweep has closed the record yet.
+    b.go_online(&doctor, DEMO_GM).await;
+    assert_eq!(online(&b, &patient.token, &token_id).await, 1);
+    let timeout = b.app_state.settings.queue.presence_timeout_seconds;
+    b.advance(Duration::seconds(i64::from(timeout) + 1));
+    assert_eq!(
+        online(&b, &patient.token, &token_id).await,
+        0,
+        "a timed-out heartbeat no longer counts"
+    );
+}
