@@ -51,11 +51,11 @@ pub fn state_exists(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<FacilityRow>> {
-    facilities::table
+    crate::native!(conn, |c| facilities::table
         .find(id)
         .select(FacilityRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Facilities, optionally only one state's.

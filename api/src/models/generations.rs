@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::native;
 use crate::schema::{cache_generations, opd_sessions, opds};
 
 /// The generations as one request read them.
@@ -16,10 +17,10 @@ pub struct Generations {
 }
 
 pub fn current(conn: &mut DbConnection) -> QueryResult<Generations> {
-    cache_generations::table
+    native!(conn, |c| cache_generations::table
         .find(1)
         .select(Generations::as_select())
-        .first(conn)
+        .first(c))
 }
 
 /// A session was revoked, or an account disabled, enabled or renamed: every process drops the
@@ -56,7 +57,7 @@ pub fn status_versions(
     opd_id: &str,
 ) -> QueryResult<Option<StatusVersions>> {
     let (sign_ins, catalogue, session, pace): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
-        diesel::select((
+        native!(conn, |c| diesel::select((
             cache_generations::table
                 .find(1)
                 .select(cache_generations::sign_ins)
@@ -74,7 +75,7 @@ pub fn status_versions(
                 .select(opds::pace_version)
                 .single_value(),
         ))
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(Some(StatusVersions {
         sign_ins: sign_ins.unwrap_or_default(),
         catalogue: catalogue.unwrap_or_default(),
@@ -91,11 +92,11 @@ pub fn status_versions(
 
 /// The version of an OPD's pace (doctors online, recent consultations' length).
 pub fn pace_version(conn: &mut DbConnection, opd_id: &str) -> QueryResult<Option<i64>> {
-    opds::table
+    native!(conn, |c| opds::table
         .find(opd_id)
         .select(opds::pace_version)
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// A doctor went online or offline for the OPD, or one of its consultations completed.

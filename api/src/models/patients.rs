@@ -151,11 +151,11 @@ pub fn find_by_abha(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PatientRow>> {
-    patients::table
+    crate::native!(conn, |c| patients::table
         .find(id)
         .select(PatientRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn list_for_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<Vec<PatientRow>> {

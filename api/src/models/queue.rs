@@ -11,11 +11,11 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::auth::token::new_id;
 use crate::db::fixed::fixed;
 use crate::db::DbConnection;
-use crate::fixed_sql;
 use crate::models::generations;
 use crate::queue::ordering::Waiting;
 use crate::queue::snapshot::Entry;
 use crate::schema::{doctor_presence, opd_sessions, queue_sweeps, token_events, tokens, vitals};
+use crate::{fixed_sql, native};
 
 /// Fields in the table's column order: `RETURNING` reads it by `all_columns` (diesel's
 /// `as_returning` does not work through the connection over both backends).
@@ -80,11 +80,11 @@ fixed_sql! {
 }
 
 pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionRow>> {
-    opd_sessions::table
+    native!(conn, |c| opd_sessions::table
         .find(id)
         .select(SessionRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// A session's version alone (see `queue::snapshot`).
@@ -197,11 +197,11 @@ pub fn save_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> 
 }
 
 pub fn find_token(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TokenRow>> {
-    tokens::table
+    native!(conn, |c| tokens::table
         .find(id)
         .select(TokenRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn active_token_of_patient(

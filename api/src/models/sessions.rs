@@ -48,15 +48,15 @@ pub fn find_live_by_token(
     token_hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<(Session, User)>> {
-    sessions::table
+    crate::native!(conn, |c| sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .filter(users::disabled_at.is_null())
         .select((Session::as_select(), User::as_select()))
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {

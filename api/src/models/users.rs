@@ -104,11 +104,11 @@ impl<'a> NewUser<'a> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
-    users::table
+    crate::native!(conn, |c| users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// (id, name) of these users, for labelling report rows.
