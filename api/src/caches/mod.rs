@@ -100,12 +100,17 @@ impl Reader {
         keep: Keep,
         today: NaiveDate,
     ) -> diesel::QueryResult<Self> {
-        Ok(Self {
+        Ok(Self::at(caches, generations::current(conn)?, keep, today))
+    }
+
+    /// A reader at generations this request has already read (with the rest of a statement).
+    pub fn at(caches: &Caches, generations: Generations, keep: Keep, today: NaiveDate) -> Self {
+        Self {
             caches: caches.clone(),
-            generations: generations::current(conn)?,
+            generations,
             keep,
             today,
-        })
+        }
     }
 
     /// The `catalogue` generation this request read.

@@ -13,7 +13,7 @@ use crate::caches::pace::Pace;
 use crate::caches::statuses::HeldStatus;
 use crate::caches::{Caches, Keep, Reader};
 use crate::db::DbConnection;
-use crate::models::generations;
+use crate::models::generations::{self, Generations};
 use crate::models::opds::{self, OpdRow};
 use crate::models::patients::{self};
 use crate::models::queue::{self, SessionRow};
@@ -138,10 +138,14 @@ pub async fn queue_status_for(
         .db
         .read(
             move |conn| -> Result<(QueueStatus, Option<Seen>), ServiceError> {
-                if let Some(answer) = held_status(conn, &caches, &caller, &token_id, now, since)? {
-                    return Ok(answer);
-                }
-                let reader = reader(conn, &caches, Keep::Now, now)?;
+                let reader = match held_status(conn, &caches, &caller, &token_id, now, since)? {
+                    Poll::Answered(answer) => return Ok(*answer),
+                    // The generations the check read serve the long way too.
+                    Poll::LongWay(Some(read)) => {
+                        Reader::at(&caches, read, Keep::Now, schedule::today_ist(now))
+                    }
+                    Poll::LongWay(None) => reader(conn, &caches, Keep::Now, now)?,
+                };
                 let (principal, seen) = caller.check(conn, &reader, now.naive_utc())?;
                 let ctx = visible_context(conn, &reader, &principal, &token_id)?;
                 let session = queue::find_session(conn, &ctx.token.session_id)?
@@ -219,9 +223,16 @@ fn same_standing(a: &queue::TokenRow, b: &queue::TokenRow) -> bool {
         && a.near_turn_at == b.near_turn_at
 }
 
+/// What the held status made of a poll.
+enum Poll {
+    Answered(Box<(QueueStatus, Option<Seen>)>),
+    /// Not answered: the long way, with the generations read for the check, if it got that far.
+    LongWay(Option<Generations>),
+}
+
 /// A patient's poll answered from the status held for the token, at the cost of one statement
 /// ([`generations::status_versions`]), if the queue, the OPD and its pace are as they were
-/// and the caller is the token's family. `None` sends the poll the long way.
+/// and the caller is the token's family.
 fn held_status(
     conn: &mut DbConnection,
     caches: &Caches,
@@ -229,28 +240,32 @@ fn held_status(
     token_id: &str,
     now: chrono::DateTime<chrono::Utc>,
     since: NaiveDateTime,
-) -> Result<Option<(QueueStatus, Option<Seen>)>, ServiceError> {
+) -> Result<Poll, ServiceError> {
     let Some(held) = caches.statuses.latest(token_id) else {
-        return Ok(None);
+        return Ok(Poll::LongWay(None));
     };
     let Some(versions) = generations::status_versions(conn, &held.session_id, &held.opd_id)? else {
-        return Ok(None);
+        return Ok(Poll::LongWay(None));
     };
+    let long_way = Poll::LongWay(Some(Generations {
+        sign_ins: versions.sign_ins,
+        catalogue: versions.catalogue,
+    }));
     if !held.holds(&versions, since) {
-        return Ok(None);
+        return Ok(long_way);
     }
     let Some((principal, seen)) =
         caller.check_held(&caches.sign_ins, versions.sign_ins, now.naive_utc())
     else {
-        return Ok(None);
+        return Ok(long_way);
     };
     if principal.role != Role::Patient || principal.user_id != held.account_id {
         // Anyone else takes the long way, and is refused there if they may not see it.
-        return Ok(None);
+        return Ok(long_way);
     }
     let mut status = held.status.clone();
     status.as_of = now;
-    Ok(Some((status, seen)))
+    Ok(Poll::Answered(Box::new((status, seen))))
 }
 
 /// The public board of a session: display numbers and counts only.

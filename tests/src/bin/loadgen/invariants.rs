@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::{QueryableByName, RunQueryDsl};
-use sanjeevani_api::db::{Database, DbOptions};
 use sanjeevani_api::error::ApiError;
 
 use crate::scenario::Booked;
@@ -51,15 +50,7 @@ pub struct Report {
 }
 
 pub async fn check(database_url: &str, acknowledged: Vec<Booked>) -> Report {
-    let options = DbOptions {
-        url: database_url.to_owned(),
-        pool_size: 1,
-        read_url: None,
-    };
-    let db = tokio::task::spawn_blocking(move || Database::open(&options))
-        .await
-        .expect("open task")
-        .expect("the database opens for the checks");
+    let db = crate::server::open_database(database_url, "the checks").await;
     db.read(move |conn| -> Result<Report, ApiError> {
         let mut failures = Vec::new();
         let sessions: Vec<SessionNumbers> = diesel::sql_query(

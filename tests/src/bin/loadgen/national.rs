@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use sanjeevani_api::db::{Database, DbOptions};
+use sanjeevani_api::db::Database;
 use sanjeevani_api::error::ApiError;
 use sanjeevani_tests::Backend;
 
@@ -171,15 +171,7 @@ pub struct Seeded {
 /// would not run, so this must come after it). The server must not be running.
 pub async fn seed(database_url: &str, backend: Backend) -> Seeded {
     let started = Instant::now();
-    let options = DbOptions {
-        url: database_url.to_owned(),
-        pool_size: 1,
-        read_url: None,
-    };
-    let db = tokio::task::spawn_blocking(move || Database::open(&options))
-        .await
-        .expect("open task")
-        .expect("the database opens for seeding");
+    let db = crate::server::open_database(database_url, "seeding").await;
     // One real hash for every seeded account: each can sign in, and hashing 3.4 lakh
     // passwords (13 ms each) would take over an hour.
     let hash = tokio::task::spawn_blocking(|| {

@@ -329,3 +329,16 @@ pub fn cpu_seconds_of(stat_path: &str) -> f64 {
     };
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// The run's database, opened by the load generator itself (seeding, the checks afterwards).
+pub async fn open_database(database_url: &str, purpose: &str) -> sanjeevani_api::db::Database {
+    let options = sanjeevani_api::db::DbOptions {
+        url: database_url.to_owned(),
+        pool_size: 1,
+        read_url: None,
+    };
+    tokio::task::spawn_blocking(move || sanjeevani_api::db::Database::open(&options))
+        .await
+        .expect("open task")
+        .unwrap_or_else(|e| panic!("the database opens for {purpose}: {e}"))
+}
