@@ -197,9 +197,9 @@ impl Application {
                     let metrics = metrics.clone();
                     async move {
                         let response = response.await?;
-                        let route = response.request().match_pattern();
+                        let route = crate::telemetry::MatchedRoute::of(response.request());
                         metrics.observe_request(
-                            route.as_deref().unwrap_or("unmatched"),
+                            route.as_str(),
                             method,
                             response.status().as_u16(),
                             started.elapsed().as_secs_f64(),

@@ -16,6 +16,7 @@ both_backends!(
     two_hundred_concurrent_bookings_fill_the_session_exactly,
     ten_doctors_calling_at_once_each_get_a_different_patient_in_order,
     a_booking_retried_twenty_times_with_one_key_makes_one_token,
+    one_patient_booked_twenty_times_at_once_holds_one_token,
     an_idempotency_key_reused_with_another_body_is_refused,
     an_empty_idempotency_key_is_refused_not_ignored,
     a_session_id_with_a_year_beyond_four_digits_is_no_session,
@@ -190,6 +191,32 @@ async fn a_booking_retried_twenty_times_with_one_key_makes_one_token(backend: Ba
     assert_eq!(ids.len(), 1, "every retry saw the same token");
     let mine = app.get("/api/v1/tokens", Some(&patient.token)).await;
     assert_eq!(mine.body.as_array().unwrap().len(), 1);
+}
+
+/// Twenty bookings of one patient into one session at once, without a key (two family members
+/// on two phones): one token, and every other attempt refused as `already_booked`, never an
+/// error. On PostgreSQL the check before the session's lock lets several through, and the
+/// index of one active token per patient and session stops all but the first at the insert.
+async fn one_patient_booked_twenty_times_at_once_holds_one_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patient = app.quick_patients(1, 1990).await.remove(0);
+    let answers =
+        join_all((0..20).map(|_| app.book(&patient.token, &session, &patient.patient_id))).await;
+    let created = answers.iter().filter(|a| a.status == 201).count();
+    for answer in answers.iter().filter(|a| a.status != 201) {
+        answer.assert_error(409, "already_booked");
+    }
+    assert_eq!(created, 1);
+    let mine = app.get("/api/v1/tokens", Some(&patient.token)).await;
+    assert_eq!(mine.body.as_array().unwrap().len(), 1);
+    let board = app
+        .get(&format!("/api/v1/opd-sessions/{session}/board"), None)
+        .await;
+    assert_eq!(
+        board.body["waiting"], 1,
+        "the refused attempts left no place taken"
+    );
 }
 
 async fn an_idempotency_key_reused_with_another_body_is_refused(backend: Backend) {

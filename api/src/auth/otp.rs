@@ -117,6 +117,7 @@ pub async fn request_code(
                     to: &to,
                     patient_id: None,
                     facility_id: None,
+                    facility_state: None,
                     // The wall clock, like all outbox scheduling: a code not sent within its
                     // life is not worth sending.
                     expires_at: Some(

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 
 use super::Tagged;
 use crate::db::DbConnection;
+use crate::models::facilities;
 use crate::models::opds::{self, ClosureRow, OpdRow, ProgrammeRow, SlotRow};
 
 /// An entry is about a kilobyte; the country has 1,152 online OPDs.
@@ -18,6 +19,8 @@ const CAPACITY: usize = 20_000;
 pub struct OpdEntry {
     pub opd: OpdRow,
     pub programme: ProgrammeRow,
+    /// The hub's state (facilities never move): scopes the OPD's messages for administrators.
+    pub hub_state_code: Option<String>,
     pub slots: Vec<SlotRow>,
     /// Closures on `closures_from` or later, by date.
     closures: Vec<ClosureRow>,
@@ -87,9 +90,11 @@ pub fn load(
     let Some(programme) = opds::find_programme(conn, &opd.programme_id)? else {
         return Ok(None);
     };
+    let hub_state_code = facilities::find(conn, &opd.hub_id)?.map(|hub| hub.state_code);
     let ids = [opd.id.clone()];
     let from = closures_from(today);
     Ok(Some(Arc::new(OpdEntry {
+        hub_state_code,
         slots: opds::slots(conn, &ids)?,
         closures: opds::closures(conn, &ids, from)?,
         closures_from: from,

@@ -88,6 +88,8 @@ impl Keep {
 pub struct Reader {
     caches: Caches,
     generations: Generations,
+    /// One OPD's pace version, read with the generations (see [`Reader::begin_with_pace`]).
+    pace_read: Option<(String, i64)>,
     keep: Keep,
     today: NaiveDate,
 }
@@ -103,11 +105,20 @@ impl Reader {
         Ok(Self::at(caches, generations::current(conn)?, keep, today))
     }
 
+    /// This reader with `opd_id`'s pace version as the request read it (with the generations,
+    /// in one statement). Only for a transaction that does not change that OPD's pace before
+    /// asking for it (a booking): [`Reader::pace`] then uses this version.
+    pub fn with_pace_version(mut self, opd_id: &str, version: i64) -> Self {
+        self.pace_read = Some((opd_id.to_owned(), version));
+        self
+    }
+
     /// A reader at generations this request has already read (with the rest of a statement).
     pub fn at(caches: &Caches, generations: Generations, keep: Keep, today: NaiveDate) -> Self {
         Self {
             caches: caches.clone(),
             generations,
+            pace_read: None,
             keep,
             today,
         }
@@ -182,7 +193,10 @@ impl Reader {
         opd_id: &str,
         since: NaiveDateTime,
     ) -> diesel::QueryResult<Pace> {
-        let version = generations::pace_version(conn, opd_id)?.unwrap_or_default();
+        let version = match &self.pace_read {
+            Some((read, version)) if read == opd_id => *version,
+            _ => generations::pace_version(conn, opd_id)?.unwrap_or_default(),
+        };
         if let Some(pace) = self.caches.pace.get(opd_id, version, since) {
             return Ok(pace);
         }

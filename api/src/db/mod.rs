@@ -18,6 +18,7 @@ pub mod backup;
 mod connection;
 pub mod fixed;
 pub mod migrate;
+pub mod prepared;
 mod statement_profile;
 mod writer;
 
@@ -267,9 +268,9 @@ impl Database {
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .connection_timeout(Duration::from_secs(10))
-            // A PostgreSQL connection can die with its server (a restart, a failover): each
-            // check-out tries it first. A SQLite connection is a file handle that does not, and
-            // the try was a statement on every request.
+            // A PostgreSQL connection can die with its server (a restart, a failover): a
+            // check-out tries one that was idle (`DbManager::is_valid`). A SQLite connection is
+            // a file handle that does not.
             .test_on_check_out(backend == Backend::Postgres)
             .build(manager.clone())
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -406,7 +407,7 @@ impl Database {
                 let inner = self.inner.clone();
                 tokio::task::spawn_blocking(move || {
                     let mut conn = pooled(&inner.pool, &inner.metrics)?;
-                    diesel::Connection::transaction(&mut *conn, f)
+                    diesel::Connection::transaction(&mut **conn, f)
                 })
                 .await
                 .map_err(|_| E::from(StoreError::WriterStopped))?

@@ -9,7 +9,7 @@ use crate::db::DbConnection;
 use crate::schema::{call_events, call_files, call_messages, calls};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = calls)]
+#[diesel(table_name = calls, treat_none_as_default_value = false)]
 pub struct CallRow {
     pub id: String,
     pub token_id: String,

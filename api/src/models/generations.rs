@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use crate::db::prepared::prepared;
 use crate::db::DbConnection;
 use crate::native;
 use crate::schema::{cache_generations, opd_sessions, opds};
@@ -47,6 +48,15 @@ pub struct StatusVersions {
     pub catalogue: i64,
     pub session: i64,
     pub pace: i64,
+}
+
+impl StatusVersions {
+    pub fn generations(&self) -> Generations {
+        Generations {
+            sign_ins: self.sign_ins,
+            catalogue: self.catalogue,
+        }
+    }
 }
 
 /// The generations, a session's version and an OPD's pace version, in one statement (none if
@@ -101,8 +111,9 @@ pub fn pace_version(conn: &mut DbConnection, opd_id: &str) -> QueryResult<Option
 
 /// A doctor went online or offline for the OPD, or one of its consultations completed.
 pub fn pace_changed(conn: &mut DbConnection, opd_id: &str) -> QueryResult<()> {
-    diesel::update(opds::table.find(opd_id))
-        .set(opds::pace_version.eq(opds::pace_version + 1))
-        .execute(conn)
-        .map(|_| ())
+    native!(conn, |c| prepared(
+        diesel::update(opds::table.find(opd_id)).set(opds::pace_version.eq(opds::pace_version + 1))
+    )
+    .execute(c)
+    .map(|_| ()))
 }

@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::prepared::prepared;
 use crate::db::DbConnection;
+use crate::native;
 use crate::schema::idempotency_keys;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -30,16 +32,18 @@ pub fn find(
         .optional()
 }
 
-/// Claims the key. On PostgreSQL a concurrent claim of the same key waits here until the first
-/// transaction ends, then fails with a unique violation.
+/// Claims the key: true if this request is its first, false if it was claimed before. On
+/// PostgreSQL a concurrent claim of the same key waits here until the first transaction ends
+/// (then claims it if that one rolled back). One statement, and no error that would abort the
+/// caller's transaction, so no savepoint around it.
 pub fn claim(
     conn: &mut DbConnection,
     user_id: &str,
     key: &str,
     request_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
+) -> QueryResult<bool> {
+    let inserted = native!(conn, |c| diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::user_id.eq(user_id),
             idempotency_keys::key.eq(key),
@@ -48,8 +52,9 @@ pub fn claim(
             idempotency_keys::response_body.eq(""),
             idempotency_keys::created_at.eq(now),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
 }
 
 pub fn store_answer(
@@ -59,11 +64,12 @@ pub fn store_answer(
     status: i32,
     body: &str,
 ) -> QueryResult<()> {
-    diesel::update(idempotency_keys::table.find((user_id, key)))
-        .set((
+    native!(conn, |c| prepared(
+        diesel::update(idempotency_keys::table.find((user_id, key))).set((
             idempotency_keys::response_status.eq(status),
             idempotency_keys::response_body.eq(body),
         ))
-        .execute(conn)
-        .map(|_| ())
+    )
+    .execute(c)
+    .map(|_| ()))
 }

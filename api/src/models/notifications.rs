@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::prepared::prepared;
 use crate::db::DbConnection;
 use crate::schema::{notifications, users};
 
@@ -13,7 +14,7 @@ pub const DEAD: &str = "dead";
 pub const EXPIRED: &str = "expired";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = notifications)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
 pub struct NotificationRow {
     pub id: String,
     pub template: String,
@@ -39,10 +40,10 @@ pub struct NotificationRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &NotificationRow) -> QueryResult<()> {
-    diesel::insert_into(notifications::table)
+    crate::native!(conn, |c| diesel::insert_into(notifications::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<NotificationRow>> {
@@ -79,22 +80,24 @@ pub fn claim(
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::update(
-        notifications::table
-            .filter(notifications::id.eq(id))
-            .filter(notifications::status.eq(PENDING))
-            .filter(
-                notifications::lease_until
-                    .is_null()
-                    .or(notifications::lease_until.lt(now)),
-            ),
+    crate::native!(conn, |c| prepared(
+        diesel::update(
+            notifications::table
+                .filter(notifications::id.eq(id))
+                .filter(notifications::status.eq(PENDING))
+                .filter(
+                    notifications::lease_until
+                        .is_null()
+                        .or(notifications::lease_until.lt(now)),
+                ),
+        )
+        .set((
+            notifications::claimed_by.eq(worker),
+            notifications::lease_until.eq(lease_until),
+        ))
     )
-    .set((
-        notifications::claimed_by.eq(worker),
-        notifications::lease_until.eq(lease_until),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(c)
+    .map(|n| n == 1))
 }
 
 /// Pending messages whose validity ended (OTPs after the code's life) are not sent at all, and
@@ -128,31 +131,34 @@ pub fn finish(
     last_error: Option<&str>,
     sent_at: Option<NaiveDateTime>,
 ) -> QueryResult<bool> {
-    diesel::update(
-        notifications::table
-            .filter(notifications::id.eq(id))
-            .filter(notifications::claimed_by.eq(worker)),
+    crate::native!(conn, |c| prepared(
+        diesel::update(
+            notifications::table
+                .filter(notifications::id.eq(id))
+                .filter(notifications::claimed_by.eq(worker)),
+        )
+        .set((
+            notifications::status.eq(status),
+            notifications::attempts.eq(attempts),
+            notifications::next_attempt_at.eq(next_attempt_at),
+            notifications::last_error.eq(last_error),
+            notifications::sent_at.eq(sent_at),
+            notifications::lease_until.eq(None::<NaiveDateTime>),
+        ))
     )
-    .set((
-        notifications::status.eq(status),
-        notifications::attempts.eq(attempts),
-        notifications::next_attempt_at.eq(next_attempt_at),
-        notifications::last_error.eq(last_error),
-        notifications::sent_at.eq(sent_at),
-        notifications::lease_until.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(c)
+    .map(|n| n == 1))
 }
 
 /// A login code is kept only until it is sent or given up: then its text is wiped.
 pub fn wipe_text(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-    diesel::update(notifications::table.find(id))
-        .set((
+    crate::native!(conn, |c| prepared(
+        diesel::update(notifications::table.find(id)).set((
             notifications::body_text.eq(""),
             notifications::body_html.eq(None::<String>),
         ))
-        .execute(conn)
+    )
+    .execute(c))
 }
 
 /// Messages in one status, newest first; `state_code`/`facility_id` narrow to an admin's scope.
@@ -194,6 +200,26 @@ pub fn revive(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryRes
     ))
     .execute(conn)
     .map(|n| n == 1)
+}
+
+/// Where an account's messages go, and whether it takes the non-essential ones.
+#[derive(Debug, Queryable)]
+pub struct AccountContact {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub optional_messages: bool,
+}
+
+/// An account's contact, in one statement (a message per booking, call and prescription).
+pub fn account_contact(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> QueryResult<Option<AccountContact>> {
+    crate::native!(conn, |c| users::table
+        .find(user_id)
+        .select((users::phone, users::email, users::optional_messages))
+        .first::<AccountContact>(c)
+        .optional())
 }
 
 /// Whether an account receives non-essential messages.

@@ -14,7 +14,7 @@ use crate::schema::{
 pub const NATIONAL_PROGRAMME: &str = "national";
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
-#[diesel(table_name = programmes)]
+#[diesel(table_name = programmes, treat_none_as_default_value = false)]
 pub struct ProgrammeRow {
     pub id: String,
     pub code: String,

@@ -29,7 +29,7 @@ pub struct PatientRow {
 }
 
 #[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = patients)]
+#[diesel(table_name = patients, treat_none_as_default_value = false)]
 pub struct PatientFields<'a> {
     pub name: &'a str,
     pub sex: &'a str,
@@ -46,7 +46,7 @@ pub struct PatientFields<'a> {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = patients)]
+#[diesel(table_name = patients, treat_none_as_default_value = false)]
 pub struct NewPatient<'a> {
     pub id: &'a str,
     pub account_id: Option<&'a str>,

@@ -9,7 +9,7 @@ use crate::schema::{
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = consultations)]
+#[diesel(table_name = consultations, treat_none_as_default_value = false)]
 pub struct ConsultationRow {
     pub id: String,
     pub token_id: String,
@@ -31,7 +31,7 @@ pub struct ConsultationRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = signing_keys)]
+#[diesel(table_name = signing_keys, treat_none_as_default_value = false)]
 pub struct SigningKeyRow {
     pub kid: String,
     pub algorithm: String,
@@ -42,7 +42,7 @@ pub struct SigningKeyRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = prescriptions)]
+#[diesel(table_name = prescriptions, treat_none_as_default_value = false)]
 pub struct PrescriptionRow {
     pub id: String,
     pub code: String,

@@ -17,7 +17,7 @@ pub const VERIFIED: &str = "verified";
 pub const REJECTED: &str = "rejected";
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = programme_members)]
+#[diesel(table_name = programme_members, treat_none_as_default_value = false)]
 pub struct MemberRow {
     pub id: String,
     pub programme_id: String,

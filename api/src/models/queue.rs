@@ -10,6 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::auth::token::new_id;
 use crate::db::fixed::fixed;
+use crate::db::prepared::prepared;
 use crate::db::DbConnection;
 use crate::models::generations;
 use crate::queue::ordering::Waiting;
@@ -37,7 +38,7 @@ pub struct SessionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable, AsChangeset)]
-#[diesel(table_name = tokens, treat_none_as_null = true)]
+#[diesel(table_name = tokens, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct TokenRow {
     pub id: String,
     pub session_id: String,
@@ -126,41 +127,46 @@ pub fn ensure_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<
 /// its queue order), or `None` when the session is full or has no row yet. One statement: on
 /// PostgreSQL it also takes the row lock that serialises this session's changes.
 pub fn take_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<SessionRow>> {
-    diesel::update(
-        opd_sessions::table
-            .filter(opd_sessions::id.eq(session_id))
-            .filter(opd_sessions::active_tokens.lt(opd_sessions::capacity)),
+    native!(conn, |c| prepared(
+        diesel::update(
+            opd_sessions::table
+                .filter(opd_sessions::id.eq(session_id))
+                .filter(opd_sessions::active_tokens.lt(opd_sessions::capacity)),
+        )
+        .set((
+            opd_sessions::tokens_issued.eq(opd_sessions::tokens_issued + 1),
+            opd_sessions::active_tokens.eq(opd_sessions::active_tokens + 1),
+            opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1),
+            opd_sessions::version.eq(opd_sessions::version + 1),
+        ))
+        .returning(opd_sessions::all_columns)
     )
-    .set((
-        opd_sessions::tokens_issued.eq(opd_sessions::tokens_issued + 1),
-        opd_sessions::active_tokens.eq(opd_sessions::active_tokens + 1),
-        opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1),
-        opd_sessions::version.eq(opd_sessions::version + 1),
-    ))
-    .returning(opd_sessions::all_columns)
-    .get_result(conn)
-    .optional()
+    .get_result(c)
+    .optional())
 }
 
 /// Gives a place back (a cancelled token frees room for someone else).
 pub fn release_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<()> {
-    diesel::update(opd_sessions::table.find(session_id))
-        .set((
+    native!(conn, |c| prepared(
+        diesel::update(opd_sessions::table.find(session_id)).set((
             opd_sessions::active_tokens.eq(opd_sessions::active_tokens - 1),
             opd_sessions::version.eq(opd_sessions::version + 1),
         ))
-        .execute(conn)
-        .map(|_| ())
+    )
+    .execute(c)
+    .map(|_| ()))
 }
 
 /// Locks the session row for this transaction and marks the queue as changed; returns the row
 /// as updated.
 pub fn lock_session(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<SessionRow>> {
-    diesel::update(opd_sessions::table.find(session_id))
-        .set(opd_sessions::version.eq(opd_sessions::version + 1))
-        .returning(opd_sessions::all_columns)
-        .get_result(conn)
-        .optional()
+    native!(conn, |c| prepared(
+        diesel::update(opd_sessions::table.find(session_id))
+            .set(opd_sessions::version.eq(opd_sessions::version + 1))
+            .returning(opd_sessions::all_columns)
+    )
+    .get_result(c)
+    .optional())
 }
 
 pub fn set_lane_state(
@@ -168,10 +174,12 @@ pub fn set_lane_state(
     session_id: &str,
     regular_since_priority: i32,
 ) -> QueryResult<()> {
-    diesel::update(opd_sessions::table.find(session_id))
-        .set(opd_sessions::regular_since_priority.eq(regular_since_priority))
-        .execute(conn)
-        .map(|_| ())
+    native!(conn, |c| prepared(
+        diesel::update(opd_sessions::table.find(session_id))
+            .set(opd_sessions::regular_since_priority.eq(regular_since_priority))
+    )
+    .execute(c)
+    .map(|_| ()))
 }
 
 /// The next place at the end of the queue, for a re-queued no-show.
@@ -183,17 +191,19 @@ pub fn next_queue_order(conn: &mut DbConnection, session_id: &str) -> QueryResul
 }
 
 pub fn insert_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> {
-    diesel::insert_into(tokens::table)
+    native!(conn, |c| diesel::insert_into(tokens::table)
         .values(token)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn save_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> {
-    diesel::update(tokens::table.find(&token.id))
-        .set(token)
-        .execute(conn)
-        .map(|_| ())
+    // `TokenRow` sets every column (`treat_none_as_null`): one text, kept prepared.
+    native!(conn, |c| prepared(
+        diesel::update(tokens::table.find(&token.id)).set(token)
+    )
+    .execute(c)
+    .map(|_| ()))
 }
 
 pub fn find_token(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TokenRow>> {
@@ -209,13 +219,13 @@ pub fn active_token_of_patient(
     session_id: &str,
     patient_id: &str,
 ) -> QueryResult<Option<TokenRow>> {
-    tokens::table
+    native!(conn, |c| tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(tokens::patient_id.eq(patient_id))
         .filter(fixed::<Active>())
         .select(TokenRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// A session's tokens with `status`, in queue order.
@@ -375,17 +385,18 @@ pub fn record_event(
     actor_id: Option<&str>,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::insert_into(token_events::table)
+    let id = new_id();
+    native!(conn, |c| diesel::insert_into(token_events::table)
         .values((
-            token_events::id.eq(new_id()),
+            token_events::id.eq(&id),
             token_events::token_id.eq(&token.id),
             token_events::session_id.eq(&token.session_id),
             token_events::kind.eq(kind),
             token_events::actor_id.eq(actor_id),
             token_events::at.eq(at),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn events_of_token(conn: &mut DbConnection, token_id: &str) -> QueryResult<Vec<String>> {
@@ -438,14 +449,16 @@ pub fn heartbeat(
     since: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        doctor_presence::table
-            .filter(doctor_presence::doctor_id.eq(doctor_id))
-            .filter(doctor_presence::offline_at.is_null())
-            .filter(doctor_presence::last_heartbeat_at.gt(since)),
+    native!(conn, |c| prepared(
+        diesel::update(
+            doctor_presence::table
+                .filter(doctor_presence::doctor_id.eq(doctor_id))
+                .filter(doctor_presence::offline_at.is_null())
+                .filter(doctor_presence::last_heartbeat_at.gt(since)),
+        )
+        .set(doctor_presence::last_heartbeat_at.eq(now))
     )
-    .set(doctor_presence::last_heartbeat_at.eq(now))
-    .execute(conn)
+    .execute(c))
 }
 
 pub fn go_offline(
@@ -556,7 +569,7 @@ pub fn close_stale_presence(
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = vitals)]
+#[diesel(table_name = vitals, treat_none_as_default_value = false)]
 pub struct VitalsRow {
     pub id: String,
     pub patient_id: String,

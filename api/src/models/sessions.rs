@@ -22,7 +22,7 @@ pub struct Session {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = sessions)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct NewSession<'a> {
     pub id: &'a str,
     pub user_id: &'a str,
@@ -60,9 +60,10 @@ pub fn find_live_by_token(
 }
 
 pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(sessions::table.find(id))
-        .set(sessions::last_seen_at.eq(now))
-        .execute(conn)
+    crate::native!(conn, |c| crate::db::prepared::prepared(
+        diesel::update(sessions::table.find(id)).set(sessions::last_seen_at.eq(now))
+    )
+    .execute(c))
 }
 
 pub fn list_live_for_user(

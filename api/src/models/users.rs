@@ -27,7 +27,7 @@ pub struct User {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct NewUser<'a> {
     pub id: &'a str,
     pub role: &'a str,

@@ -27,8 +27,9 @@ use super::{Destination, Message};
 use crate::auth::token::new_id;
 use crate::config::NotificationSettings;
 use crate::db::DbConnection;
+use crate::models::facilities;
 use crate::models::notifications::{self as rows, NotificationRow};
-use crate::models::{facilities, patients, users};
+use crate::models::patients::{self, PatientRow};
 use crate::state::AppState;
 
 /// Templates that are always sent, whatever the account's preference: OTPs and messages about
@@ -48,6 +49,9 @@ pub struct NewMessage<'a> {
     pub patient_id: Option<&'a str>,
     /// The facility concerned (an OPD's hub, a pharmacy): scopes what administrators see.
     pub facility_id: Option<&'a str>,
+    /// The facility's state, when the caller already holds it (facilities never move, so a
+    /// cached one is exact); read from the facility otherwise.
+    pub facility_state: Option<&'a str>,
     /// After this the message is not worth sending (an OTP after its code expired).
     pub expires_at: Option<NaiveDateTime>,
 }
@@ -71,9 +75,10 @@ pub fn wall_now() -> NaiveDateTime {
 pub fn enqueue(conn: &mut DbConnection, message: &NewMessage<'_>) -> QueryResult<String> {
     let rendered = i18n::render(message.language, message.template, message.args)
         .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
-    let state_code = match message.facility_id {
-        Some(id) => facilities::find(conn, id)?.map(|f| f.state_code),
-        None => None,
+    let state_code = match (message.facility_id, message.facility_state) {
+        (Some(_), Some(known)) => Some(known.to_owned()),
+        (Some(id), None) => facilities::find(conn, id)?.map(|f| f.state_code),
+        (None, _) => None,
     };
     let (channel, destination) = match message.to {
         Destination::Phone(phone) => ("sms", phone.as_ref().to_owned()),
@@ -165,42 +170,106 @@ pub fn notify_patient(
     let Some(patient) = patients::find(conn, patient_id)? else {
         return Ok(None);
     };
-    let mut to = None;
-    if let Some(account) = &patient.account_id {
-        if let Some(user) = users::find(conn, account)? {
-            if !is_essential(template) && !rows::optional_messages(conn, &user.id)? {
-                return Ok(None);
-            }
-            to = destination_of(user.phone.as_deref(), user.email.as_deref());
-        }
+    let about = facility_id.map(|id| Facility {
+        id,
+        state_code: None,
+    });
+    notify_patient_row(conn, &patient, about, template, args)
+}
+
+/// The facility a message is about, with its state if the caller holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Facility<'a> {
+    pub id: &'a str,
+    pub state_code: Option<&'a str>,
+}
+
+/// [`notify_patient`] for a patient the caller has already read in this transaction.
+pub fn notify_patient_row(
+    conn: &mut DbConnection,
+    patient: &PatientRow,
+    facility: Option<Facility<'_>>,
+    template: &str,
+    args: &[(&str, String)],
+) -> QueryResult<Option<String>> {
+    match Recipient::of(conn, patient, template)? {
+        Some(recipient) => recipient.notify(conn, facility, args).map(Some),
+        None => Ok(None),
     }
-    let Some(to) = to.or_else(|| destination_of(patient.phone.as_deref(), None)) else {
-        return Ok(None);
-    };
-    let language = Language::parse(&patient.preferred_language);
-    // A link to the page of the web app the message is about, for an account holder (who can
-    // sign in there); a patient registered at a spoke without an account gets the text alone.
-    let args: Vec<(&str, String)> = args
-        .iter()
-        .map(|(name, value)| match *name {
-            "link" if patient.account_id.is_some() => (*name, format!("{SITE}{value}")),
-            "link" => (*name, String::new()),
-            _ => (*name, value.clone()),
-        })
-        .collect();
-    enqueue(
-        conn,
-        &NewMessage {
-            template,
-            language,
-            args: &args,
-            to: &to,
-            patient_id: Some(patient_id),
-            facility_id,
-            expires_at: None,
-        },
-    )
-    .map(Some)
+}
+
+/// Where one message to a patient goes, looked up before it is written: a use case that holds
+/// a lock while it writes (a booking holds its session's row) looks this up first.
+pub struct Recipient<'a> {
+    patient: &'a PatientRow,
+    template: &'a str,
+    to: Destination,
+}
+
+impl<'a> Recipient<'a> {
+    /// Their account's phone or email (or the phone a CHO recorded for a patient without an
+    /// account); none if they have no way to be reached, or turned off a non-essential message.
+    pub fn of(
+        conn: &mut DbConnection,
+        patient: &'a PatientRow,
+        template: &'a str,
+    ) -> QueryResult<Option<Self>> {
+        let mut to = None;
+        if let Some(account) = &patient.account_id {
+            if let Some(contact) = rows::account_contact(conn, account)? {
+                if !is_essential(template) && !contact.optional_messages {
+                    return Ok(None);
+                }
+                to = destination_of(contact.phone.as_deref(), contact.email.as_deref());
+            }
+        }
+        Ok(to
+            .or_else(|| destination_of(patient.phone.as_deref(), None))
+            .map(|to| Self {
+                patient,
+                template,
+                to,
+            }))
+    }
+
+    /// The patient's preferred language, as stored.
+    pub fn language_code(&self) -> &str {
+        &self.patient.preferred_language
+    }
+
+    /// Writes the message in the patient's language. Returns its id.
+    pub fn notify(
+        &self,
+        conn: &mut DbConnection,
+        facility: Option<Facility<'_>>,
+        args: &[(&str, String)],
+    ) -> QueryResult<String> {
+        let patient = self.patient;
+        // A link to the page of the web app the message is about, for an account holder (who
+        // can sign in there); a patient registered at a spoke without an account gets the text
+        // alone.
+        let args: Vec<(&str, String)> = args
+            .iter()
+            .map(|(name, value)| match *name {
+                "link" if patient.account_id.is_some() => (*name, format!("{SITE}{value}")),
+                "link" => (*name, String::new()),
+                _ => (*name, value.clone()),
+            })
+            .collect();
+        enqueue(
+            conn,
+            &NewMessage {
+                template: self.template,
+                language: Language::parse(&patient.preferred_language),
+                args: &args,
+                to: &self.to,
+                patient_id: Some(&patient.id),
+                facility_id: facility.map(|f| f.id),
+                facility_state: facility.and_then(|f| f.state_code),
+                expires_at: None,
+            },
+        )
+    }
 }
 
 fn destination_of(phone: Option<&str>, email: Option<&str>) -> Option<Destination> {

@@ -5,8 +5,6 @@
 //! PostgreSQL waits on the key's unique index until the first transaction ends, then reads its
 //! answer; on SQLite the single writer runs them one after the other.
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::Connection;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -72,33 +70,25 @@ fn replay<T: DeserializeOwned>(
     Ok(Claim::Replay(answer))
 }
 
-/// Claims the key, or returns the answer already given for it.
+/// Claims the key, or returns the answer already given for it. A fresh key costs one
+/// statement (the claim); only a retry reads the stored answer.
 pub fn begin<T: DeserializeOwned>(
     conn: &mut DbConnection,
     request: &IdempotentRequest,
     now: chrono::NaiveDateTime,
 ) -> Result<Claim<T>, ServiceError> {
-    if let Some(stored) = idempotency::find(conn, &request.user_id, &request.key)? {
-        return replay(stored, request);
+    if idempotency::claim(
+        conn,
+        &request.user_id,
+        &request.key,
+        &request.request_hash,
+        now,
+    )? {
+        return Ok(Claim::Fresh);
     }
-    let claimed = conn.transaction(|conn| {
-        idempotency::claim(
-            conn,
-            &request.user_id,
-            &request.key,
-            &request.request_hash,
-            now,
-        )
-    });
-    match claimed {
-        Ok(()) => Ok(Claim::Fresh),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            let stored = idempotency::find(conn, &request.user_id, &request.key)?
-                .ok_or(ServiceError::Store(crate::db::StoreError::WriterStopped))?;
-            replay(stored, request)
-        }
-        Err(other) => Err(other.into()),
-    }
+    let stored = idempotency::find(conn, &request.user_id, &request.key)?
+        .ok_or(ServiceError::Store(crate::db::StoreError::WriterStopped))?;
+    replay(stored, request)
 }
 
 /// Keeps the answer (201 Created) for later retries (in the same transaction as the change).

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::Connection;
 use sanjeevani_types::domain::{Role, Sex};
 use sanjeevani_types::queue::{
@@ -15,10 +16,12 @@ use crate::auth::Principal;
 use crate::caches::catalogue::OpdEntry;
 use crate::caches::{AfterCommit, Caches, Keep, Reader};
 use crate::db::DbConnection;
+use crate::models::generations;
 use crate::models::opds::{self, OpdRow};
 use crate::models::patients::{self, PatientRow};
 use crate::models::queue::{self, SessionRow, TokenRow};
 use crate::notify::i18n::{format_time_ist, Language};
+use crate::notify::outbox::{self, Recipient};
 use crate::queue::estimate::expected_wait_seconds;
 use crate::queue::ordering::Waiting;
 use crate::queue::schedule::{self, NotBookable};
@@ -30,8 +33,8 @@ use crate::services::ServiceError;
 use crate::state::AppState;
 
 use super::{
-    load_snapshot, mark_near_turn, mark_near_turn_again, notify_token, pace, reader, token_to_api,
-    visible_context, write_caches, SENIOR_AGE,
+    load_snapshot, mark_near_turn, mark_near_turn_again, notify_token, notify_token_to, pace,
+    reader, token_to_api, visible_context, write_caches, SENIOR_AGE,
 };
 
 /// An OPD's closures on `from` or later: from the cached entry, or read if it does not hold
@@ -45,6 +48,13 @@ fn closures_from(
         Some(closures) => Ok(closures),
         None => opds::closures(conn, std::slice::from_ref(&entry.opd.id), from),
     }
+}
+
+fn already_booked() -> ServiceError {
+    ServiceError::conflict(
+        "already_booked",
+        "This patient already holds a token for this session.",
+    )
 }
 
 /// Who is booking, and through which door.
@@ -188,7 +198,25 @@ async fn book_token(
                         return Ok((token, None));
                     }
                 }
-                let reader = reader(conn, &caches, keep.clone(), now)?;
+                // The generations and the OPD's pace version in one statement (once the
+                // session has its row: after its first booking).
+                let versions = match schedule::parse_session_id(&request.session_id) {
+                    Some((opd_id, _)) => {
+                        generations::status_versions(conn, &request.session_id, opd_id)?
+                            .map(|read| (opd_id, read))
+                    }
+                    None => None,
+                };
+                let reader = match versions {
+                    Some((opd_id, read)) => Reader::at(
+                        &caches,
+                        read.generations(),
+                        keep.clone(),
+                        schedule::today_ist(now),
+                    )
+                    .with_pace_version(opd_id, read.pace),
+                    None => reader(conn, &caches, keep.clone(), now)?,
+                };
                 let (token, snapshot) = book_in_transaction(
                     conn,
                     Some(&queues),
@@ -279,8 +307,16 @@ fn book_in_transaction(
         }
     }
 
-    // Taking the place locks the session row (PostgreSQL): from here on, concurrent bookings of
-    // the session wait for this one. A refusal below rolls the place back with everything else.
+    // Everything read before the place is taken: taking it locks the session row (PostgreSQL),
+    // and every concurrent booking of the session waits for this one from then on. A second
+    // booking of the same patient racing this check is stopped by the index that allows one
+    // active token per patient and session (below, at the insert).
+    if queue::active_token_of_patient(conn, &request.session_id, &patient.id)?.is_some() {
+        return Err(already_booked());
+    }
+    let recipient = outbox::Recipient::of(conn, &patient, "token-booked")?;
+    let pace = pace(conn, reader, opd, presence_since)?;
+    // A refusal below rolls the place back with everything else.
     let taken = match queue::take_place(conn, &request.session_id)? {
         Some(session) => Some(session),
         None => {
@@ -305,12 +341,6 @@ fn book_in_transaction(
             queue::take_place(conn, &request.session_id)?
         }
     };
-    if queue::active_token_of_patient(conn, &request.session_id, &patient.id)?.is_some() {
-        return Err(ServiceError::conflict(
-            "already_booked",
-            "This patient already holds a token for this session.",
-        ));
-    }
     let session = taken.ok_or_else(|| {
         ServiceError::conflict("session_full", "All tokens of this session are taken.")
     })?;
@@ -348,7 +378,10 @@ fn book_in_transaction(
         near_turn_at: None,
         vitals_id: request.vitals_id.clone(),
     };
-    queue::insert_token(conn, &row)?;
+    queue::insert_token(conn, &row).map_err(|error| match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => already_booked(),
+        other => other.into(),
+    })?;
     queue::record_event(
         conn,
         &row,
@@ -372,17 +405,11 @@ fn book_in_transaction(
             Some(before) => before.with_booked(session.version, booked),
             None => load_snapshot(conn, &session, opd)?,
         };
-    notify_booked(
-        conn,
-        reader,
-        &row,
-        &entry,
-        &session,
-        &patient,
-        &snapshot,
-        now,
-        presence_since,
-    )?;
+    if let Some(recipient) = &recipient {
+        notify_booked(
+            conn, recipient, pace, &row, &entry, &session, &snapshot, now,
+        )?;
+    }
     mark_near_turn(conn, &mut snapshot, &entry, now.naive_utc())?;
     Ok((token_to_api(&row), snapshot))
 }
@@ -392,28 +419,26 @@ fn book_in_transaction(
 #[allow(clippy::too_many_arguments)]
 fn notify_booked(
     conn: &mut DbConnection,
-    reader: &Reader,
+    recipient: &Recipient<'_>,
+    (doctors_online, typical_seconds): (i32, i64),
     token: &TokenRow,
     opd: &OpdEntry,
     session: &SessionRow,
-    patient: &PatientRow,
     snapshot: &QueueSnapshot,
     now: DateTime<Utc>,
-    presence_since: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     let ahead = snapshot.position(&token.id).unwrap_or(snapshot.order.len());
-    let (doctors_online, typical_seconds) = pace(conn, reader, &opd.opd, presence_since)?;
     // With no doctor online yet, assume one: the estimate is a promise of order, not of time.
     let wait =
         expected_wait_seconds(ahead, doctors_online.max(1) as usize, typical_seconds).unwrap_or(0);
     let from = utc(session.starts_at).max(now);
     let expected = from + Duration::seconds(wait);
-    let language = Language::parse(&patient.preferred_language);
-    notify_token(
+    let language = Language::parse(recipient.language_code());
+    notify_token_to(
         conn,
+        recipient,
         token,
         opd,
-        "token-booked",
         &[("time", format_time_ist(expected, language))],
     )?;
     Ok(())
@@ -452,7 +477,7 @@ pub async fn cancel(
             queue::save_token(conn, &token)?;
             queue::release_place(conn, &token.session_id)?;
             queue::record_event(conn, &token, "cancelled", Some(&principal.user_id), now)?;
-            notify_token(conn, &token, &ctx.opd, "cancelled", &[])?;
+            notify_token(conn, &token, &ctx.opd, Some(&ctx.patient), "cancelled", &[])?;
             mark_near_turn_again(conn, &token.session_id, &ctx.opd, now)?;
             Ok(token_to_api(&token))
         })
@@ -493,7 +518,7 @@ pub fn cancel_for_closure(
         queue::save_token(conn, &token)?;
         queue::release_place(conn, &token.session_id)?;
         queue::record_event(conn, &token, "cancelled", Some(actor_id), now)?;
-        notify_token(conn, &token, &entry, "cancelled", &[])?;
+        notify_token(conn, &token, &entry, None, "cancelled", &[])?;
         cancelled.push((token, starts_at));
     }
     Ok(cancelled)

@@ -221,6 +221,7 @@ pub async fn call_next_or_current(
                 conn,
                 &token,
                 &entry,
+                None,
                 "called",
                 &[("minutes", minutes.to_string())],
             )?;
@@ -251,13 +252,27 @@ fn no_show(
         back_to_waiting(conn, &mut token)?;
         queue::save_token(conn, &token)?;
         queue::record_event(conn, &token, "requeued", actor, now)?;
-        notify_token(conn, &token, opd, "no-show", &[("requeued", "yes".into())])?;
+        notify_token(
+            conn,
+            &token,
+            opd,
+            None,
+            "no-show",
+            &[("requeued", "yes".into())],
+        )?;
     } else {
         token.status = TokenStatus::NoShow.as_str().into();
         token.no_show_at = Some(now);
         queue::save_token(conn, &token)?;
         reports::count_no_show(conn, &token, &opd.opd)?;
-        notify_token(conn, &token, opd, "no-show", &[("requeued", "no".into())])?;
+        notify_token(
+            conn,
+            &token,
+            opd,
+            None,
+            "no-show",
+            &[("requeued", "no".into())],
+        )?;
     }
     Ok(token)
 }

@@ -89,12 +89,39 @@ pub fn token_to_api(row: &TokenRow) -> Token {
     }
 }
 
-/// Writes a message about a token to its patient's outbox, in this transaction.
+/// Writes a message about a token to its patient's outbox, in this transaction. `patient` is
+/// the token's patient if the caller has read it already (else it is read here, once).
 fn notify_token(
     conn: &mut DbConnection,
     token: &TokenRow,
     opd: &OpdEntry,
+    patient: Option<&PatientRow>,
     template: &str,
+    extra: &[(&str, String)],
+) -> diesel::QueryResult<()> {
+    let read;
+    let patient = match patient {
+        Some(patient) => patient,
+        None => match patients::find(conn, &token.patient_id)? {
+            Some(found) => {
+                read = found;
+                &read
+            }
+            None => return Ok(()),
+        },
+    };
+    match outbox::Recipient::of(conn, patient, template)? {
+        Some(recipient) => notify_token_to(conn, &recipient, token, opd, extra),
+        None => Ok(()),
+    }
+}
+
+/// [`notify_token`] to a recipient looked up beforehand.
+fn notify_token_to(
+    conn: &mut DbConnection,
+    recipient: &outbox::Recipient<'_>,
+    token: &TokenRow,
+    opd: &OpdEntry,
     extra: &[(&str, String)],
 ) -> diesel::QueryResult<()> {
     let mut args = vec![
@@ -102,21 +129,20 @@ fn notify_token(
         (
             "opd",
             // The patient's language, needed only for a sensitive programme's wording.
-            public_name_in(conn, &opd.opd, Some(&opd.programme), |conn| {
-                Ok(patients::find(conn, &token.patient_id)?
-                    .map(|p| p.preferred_language)
-                    .unwrap_or_default())
+            public_name_in(conn, &opd.opd, Some(&opd.programme), |_| {
+                Ok(recipient.language_code().to_owned())
             })?,
         ),
     ];
     args.extend(extra.iter().cloned());
     // The token's page in the web app: where the patient follows the queue and joins.
     args.push(("link", format!("/app/tokens/{}", token.id)));
-    outbox::notify_patient(
+    recipient.notify(
         conn,
-        &token.patient_id,
-        Some(&opd.opd.hub_id),
-        template,
+        Some(outbox::Facility {
+            id: &opd.opd.hub_id,
+            state_code: opd.hub_state_code.as_deref(),
+        }),
         &args,
     )?;
     Ok(())
@@ -227,7 +253,7 @@ fn mark_near_turn(
             token.near_turn_at = Some(now);
             queue::save_token(conn, &token)?;
             queue::record_event(conn, &token, "near_turn", None, now)?;
-            notify_token(conn, &token, opd, "turn-near", &[])?;
+            notify_token(conn, &token, opd, None, "turn-near", &[])?;
         }
         waiting.id.near_turn = true;
     }

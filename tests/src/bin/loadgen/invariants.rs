@@ -68,9 +68,14 @@ pub async fn check(database_url: &str, acknowledged: Vec<Booked>) -> Report {
             }
         }
         let over: Vec<Count> = diesel::sql_query(
-            "SELECT COUNT(*) AS n FROM prescription_items WHERE dispensed_quantity > quantity \
-             OR dispensed_quantity <> (SELECT CAST(COALESCE(SUM(d.quantity), 0) AS INTEGER) \
-             FROM dispensations d WHERE d.item_id = prescription_items.id)",
+            // One pass over the dispensations, grouped, then joined: no index serves
+            // `dispensations.item_id` (the service reads them by prescription), so a
+            // per-item subquery would scan them all once per item (hours on a record day).
+            "SELECT COUNT(*) AS n FROM prescription_items i \
+             LEFT JOIN (SELECT item_id, CAST(SUM(quantity) AS INTEGER) AS total \
+             FROM dispensations GROUP BY item_id) d ON d.item_id = i.id \
+             WHERE i.dispensed_quantity > i.quantity \
+             OR i.dispensed_quantity <> COALESCE(d.total, 0)",
         )
         .load(conn)?;
         if over[0].n > 0 {
