@@ -39,6 +39,7 @@ both_backends!(
     one_doctor_calling_ten_times_at_once_calls_one_patient,
     a_patient_called_before_a_restart_keeps_the_join_window_after_it,
     the_sweep_reads_open_calls_and_live_presence_through_their_indexes,
+    an_update_built_by_db_prepared_is_prepared_once_per_connection,
 );
 
 async fn admin(app: &TestApp) -> String {
@@ -1445,4 +1446,57 @@ async fn the_sweep_reads_open_calls_and_live_presence_through_their_indexes(back
     ]) {
         assert!(plan.contains(index), "{sql}\n  is planned as: {plan}");
     }
+}
+
+/// Diesel prepares an `UPDATE` again on every run (it marks every one unsafe to keep); one built
+/// with `db::prepared::update` is prepared once per connection and kept, like a SELECT.
+async fn an_update_built_by_db_prepared_is_prepared_once_per_connection(backend: Backend) {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::{Connection, InstrumentationEvent};
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    use sanjeevani_api::db::{prepared, StoreError};
+    use sanjeevani_api::schema::opd_sessions;
+
+    let app = spawn_app(backend).await;
+    let (kept, sent) = app
+        .app_state
+        .db
+        .read(move |conn| -> Result<(Vec<String>, usize), StoreError> {
+            let kept = Arc::new(Mutex::new(Vec::new()));
+            let sent = Arc::new(Mutex::new(0));
+            let (record_kept, record_sent) = (kept.clone(), sent.clone());
+            conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
+                InstrumentationEvent::CacheQuery { sql, .. } => {
+                    record_kept.lock().unwrap().push(sql.to_owned())
+                }
+                InstrumentationEvent::StartQuery { .. } => *record_sent.lock().unwrap() += 1,
+                _ => {}
+            });
+            for _ in 0..3 {
+                // Types of their own, so no earlier use on this pooled connection counts.
+                diesel::update(opd_sessions::table.find("no-such-session"))
+                    .set(opd_sessions::capacity.eq(opd_sessions::capacity + 0))
+                    .execute(conn)?;
+                sanjeevani_api::native!(conn, |c| prepared::update(
+                    opd_sessions::table.find("no-such-session"),
+                    opd_sessions::capacity.eq(opd_sessions::capacity - 0),
+                )
+                .execute(c))?;
+            }
+            conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+            let kept = kept.lock().unwrap().clone();
+            let sent = *sent.lock().unwrap();
+            Ok((kept, sent))
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent, 6, "every run reached the database");
+    assert_eq!(
+        kept.len(),
+        1,
+        "only the prepared one was kept, once: {kept:?}"
+    );
+    assert!(kept[0].starts_with("UPDATE"), "{kept:?}");
+    assert!(kept[0].contains("- "), "the prepared one: {kept:?}");
 }

@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::prepared::prepared;
+use crate::db::prepared;
 use crate::db::DbConnection;
 use crate::native;
 use crate::schema::{cache_generations, opd_sessions, opds};
@@ -111,8 +111,9 @@ pub fn pace_version(conn: &mut DbConnection, opd_id: &str) -> QueryResult<Option
 
 /// A doctor went online or offline for the OPD, or one of its consultations completed.
 pub fn pace_changed(conn: &mut DbConnection, opd_id: &str) -> QueryResult<()> {
-    native!(conn, |c| prepared(
-        diesel::update(opds::table.find(opd_id)).set(opds::pace_version.eq(opds::pace_version + 1))
+    native!(conn, |c| prepared::update(
+        opds::table.find(opd_id),
+        opds::pace_version.eq(opds::pace_version + 1)
     )
     .execute(c)
     .map(|_| ()))

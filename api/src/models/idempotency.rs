@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::prepared::prepared;
+use crate::db::prepared;
 use crate::db::DbConnection;
 use crate::native;
 use crate::schema::idempotency_keys;
@@ -64,11 +64,12 @@ pub fn store_answer(
     status: i32,
     body: &str,
 ) -> QueryResult<()> {
-    native!(conn, |c| prepared(
-        diesel::update(idempotency_keys::table.find((user_id, key))).set((
+    native!(conn, |c| prepared::update(
+        idempotency_keys::table.find((user_id, key)),
+        (
             idempotency_keys::response_status.eq(status),
             idempotency_keys::response_body.eq(body),
-        ))
+        )
     )
     .execute(c)
     .map(|_| ()))

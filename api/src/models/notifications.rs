@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::prepared::prepared;
+use crate::db::prepared;
 use crate::db::DbConnection;
 use crate::schema::{notifications, users};
 
@@ -80,21 +80,19 @@ pub fn claim(
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
 ) -> QueryResult<bool> {
-    crate::native!(conn, |c| prepared(
-        diesel::update(
-            notifications::table
-                .filter(notifications::id.eq(id))
-                .filter(notifications::status.eq(PENDING))
-                .filter(
-                    notifications::lease_until
-                        .is_null()
-                        .or(notifications::lease_until.lt(now)),
-                ),
-        )
-        .set((
+    crate::native!(conn, |c| prepared::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::status.eq(PENDING))
+            .filter(
+                notifications::lease_until
+                    .is_null()
+                    .or(notifications::lease_until.lt(now)),
+            ),
+        (
             notifications::claimed_by.eq(worker),
             notifications::lease_until.eq(lease_until),
-        ))
+        )
     )
     .execute(c)
     .map(|n| n == 1))
@@ -131,20 +129,18 @@ pub fn finish(
     last_error: Option<&str>,
     sent_at: Option<NaiveDateTime>,
 ) -> QueryResult<bool> {
-    crate::native!(conn, |c| prepared(
-        diesel::update(
-            notifications::table
-                .filter(notifications::id.eq(id))
-                .filter(notifications::claimed_by.eq(worker)),
-        )
-        .set((
+    crate::native!(conn, |c| prepared::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::claimed_by.eq(worker)),
+        (
             notifications::status.eq(status),
             notifications::attempts.eq(attempts),
             notifications::next_attempt_at.eq(next_attempt_at),
             notifications::last_error.eq(last_error),
             notifications::sent_at.eq(sent_at),
             notifications::lease_until.eq(None::<NaiveDateTime>),
-        ))
+        )
     )
     .execute(c)
     .map(|n| n == 1))
@@ -152,11 +148,12 @@ pub fn finish(
 
 /// A login code is kept only until it is sent or given up: then its text is wiped.
 pub fn wipe_text(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-    crate::native!(conn, |c| prepared(
-        diesel::update(notifications::table.find(id)).set((
+    crate::native!(conn, |c| prepared::update(
+        notifications::table.find(id),
+        (
             notifications::body_text.eq(""),
             notifications::body_html.eq(None::<String>),
-        ))
+        )
     )
     .execute(c))
 }

@@ -10,7 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::auth::token::new_id;
 use crate::db::fixed::fixed;
-use crate::db::prepared::prepared;
+use crate::db::prepared;
 use crate::db::DbConnection;
 use crate::models::generations;
 use crate::queue::ordering::Waiting;
@@ -127,31 +127,30 @@ pub fn ensure_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<
 /// its queue order), or `None` when the session is full or has no row yet. One statement: on
 /// PostgreSQL it also takes the row lock that serialises this session's changes.
 pub fn take_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<SessionRow>> {
-    native!(conn, |c| prepared(
-        diesel::update(
-            opd_sessions::table
-                .filter(opd_sessions::id.eq(session_id))
-                .filter(opd_sessions::active_tokens.lt(opd_sessions::capacity)),
-        )
-        .set((
+    native!(conn, |c| prepared::update(
+        opd_sessions::table
+            .filter(opd_sessions::id.eq(session_id))
+            .filter(opd_sessions::active_tokens.lt(opd_sessions::capacity)),
+        (
             opd_sessions::tokens_issued.eq(opd_sessions::tokens_issued + 1),
             opd_sessions::active_tokens.eq(opd_sessions::active_tokens + 1),
             opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1),
             opd_sessions::version.eq(opd_sessions::version + 1),
-        ))
-        .returning(opd_sessions::all_columns)
+        )
     )
+    .returning(opd_sessions::all_columns)
     .get_result(c)
     .optional())
 }
 
 /// Gives a place back (a cancelled token frees room for someone else).
 pub fn release_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<()> {
-    native!(conn, |c| prepared(
-        diesel::update(opd_sessions::table.find(session_id)).set((
+    native!(conn, |c| prepared::update(
+        opd_sessions::table.find(session_id),
+        (
             opd_sessions::active_tokens.eq(opd_sessions::active_tokens - 1),
             opd_sessions::version.eq(opd_sessions::version + 1),
-        ))
+        )
     )
     .execute(c)
     .map(|_| ()))
@@ -160,11 +159,11 @@ pub fn release_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<(
 /// Locks the session row for this transaction and marks the queue as changed; returns the row
 /// as updated.
 pub fn lock_session(conn: &mut DbConnection, session_id: &str) -> QueryResult<Option<SessionRow>> {
-    native!(conn, |c| prepared(
-        diesel::update(opd_sessions::table.find(session_id))
-            .set(opd_sessions::version.eq(opd_sessions::version + 1))
-            .returning(opd_sessions::all_columns)
+    native!(conn, |c| prepared::update(
+        opd_sessions::table.find(session_id),
+        opd_sessions::version.eq(opd_sessions::version + 1)
     )
+    .returning(opd_sessions::all_columns)
     .get_result(c)
     .optional())
 }
@@ -174,9 +173,9 @@ pub fn set_lane_state(
     session_id: &str,
     regular_since_priority: i32,
 ) -> QueryResult<()> {
-    native!(conn, |c| prepared(
-        diesel::update(opd_sessions::table.find(session_id))
-            .set(opd_sessions::regular_since_priority.eq(regular_since_priority))
+    native!(conn, |c| prepared::update(
+        opd_sessions::table.find(session_id),
+        opd_sessions::regular_since_priority.eq(regular_since_priority)
     )
     .execute(c)
     .map(|_| ()))
@@ -199,8 +198,9 @@ pub fn insert_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()
 
 pub fn save_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> {
     // `TokenRow` sets every column (`treat_none_as_null`): one text, kept prepared.
-    native!(conn, |c| prepared(
-        diesel::update(tokens::table.find(&token.id)).set(token)
+    native!(conn, |c| prepared::update(
+        tokens::table.find(&token.id),
+        token
     )
     .execute(c)
     .map(|_| ()))
@@ -449,14 +449,12 @@ pub fn heartbeat(
     since: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    native!(conn, |c| prepared(
-        diesel::update(
-            doctor_presence::table
-                .filter(doctor_presence::doctor_id.eq(doctor_id))
-                .filter(doctor_presence::offline_at.is_null())
-                .filter(doctor_presence::last_heartbeat_at.gt(since)),
-        )
-        .set(doctor_presence::last_heartbeat_at.eq(now))
+    native!(conn, |c| prepared::update(
+        doctor_presence::table
+            .filter(doctor_presence::doctor_id.eq(doctor_id))
+            .filter(doctor_presence::offline_at.is_null())
+            .filter(doctor_presence::last_heartbeat_at.gt(since)),
+        doctor_presence::last_heartbeat_at.eq(now)
     )
     .execute(c))
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::prepared;
 use crate::db::DbConnection;
 use crate::models::generations;
 use crate::models::users::User;
@@ -60,8 +61,9 @@ pub fn find_live_by_token(
 }
 
 pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
-    crate::native!(conn, |c| crate::db::prepared::prepared(
-        diesel::update(sessions::table.find(id)).set(sessions::last_seen_at.eq(now))
+    crate::native!(conn, |c| prepared::update(
+        sessions::table.find(id),
+        sessions::last_seen_at.eq(now)
     )
     .execute(c))
 }
