@@ -116,8 +116,7 @@ pub async fn request_code(
                     args: &[("code", code), ("minutes", minutes.to_string())],
                     to: &to,
                     patient_id: None,
-                    facility_id: None,
-                    facility_state: None,
+                    facility: None,
                     // The wall clock, like all outbox scheduling: a code not sent within its
                     // life is not worth sending.
                     expires_at: Some(

@@ -48,10 +48,7 @@ pub struct NewMessage<'a> {
     pub to: &'a Destination,
     pub patient_id: Option<&'a str>,
     /// The facility concerned (an OPD's hub, a pharmacy): scopes what administrators see.
-    pub facility_id: Option<&'a str>,
-    /// The facility's state, when the caller already holds it (facilities never move, so a
-    /// cached one is exact); read from the facility otherwise.
-    pub facility_state: Option<&'a str>,
+    pub facility: Option<Facility<'a>>,
     /// After this the message is not worth sending (an OTP after its code expired).
     pub expires_at: Option<NaiveDateTime>,
 }
@@ -75,10 +72,13 @@ pub fn wall_now() -> NaiveDateTime {
 pub fn enqueue(conn: &mut DbConnection, message: &NewMessage<'_>) -> QueryResult<String> {
     let rendered = i18n::render(message.language, message.template, message.args)
         .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
-    let state_code = match (message.facility_id, message.facility_state) {
-        (Some(_), Some(known)) => Some(known.to_owned()),
-        (Some(id), None) => facilities::find(conn, id)?.map(|f| f.state_code),
-        (None, _) => None,
+    let state_code = match message.facility {
+        Some(Facility {
+            state_code: Some(known),
+            ..
+        }) => Some(known.to_owned()),
+        Some(facility) => facilities::find(conn, facility.id)?.map(|f| f.state_code),
+        None => None,
     };
     let (channel, destination) = match message.to {
         Destination::Phone(phone) => ("sms", phone.as_ref().to_owned()),
@@ -101,7 +101,7 @@ pub fn enqueue(conn: &mut DbConnection, message: &NewMessage<'_>) -> QueryResult
             body_text: rendered.text,
             body_html: html,
             patient_id: message.patient_id.map(str::to_owned),
-            facility_id: message.facility_id.map(str::to_owned),
+            facility_id: message.facility.map(|f| f.id.to_owned()),
             state_code,
             status: rows::PENDING.to_owned(),
             attempts: 0,
@@ -177,7 +177,8 @@ pub fn notify_patient(
     notify_patient_row(conn, &patient, about, template, args)
 }
 
-/// The facility a message is about, with its state if the caller holds it.
+/// The facility a message is about, with its state when the caller already holds it
+/// (facilities never move, so a cached one is exact); read from the facility otherwise.
 #[derive(Debug, Clone, Copy)]
 pub struct Facility<'a> {
     pub id: &'a str,
@@ -264,8 +265,7 @@ impl<'a> Recipient<'a> {
                 args: &args,
                 to: &self.to,
                 patient_id: Some(&patient.id),
-                facility_id: facility.map(|f| f.id),
-                facility_state: facility.and_then(|f| f.state_code),
+                facility,
                 expires_at: None,
             },
         )

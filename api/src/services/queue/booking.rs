@@ -315,7 +315,11 @@ fn book_in_transaction(
         return Err(already_booked());
     }
     let recipient = outbox::Recipient::of(conn, &patient, "token-booked")?;
-    let pace = pace(conn, reader, opd, presence_since)?;
+    // The pace only serves the message's expected time.
+    let pace = match &recipient {
+        Some(_) => Some(pace(conn, reader, opd, presence_since)?),
+        None => None,
+    };
     // A refusal below rolls the place back with everything else.
     let taken = match queue::take_place(conn, &request.session_id)? {
         Some(session) => Some(session),
@@ -405,7 +409,7 @@ fn book_in_transaction(
             Some(before) => before.with_booked(session.version, booked),
             None => load_snapshot(conn, &session, opd)?,
         };
-    if let Some(recipient) = &recipient {
+    if let (Some(recipient), Some(pace)) = (&recipient, pace) {
         notify_booked(
             conn, recipient, pace, &row, &entry, &session, &snapshot, now,
         )?;

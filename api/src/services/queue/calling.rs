@@ -248,32 +248,26 @@ fn no_show(
     now: NaiveDateTime,
 ) -> Result<TokenRow, ServiceError> {
     queue::record_event(conn, &token, "no_show", actor, now)?;
-    if opd.opd.requeue_no_show && token.requeues == 0 {
+    let requeued = opd.opd.requeue_no_show && token.requeues == 0;
+    if requeued {
         back_to_waiting(conn, &mut token)?;
         queue::save_token(conn, &token)?;
         queue::record_event(conn, &token, "requeued", actor, now)?;
-        notify_token(
-            conn,
-            &token,
-            opd,
-            None,
-            "no-show",
-            &[("requeued", "yes".into())],
-        )?;
     } else {
         token.status = TokenStatus::NoShow.as_str().into();
         token.no_show_at = Some(now);
         queue::save_token(conn, &token)?;
         reports::count_no_show(conn, &token, &opd.opd)?;
-        notify_token(
-            conn,
-            &token,
-            opd,
-            None,
-            "no-show",
-            &[("requeued", "no".into())],
-        )?;
     }
+    let requeued = if requeued { "yes" } else { "no" };
+    notify_token(
+        conn,
+        &token,
+        opd,
+        None,
+        "no-show",
+        &[("requeued", requeued.into())],
+    )?;
     Ok(token)
 }
 

@@ -99,16 +99,12 @@ fn notify_token(
     template: &str,
     extra: &[(&str, String)],
 ) -> diesel::QueryResult<()> {
-    let read;
-    let patient = match patient {
-        Some(patient) => patient,
-        None => match patients::find(conn, &token.patient_id)? {
-            Some(found) => {
-                read = found;
-                &read
-            }
-            None => return Ok(()),
-        },
+    let read = match patient {
+        Some(_) => None,
+        None => patients::find(conn, &token.patient_id)?,
+    };
+    let Some(patient) = patient.or(read.as_ref()) else {
+        return Ok(());
     };
     match outbox::Recipient::of(conn, patient, template)? {
         Some(recipient) => notify_token_to(conn, &recipient, token, opd, extra),
