@@ -16,11 +16,11 @@
 //! of the server, with 2 MiB held per computation. Older codes hashed with other parameters
 //! still verify: the parameters are read from the stored hash.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tokio::task::JoinError;
@@ -31,9 +31,12 @@ use tokio::task::JoinError;
 /// cores at once also finish no sooner.
 fn hashing_slots() -> &'static Semaphore {
     static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    SLOTS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(2, |cores| cores.get()))
-    })
+    SLOTS.get_or_init(|| Semaphore::new(hashing_slots_count()))
+}
+
+/// One hashing slot per core.
+fn hashing_slots_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get())
 }
 
 /// Makes every freed block of 256 KiB or more go straight back to the system. Call once at start.
@@ -65,39 +68,118 @@ pub async fn off_thread<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await
 }
 
-fn password_hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn password_params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters")
 }
 
-fn otp_hasher() -> Argon2<'static> {
-    let params = Params::new(2 * 1024, 1, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn otp_params() -> Params {
+    Params::new(2 * 1024, 1, 1, None).expect("valid argon2 parameters")
 }
 
-fn hash_with(hasher: &Argon2<'_>, secret: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    hasher
-        .hash_password(secret.as_bytes(), &salt)
-        .expect("argon2 hashing with valid parameters cannot fail")
-        .to_string()
-}
+/// The most argon2 memory (in 1 KiB blocks) that is kept for the next computation: enough for
+/// the OTP parameters and older 4 MiB codes, not the 19 MiB password hash (staff log in rarely).
+const KEPT_BLOCKS_MAX: usize = 4 * 1024;
 
-/// Verifies against a PHC string; the parameters come from the string itself, so hashes made
-/// with older parameters still verify.
-fn verify_with(hasher: &Argon2<'_>, phc: &str, secret: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => hasher.verify_password(secret.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+/// Runs `work` on argon2 working memory of `count` blocks, reusing memory a finished
+/// computation gave back.
+///
+/// Why: with large blocks returned to the system (see [`return_large_blocks_to_the_system`])
+/// every OTP hash mapped 2 MiB afresh, and the kernel's page faults and zeroing of those 512
+/// pages cost about as much as the hash itself on a record day. argon2 writes every block
+/// before reading it, so old contents do not matter. At most one buffer per hashing slot is
+/// kept: about 4 MiB on two cores.
+fn with_working_memory<T>(count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    static KEPT: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+    if count > KEPT_BLOCKS_MAX {
+        return work(&mut vec![Block::default(); count]);
     }
+    let kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    let mut blocks = kept.unwrap_or_default();
+    if blocks.len() < count {
+        blocks.resize(count, Block::default());
+    }
+    let result = work(&mut blocks[..count]);
+    let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    if kept.len() < hashing_slots_count() {
+        kept.push(blocks);
+    }
+    result
+}
+
+/// The raw argon2 output of `secret` with `salt` under the given algorithm, version and
+/// parameters (the output length is the parameters' own, 32 bytes by default).
+fn argon2_output(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    secret: &[u8],
+    salt: &Salt<'_>,
+) -> password_hash::Result<Output> {
+    let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let count = params.block_count();
+    let hasher = Argon2::new(algorithm, version, params);
+    with_working_memory(count, |blocks| {
+        Output::init_with(output_len, |out| {
+            Ok(hasher.hash_password_into_with_memory(secret, salt_bytes, out, blocks)?)
+        })
+    })
+}
+
+/// A PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`) of `secret` under `params`
+/// with a fresh random salt.
+fn hash_with(params: Params, secret: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    let params_string = ParamsString::try_from(&params).expect("argon2 parameters print");
+    let output = argon2_output(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params,
+        secret.as_bytes(),
+        &salt.as_salt(),
+    )
+    .expect("argon2 hashing with valid parameters cannot fail");
+    PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: params_string,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    }
+    .to_string()
+}
+
+/// Verifies against a PHC string; the algorithm, version and parameters come from the string
+/// itself, so hashes made with older parameters still verify. `Output`'s comparison takes the
+/// same time wherever the outputs differ.
+fn verify_with(phc: &str, secret: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let recipe = (
+        Algorithm::try_from(parsed.algorithm),
+        parsed
+            .version
+            .map_or(Ok(Version::default()), Version::try_from),
+        Params::try_from(&parsed),
+    );
+    let (Ok(algorithm), Ok(version), Ok(params)) = recipe else {
+        return false;
+    };
+    argon2_output(algorithm, version, params, secret.as_bytes(), &salt)
+        .is_ok_and(|computed| computed == expected)
 }
 
 pub fn hash_password(password: &str) -> String {
-    hash_with(&password_hasher(), password)
+    hash_with(password_params(), password)
 }
 
 pub fn verify_password(phc: &str, password: &str) -> bool {
-    verify_with(&password_hasher(), phc, password)
+    verify_with(phc, password)
 }
 
 /// Spends the same time as a real password check, for unknown or disabled users, so the
@@ -109,11 +191,11 @@ pub fn verify_dummy_password(password: &str) {
 }
 
 pub fn hash_otp(code: &str) -> String {
-    hash_with(&otp_hasher(), code)
+    hash_with(otp_params(), code)
 }
 
 pub fn verify_otp(phc: &str, code: &str) -> bool {
-    verify_with(&otp_hasher(), phc, code)
+    verify_with(phc, code)
 }
 
 /// Spends the time of a real code check, when there is no code to check against.
@@ -150,5 +232,48 @@ mod tests {
         assert_ne!(a, b);
         assert!(verify_otp(&a, "123456"));
         assert!(!verify_otp(&a, "123457"));
+    }
+
+    /// The hashes made on reused working memory are argon2's own: the crate's standard hasher
+    /// and verifier agree with ours both ways, whatever size the memory last held.
+    #[test]
+    fn hashes_on_reused_memory_match_the_argon2_crate_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let older = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4 * 1024, 1, 1, None).unwrap(),
+        );
+        for round in 0..3 {
+            let code = format!("65432{round}");
+            let salt = SaltString::generate(&mut OsRng);
+            let theirs = older
+                .hash_password(code.as_bytes(), &salt)
+                .unwrap()
+                .to_string();
+            assert!(
+                verify_otp(&theirs, &code),
+                "a 4 MiB code made by the crate verifies"
+            );
+            assert!(!verify_otp(&theirs, "000000"));
+
+            let ours = hash_otp(&code);
+            let parsed = PasswordHash::new(&ours).unwrap();
+            assert!(Argon2::default()
+                .verify_password(code.as_bytes(), &parsed)
+                .is_ok());
+            assert!(Argon2::default()
+                .verify_password(b"000000", &parsed)
+                .is_err());
+        }
+        let password = hash_password("a staff password");
+        let parsed = PasswordHash::new(&password).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"a staff password", &parsed)
+            .is_ok());
+        assert!(!verify_otp(
+            "$argon2id$v=19$m=2048,t=1,p=1$c2FsdHNhbHQ",
+            "123456"
+        ));
     }
 }
