@@ -205,6 +205,35 @@ fn pooled(
     conn.map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
+/// Logs a warning at start when the PostgreSQL server runs without autovacuum.
+///
+/// Why: each connection keeps its statements prepared, and PostgreSQL's plan cache keeps the
+/// generic plan it chose until the table is analysed again. Without autovacuum nothing analyses
+/// the tables as the day's rows arrive, so plans chosen while a table was a few pages long
+/// (sequential scans) stay. Measured on a 12,500-patient national day: 1,828 million rows read
+/// by sequential scans without it, 80 million with the tables analysed as they grew
+/// (tests/BENCHMARKS.md). The server still starts: the setting is the operator's.
+fn warn_without_autovacuum(conn: &mut DbConnection) {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        autovacuum: String,
+    }
+    let DbConnection::Postgres(conn) = conn else {
+        return;
+    };
+    if let Ok(setting) = diesel::sql_query("SHOW autovacuum").get_result::<Setting>(conn) {
+        if setting.autovacuum == "off" {
+            tracing::warn!(
+                "PostgreSQL runs with autovacuum off: tables are never analysed as they grow, \
+                 so kept query plans go stale and scan whole tables; turn autovacuum on \
+                 (PostgreSQL's default)"
+            );
+        }
+    }
+}
+
 /// Options for opening the database.
 #[derive(Debug, Clone)]
 pub struct DbOptions {
@@ -290,6 +319,7 @@ impl Database {
         // for another process's migration lock and may back-fill many rows.
         let mut conn = manager.with_limits(PgLimits::NONE).establish()?;
         run_migrations(&mut conn)?;
+        warn_without_autovacuum(&mut conn);
         drop(conn);
         let latest_migration = latest_migration(backend)?;
 
