@@ -304,22 +304,13 @@ password_file = "{missing}"
 /// PostgreSQL which it is.
 #[actix_web::test]
 async fn a_server_warns_at_start_when_postgresql_runs_without_autovacuum() {
-    use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+    use diesel::{Connection, PgConnection};
     if sanjeevani_tests::postgres_skipped() {
         return;
     }
-    #[derive(QueryableByName)]
-    struct Setting {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        autovacuum: String,
-    }
     let database = TestDatabase::create(Backend::Postgres);
     let mut conn = PgConnection::establish(&database.url).expect("connect");
-    let off = diesel::sql_query("SHOW autovacuum")
-        .get_result::<Setting>(&mut conn)
-        .expect("SHOW autovacuum")
-        .autovacuum
-        == "off";
+    let off = sanjeevani_api::db::autovacuum_is_off(&mut conn).expect("SHOW autovacuum");
     let server = sanjeevani_tests::process::ServerProcess::start(&database.url).await;
     // The warning comes before the server listens, so it is in the log once it answers.
     let warned = server.log().contains("autovacuum off");

@@ -34,9 +34,11 @@ fn hashing_slots() -> &'static Semaphore {
     SLOTS.get_or_init(|| Semaphore::new(hashing_slots_count()))
 }
 
-/// One hashing slot per core.
+/// One hashing slot per core. Found once: on Linux `available_parallelism` reads the cgroup's
+/// files, and the count is asked after every hash.
 fn hashing_slots_count() -> usize {
-    std::thread::available_parallelism().map_or(2, |cores| cores.get())
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| std::thread::available_parallelism().map_or(2, |cores| cores.get()))
 }
 
 /// Makes every freed block of 256 KiB or more go straight back to the system. Call once at start.
@@ -154,24 +156,24 @@ fn hash_with(params: Params, secret: &str) -> String {
 /// itself, so hashes made with older parameters still verify. `Output`'s comparison takes the
 /// same time wherever the outputs differ.
 fn verify_with(phc: &str, secret: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else {
-        return false;
+    let verify = || -> password_hash::Result<bool> {
+        let parsed = PasswordHash::new(phc)?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Ok(false);
+        };
+        let algorithm = Algorithm::try_from(parsed.algorithm)?;
+        let version = parsed.version.map(Version::try_from).transpose()?;
+        let params = Params::try_from(&parsed)?;
+        let computed = argon2_output(
+            algorithm,
+            version.unwrap_or_default(),
+            params,
+            secret.as_bytes(),
+            &salt,
+        )?;
+        Ok(computed == expected)
     };
-    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-        return false;
-    };
-    let recipe = (
-        Algorithm::try_from(parsed.algorithm),
-        parsed
-            .version
-            .map_or(Ok(Version::default()), Version::try_from),
-        Params::try_from(&parsed),
-    );
-    let (Ok(algorithm), Ok(version), Ok(params)) = recipe else {
-        return false;
-    };
-    argon2_output(algorithm, version, params, secret.as_bytes(), &salt)
-        .is_ok_and(|computed| computed == expected)
+    verify().unwrap_or(false)
 }
 
 pub fn hash_password(password: &str) -> String {

@@ -205,6 +205,18 @@ fn pooled(
     conn.map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
+/// Whether the PostgreSQL server runs without autovacuum (`SHOW autovacuum`).
+pub fn autovacuum_is_off(conn: &mut diesel::PgConnection) -> diesel::QueryResult<bool> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        autovacuum: String,
+    }
+    let setting = diesel::sql_query("SHOW autovacuum").get_result::<Setting>(conn)?;
+    Ok(setting.autovacuum == "off")
+}
+
 /// Logs a warning at start when the PostgreSQL server runs without autovacuum.
 ///
 /// Why: each connection keeps its statements prepared, and PostgreSQL's plan cache keeps the
@@ -214,17 +226,8 @@ fn pooled(
 /// by sequential scans without it, 80 million with the tables analysed as they grew
 /// (tests/BENCHMARKS.md). The server still starts: the setting is the operator's.
 fn warn_without_autovacuum(conn: &mut DbConnection) {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Setting {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        autovacuum: String,
-    }
-    let DbConnection::Postgres(conn) = conn else {
-        return;
-    };
-    if let Ok(setting) = diesel::sql_query("SHOW autovacuum").get_result::<Setting>(conn) {
-        if setting.autovacuum == "off" {
+    if let DbConnection::Postgres(conn) = conn {
+        if autovacuum_is_off(conn).unwrap_or(false) {
             tracing::warn!(
                 "PostgreSQL runs with autovacuum off: tables are never analysed as they grow, \
                  so kept query plans go stale and scan whole tables; turn autovacuum on \

@@ -632,8 +632,8 @@ async fn national_day(
     let mut all_booked = Vec::new();
     let sessions: Vec<String> = (0..NATIONAL_OPDS).map(|o| world.session_of(o)).collect();
     let mut first = 0;
-    let mut wave_started = Instant::now();
     while first < args.day_patients {
+        let wave_started = Instant::now();
         let count = args.wave.min(args.day_patients - first);
         // Patients `first..first + on_phones` book on their phones, the rest of the wave are
         // walk-ins at spokes.
@@ -695,14 +695,13 @@ async fn national_day(
         first += count;
         // Errors so far, wave by wave: a day stopped early still tells whether any request
         // failed for good.
-        let errors_so_far: u64 = totals.ops.values().map(|s| s.errors).sum();
         println!(
-            "  {first:>7} patients through in {:>6.1} s (this wave {:>5.1} s, {errors_so_far} errors so far, server RSS peak {:.0} MB)",
+            "  {first:>7} patients through in {:>6.1} s (this wave {:>5.1} s, {} errors so far, server RSS peak {:.0} MB)",
             started.elapsed().as_secs_f64(),
             wave_started.elapsed().as_secs_f64(),
+            totals.errors(),
             api.peak_rss_mib()
         );
-        wave_started = Instant::now();
     }
     let elapsed = started.elapsed();
     let day = Phase {

@@ -68,6 +68,11 @@ impl Stats {
         }
     }
 
+    /// Failed requests of every operation.
+    pub fn errors(&self) -> u64 {
+        self.ops.values().map(|s| s.errors).sum()
+    }
+
     pub fn merge(&mut self, other: Stats) {
         for (op, stats) in other.ops {
             let entry = self.ops.entry(op).or_default();
@@ -105,7 +110,7 @@ impl Phase {
     }
 
     pub fn errors(&self) -> u64 {
-        self.stats.ops.values().map(|s| s.errors).sum()
+        self.stats.errors()
     }
 
     /// Every operation of the phase, one line each.
