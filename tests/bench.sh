@@ -7,7 +7,8 @@
 #   bash tests/bench.sh --instructions --backend sqlite --world both   # per request, callgrind
 # `--world national` seeds the national service's 1,15,234 spokes, 15,731 hubs, 1,152 OPDs and
 # 2,29,057 doctors first; `--instructions` needs valgrind (callgrind_control) and takes minutes.
-# Release builds of the server and the load generator; PostgreSQL on 127.0.0.1:5432 (trust).
+# Release builds of the server and the load generator. PostgreSQL: a cluster of the run's own
+# (Debian's binaries, autovacuum on); `--postgres shared` uses 127.0.0.1:5432 (trust) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p sanjeevani-api -p sanjeevani-tests --bins

@@ -84,18 +84,6 @@ pub async fn request_code(
                     retry_after_seconds: seconds_until(now, oldest + Duration::hours(1)),
                 });
             }
-            // Counted in the same transaction as the challenge: a refusal below rolls it back.
-            let new_window = match throttle::count_hit(conn, OTP_SCOPE, &client, client_limit, now)?
-            {
-                Counted::Hit { opened } => opened,
-                Counted::Full {
-                    retry_after_seconds,
-                } => {
-                    return Err(AuthError::RateLimited {
-                        retry_after_seconds,
-                    })
-                }
-            };
             otp::retire_unused(conn, &key, now)?;
             NewOtpChallenge {
                 id: &id,
@@ -126,6 +114,21 @@ pub async fn request_code(
                 &worker,
                 lease,
             )?;
+            // Counted last, in the same transaction as the challenge and its message: a
+            // refusal rolls both back. Every request from one address (many phones behind a
+            // carrier's NAT) writes this one counter row, which PostgreSQL keeps locked until
+            // the commit, so it is taken as late as it can be.
+            let new_window = match throttle::count_hit(conn, OTP_SCOPE, &client, client_limit, now)?
+            {
+                Counted::Hit { opened } => opened,
+                Counted::Full {
+                    retry_after_seconds,
+                } => {
+                    return Err(AuthError::RateLimited {
+                        retry_after_seconds,
+                    })
+                }
+            };
             Ok((message_id, new_window))
         })
         .await?;

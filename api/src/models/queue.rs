@@ -4,7 +4,7 @@
 //! `version`). On PostgreSQL that row lock serialises bookings and calls on one session across
 //! all API processes; on SQLite the single writer already does.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -449,11 +449,45 @@ pub fn heartbeat(
     since: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    // Whatever the last heartbeat was: a day ahead of this process's clock is beyond any skew
+    // between the API processes.
+    refresh_presences(conn, doctor_id, since, now + Duration::days(1), now)
+}
+
+/// How often working the queue is written down as a heartbeat: a presence times out only
+/// after `queue.presence_timeout_seconds` (90 s by default), so a younger heartbeat is left
+/// as it is.
+const SIGN_OF_LIFE_EVERY: Duration = Duration::seconds(10);
+
+/// A doctor working the queue (calling, starting, completing) is alive: like [`heartbeat`],
+/// but presences whose heartbeat is younger than [`SIGN_OF_LIFE_EVERY`] are left alone.
+/// Writing every sign of life would rewrite the doctor's presence rows several times a
+/// consultation (on PostgreSQL a new row version and index entries each time) for no change a
+/// timeout can see.
+pub fn sign_of_life(
+    conn: &mut DbConnection,
+    doctor_id: &str,
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    refresh_presences(conn, doctor_id, since, now - SIGN_OF_LIFE_EVERY, now)
+}
+
+/// Sets the heartbeat of the doctor's open presences whose last one is in
+/// `(since, not_after]` to `now`.
+fn refresh_presences(
+    conn: &mut DbConnection,
+    doctor_id: &str,
+    since: NaiveDateTime,
+    not_after: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     native!(conn, |c| prepared::update(
         doctor_presence::table
             .filter(doctor_presence::doctor_id.eq(doctor_id))
             .filter(doctor_presence::offline_at.is_null())
-            .filter(doctor_presence::last_heartbeat_at.gt(since)),
+            .filter(doctor_presence::last_heartbeat_at.gt(since))
+            .filter(doctor_presence::last_heartbeat_at.le(not_after)),
         doctor_presence::last_heartbeat_at.eq(now)
     )
     .execute(c))

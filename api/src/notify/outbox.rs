@@ -70,6 +70,16 @@ pub fn wall_now() -> NaiveDateTime {
 
 /// Renders `message` and writes it to the outbox in the caller's transaction. Returns its id.
 pub fn enqueue(conn: &mut DbConnection, message: &NewMessage<'_>) -> QueryResult<String> {
+    write_message(conn, message, None)
+}
+
+/// Writes a rendered message, its lease already held by `claim`'s worker for its length if
+/// given (one insert rather than an insert and a claim).
+fn write_message(
+    conn: &mut DbConnection,
+    message: &NewMessage<'_>,
+    claim: Option<(&str, chrono::Duration)>,
+) -> QueryResult<String> {
     let rendered = i18n::render(message.language, message.template, message.args)
         .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
     let state_code = match message.facility {
@@ -106,8 +116,8 @@ pub fn enqueue(conn: &mut DbConnection, message: &NewMessage<'_>) -> QueryResult
             status: rows::PENDING.to_owned(),
             attempts: 0,
             next_attempt_at: now,
-            claimed_by: None,
-            lease_until: None,
+            claimed_by: claim.map(|(worker, _)| worker.to_owned()),
+            lease_until: claim.map(|(_, lease)| now + lease),
             last_error: None,
             expires_at: message.expires_at,
             created_at: now,
@@ -127,10 +137,7 @@ pub fn enqueue_claimed(
     worker: &str,
     lease: chrono::Duration,
 ) -> QueryResult<String> {
-    let id = enqueue(conn, message)?;
-    let now = wall_now();
-    rows::claim(conn, &id, worker, now, now + lease)?;
-    Ok(id)
+    write_message(conn, message, Some((worker, lease)))
 }
 
 /// Sends a message this process enqueued with [`enqueue_claimed`], now. A failure leaves it to

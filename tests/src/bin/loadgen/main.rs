@@ -14,6 +14,7 @@ mod http;
 mod instructions;
 mod invariants;
 mod national;
+mod postgres;
 mod scenario;
 mod server;
 mod stats;
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use sanjeevani_tests::{Backend, TestDatabase};
+use sanjeevani_tests::Backend;
 
 use scenario::{Booked, Booking, World};
 use stats::Phase;
@@ -40,6 +41,10 @@ struct Args {
     /// `sqlite`, `postgres` or `both`.
     #[arg(long, default_value = "both")]
     backend: String,
+    /// PostgreSQL runs on `own` (a cluster started for the run, with autovacuum on as in
+    /// production) or `shared` (the test server at SANJEEVANI_TEST_POSTGRES_URL, as it is set).
+    #[arg(long, default_value = "own")]
+    postgres: String,
     /// The server binary (default: `sanjeevani` beside this program, i.e. target/release).
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -193,17 +198,18 @@ fn worlds(choice: &str, instructions: bool) -> Vec<WorldSize> {
 /// A fresh database; in the national world, already filled with the national service (a first
 /// start of the server migrates it and seeds the demo, which the national rows must follow).
 async fn fresh_database(
+    args: &Args,
     server_bin: &PathBuf,
     backend: Backend,
     world: WorldSize,
     inbox: &Arc<server::OtpInbox>,
-) -> TestDatabase {
-    let database = TestDatabase::create(backend);
+) -> postgres::LoadDatabase {
+    let database = postgres::LoadDatabase::create(backend, postgres::Server::parse(&args.postgres));
     if world == WorldSize::National {
-        server::start_api(server_bin, &database.url, inbox.clone())
+        server::start_api(server_bin, database.url(), inbox.clone())
             .await
             .stop();
-        let seeded = national::seed(&database.url, backend).await;
+        let seeded = national::seed(database.url(), backend).await;
         println!("{}", national::describe(&seeded));
     }
     database
@@ -313,8 +319,8 @@ async fn benchmark(
 ) -> Outcome {
     println!("\n== {} ==", backend_name(backend));
     let inbox = Arc::new(server::OtpInbox::default());
-    let database = fresh_database(server_bin, backend, world_size, &inbox).await;
-    let api = server::start_api(server_bin, &database.url, inbox.clone()).await;
+    let database = fresh_database(args, server_bin, backend, world_size, &inbox).await;
+    let api = server::start_api(server_bin, database.url(), inbox.clone()).await;
     println!("server pid {} at {}", api.pid(), api.address);
     let per_session = args.bookings / (args.opds - 1).max(1) + 1;
     let capacity = (per_session * 2 + 10) as i32;
@@ -401,8 +407,9 @@ async fn benchmark(
     }
     let peak_rss_mib = api.peak_rss_mib();
     api.stop();
-    let report = invariants::check(&database.url, booked.to_vec()).await;
+    let report = invariants::check(database.url(), booked.to_vec()).await;
     print_invariants(&report);
+    database.print_what_postgresql_read();
     Outcome {
         backend,
         phases,
@@ -614,8 +621,8 @@ async fn national_day(
         args.assisted_share * 100.0
     );
     let inbox = Arc::new(server::OtpInbox::default());
-    let database = fresh_database(server_bin, backend, world_size, &inbox).await;
-    let api = server::start_api(server_bin, &database.url, inbox.clone()).await;
+    let database = fresh_database(args, server_bin, backend, world_size, &inbox).await;
+    let api = server::start_api(server_bin, database.url(), inbox.clone()).await;
     let capacity = (args.day_patients / NATIONAL_OPDS + 20) as i32;
     let world = scenario::build_world(
         &api.address,
@@ -712,8 +719,9 @@ async fn national_day(
     day.print(ceiling);
     let peak = api.peak_rss_mib();
     api.stop();
-    let report = invariants::check(&database.url, all_booked).await;
+    let report = invariants::check(database.url(), all_booked).await;
     print_invariants(&report);
+    database.print_what_postgresql_read();
     let minutes = elapsed.as_secs_f64() / 60.0;
     // A smaller day is a rehearsal: its time says nothing about the record day's target.
     let verdict = if args.day_patients >= RECORD_DAY {
