@@ -29,6 +29,7 @@ both_backends!(
     no_show_is_requeued_once_when_the_opd_allows,
     the_doctor_sends_a_patient_back_to_the_waiting_line,
     doctors_go_offline_when_their_heartbeat_stops,
+    working_the_queue_keeps_a_doctor_online,
     only_assigned_online_doctors_call_patients,
     near_turn_is_recorded_once,
     cho_books_an_assisted_consultation_with_vitals,
@@ -810,6 +811,37 @@ async fn doctors_go_offline_when_their_heartbeat_stops(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("presence was never closed");
+}
+
+/// Calling, starting and completing are signs of life: a doctor busy with patients does not
+/// time out for want of a heartbeat. One younger than 10 s is not written again (every step
+/// would otherwise rewrite the doctor's presence rows), so the last one written counts.
+async fn working_the_queue_keeps_a_doctor_online(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patient = app.quick_patients(1, 1990).await.remove(0);
+    app.book(&patient.token, &session, &patient.patient_id)
+        .await;
+    let doctor = app.staff_token("dr.sen").await;
+    app.go_online(&doctor, DEMO_GM).await;
+    let board = format!("/api/v1/opd-sessions/{session}/board");
+    app.advance(Duration::seconds(60));
+    let called = app.call_next(&doctor, &session).await;
+    let id = called["id"].as_str().unwrap().to_owned();
+    app.advance(Duration::seconds(5));
+    app.step(&doctor, &id, "start").await;
+    app.advance(Duration::seconds(60));
+    assert_eq!(
+        app.get(&board, None).await.body["doctors_online"],
+        1,
+        "the call 65 s ago kept the doctor online past the 90 s after going online"
+    );
+    app.advance(Duration::seconds(26));
+    assert_eq!(
+        app.get(&board, None).await.body["doctors_online"],
+        0,
+        "91 s after the call: the start 5 s after it was not written as a heartbeat"
+    );
 }
 
 async fn only_assigned_online_doctors_call_patients(backend: Backend) {

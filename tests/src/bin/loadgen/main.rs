@@ -43,8 +43,8 @@ struct Args {
     backend: String,
     /// PostgreSQL runs on `own` (a cluster started for the run, with autovacuum on as in
     /// production) or `shared` (the test server at SANJEEVANI_TEST_POSTGRES_URL, as it is set).
-    #[arg(long, default_value = "own")]
-    postgres: String,
+    #[arg(long, value_enum, default_value_t = postgres::Server::Own)]
+    postgres: postgres::Server,
     /// The server binary (default: `sanjeevani` beside this program, i.e. target/release).
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -198,13 +198,13 @@ fn worlds(choice: &str, instructions: bool) -> Vec<WorldSize> {
 /// A fresh database; in the national world, already filled with the national service (a first
 /// start of the server migrates it and seeds the demo, which the national rows must follow).
 async fn fresh_database(
-    args: &Args,
+    postgres: postgres::Server,
     server_bin: &PathBuf,
     backend: Backend,
     world: WorldSize,
     inbox: &Arc<server::OtpInbox>,
 ) -> postgres::LoadDatabase {
-    let database = postgres::LoadDatabase::create(backend, postgres::Server::parse(&args.postgres));
+    let database = postgres::LoadDatabase::create(backend, postgres);
     if world == WorldSize::National {
         server::start_api(server_bin, database.url(), inbox.clone())
             .await
@@ -319,7 +319,7 @@ async fn benchmark(
 ) -> Outcome {
     println!("\n== {} ==", backend_name(backend));
     let inbox = Arc::new(server::OtpInbox::default());
-    let database = fresh_database(args, server_bin, backend, world_size, &inbox).await;
+    let database = fresh_database(args.postgres, server_bin, backend, world_size, &inbox).await;
     let api = server::start_api(server_bin, database.url(), inbox.clone()).await;
     println!("server pid {} at {}", api.pid(), api.address);
     let per_session = args.bookings / (args.opds - 1).max(1) + 1;
@@ -621,7 +621,7 @@ async fn national_day(
         args.assisted_share * 100.0
     );
     let inbox = Arc::new(server::OtpInbox::default());
-    let database = fresh_database(args, server_bin, backend, world_size, &inbox).await;
+    let database = fresh_database(args.postgres, server_bin, backend, world_size, &inbox).await;
     let api = server::start_api(server_bin, database.url(), inbox.clone()).await;
     let capacity = (args.day_patients / NATIONAL_OPDS + 20) as i32;
     let world = scenario::build_world(

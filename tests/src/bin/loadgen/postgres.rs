@@ -9,22 +9,12 @@ use sanjeevani_tests::postgres_cluster::TempCluster;
 use sanjeevani_tests::{Backend, TestDatabase};
 
 /// Which PostgreSQL server a load runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Server {
     /// A cluster started for the run (Debian's binaries), removed afterwards.
     Own,
     /// The server the tests use (`SANJEEVANI_TEST_POSTGRES_URL`, 127.0.0.1:5432), as it is set.
     Shared,
-}
-
-impl Server {
-    pub fn parse(choice: &str) -> Self {
-        match choice {
-            "own" => Server::Own,
-            "shared" => Server::Shared,
-            other => panic!("--postgres must be own or shared, not {other}"),
-        }
-    }
 }
 
 /// The production settings the own cluster adds to `TempCluster`'s (which turns fsync off for
@@ -35,7 +25,7 @@ const PRODUCTION_SETTINGS: &str = "fsync = on\nsynchronous_commit = on\nfull_pag
 /// A load's database; on PostgreSQL with the cluster it lives on, which outlives it (fields
 /// drop in order: the database is dropped first).
 pub struct LoadDatabase {
-    pub database: TestDatabase,
+    database: TestDatabase,
     cluster: Option<TempCluster>,
 }
 
