@@ -23,6 +23,7 @@ both_backends!(
     the_client_limit_slides_and_old_counters_are_deleted,
     invalid_numbers_are_refused_and_nothing_is_sent,
     email_login_uses_the_same_rules,
+    a_login_looks_the_account_up_through_its_own_index_whatever_the_statistics_say,
 );
 
 const PHONE: &str = "+919876543210";
@@ -354,4 +355,74 @@ async fn the_client_limit_slides_and_old_counters_are_deleted(backend: Backend) 
     app.advance(Duration::hours(3));
     assert_eq!(app.request_otp("+919000000008").await.status, 202);
     assert_eq!(window_rows(&app).await, 1);
+}
+
+/// A login finds the account by phone through `users_patient_phone` and by email through
+/// `users_patient_email`, even while the database's statistics count no patients (a new
+/// database; a day's first patients beside the national staff). When both indexes held every
+/// patient, either could serve the other's lookup read whole and filtered, and PostgreSQL chose
+/// that on the national load: 3,909 blocks per phone lookup at 7,700 patients, growing with each
+/// one. The statements are captured as diesel sends them and explained by the database itself,
+/// on PostgreSQL as the generic plan a pooled connection keeps, sequential scans priced out
+/// (the test's tables are small).
+async fn a_login_looks_the_account_up_through_its_own_index_whatever_the_statistics_say(
+    backend: Backend,
+) {
+    use sanjeevani_api::db::StoreError;
+    use sanjeevani_api::models::users;
+    use sanjeevani_tests::plans::{fill_behind_statistics, plan, statements_sent, PostgresPlan};
+
+    let app = spawn_app(backend).await;
+    // Statistics taken while no patient exists, then patients with both a phone and an email.
+    app.app_state
+        .db
+        .write(|conn| -> Result<(), StoreError> {
+            let patients = (0..300).map(|i| {
+                format!(
+                    "('stats-{i}', 'patient', 'Patient {i}', '+9170000{i:05}', \
+                     'patient{i}@example.in', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            });
+            let columns = "id, role, name, phone, email, created_at, updated_at";
+            Ok(fill_behind_statistics(conn, "users", columns, patients)?)
+        })
+        .await
+        .unwrap();
+    let plans = app
+        .app_state
+        .db
+        .read(move |conn| -> Result<Vec<(String, String)>, StoreError> {
+            let ((by_phone, by_email), statements) = statements_sent(conn, |conn| {
+                (
+                    users::find_patient_by_login(conn, Some("+917000000007"), None),
+                    users::find_patient_by_login(conn, None, Some("patient7@example.in")),
+                )
+            });
+            assert_eq!(by_phone?.map(|u| u.id).as_deref(), Some("stats-7"));
+            assert_eq!(by_email?.map(|u| u.id).as_deref(), Some("stats-7"));
+            assert_eq!(statements.len(), 2, "{statements:?}");
+            let mut plans = Vec::new();
+            for (sql, value) in statements
+                .into_iter()
+                .zip(["'+917000000007'", "'patient7@example.in'"])
+            {
+                let plan = plan(
+                    conn,
+                    backend,
+                    &sql,
+                    &[value, "1"],
+                    PostgresPlan::GenericIndexesOnly,
+                )?;
+                plans.push((sql, plan));
+            }
+            Ok(plans)
+        })
+        .await
+        .unwrap();
+    for ((sql, plan), index) in plans
+        .iter()
+        .zip(["users_patient_phone", "users_patient_email"])
+    {
+        assert!(plan.contains(index), "{sql}\n  is planned as: {plan}");
+    }
 }

@@ -26,6 +26,7 @@ both_backends!(
     two_processes_share_the_outbox_without_sending_twice,
     messages_about_a_sensitive_programme_never_name_it_in_any_language,
     messages_link_to_the_token_and_the_prescription_in_the_web_app,
+    the_worker_takes_the_oldest_due_messages_from_the_index_in_its_order,
 );
 
 const PHONE: &str = "+919876543210";
@@ -518,4 +519,79 @@ async fn messages_link_to_the_token_and_the_prescription_in_the_web_app(backend:
         "{texts:?}"
     );
     assert!(texts.iter().all(|t| !t.contains("{site}")));
+}
+
+/// A worker round takes the oldest due messages (`ORDER BY next_attempt_at, id LIMIT n`) in the
+/// order of `notifications_due` itself, however many messages wait and whatever the statistics
+/// say: on the national load PostgreSQL, expecting one pending message, read all 15,000 waiting
+/// and sorted them every round (15,481 blocks, 62-238 ms), while the index lacked the id. The
+/// statement is captured as diesel sends it and explained by the database itself, on PostgreSQL
+/// as the generic plan a pooled connection keeps.
+async fn the_worker_takes_the_oldest_due_messages_from_the_index_in_its_order(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    use sanjeevani_api::db::StoreError;
+    use sanjeevani_api::models::notifications as outbox;
+    use sanjeevani_tests::plans::{fill_behind_statistics, plan, statements_sent, PostgresPlan};
+
+    let app = spawn_app(backend).await;
+    // Statistics taken while no message waits, then 300 waiting (due only in 2099, so the
+    // application's own worker leaves them alone).
+    app.app_state
+        .db
+        .write(|conn| -> Result<(), StoreError> {
+            let waiting = (0..300).map(|i| {
+                format!(
+                    "('waiting-{i:03}', 'token-booked', 'sms', '+9170000{i:05}', 'en', FALSE, \
+                     '', 'text', 'pending', 0, '2099-01-01 00:00:00', '2099-01-01 00:00:00')"
+                )
+            });
+            let columns = "id, template, channel, destination, language, essential, subject, \
+                           body_text, status, attempts, next_attempt_at, created_at";
+            Ok(fill_behind_statistics(
+                conn,
+                "notifications",
+                columns,
+                waiting,
+            )?)
+        })
+        .await
+        .unwrap();
+    // The round as the worker runs it, in a transaction; what it sends is then sent again in
+    // its order in a transaction, the selection explained where it came.
+    let (sql, plan) = app
+        .app_state
+        .db
+        .write(move |conn| -> Result<(String, String), StoreError> {
+            let later = chrono::NaiveDate::from_ymd_opt(2099, 1, 2)
+                .and_then(|day| day.and_hms_opt(0, 0, 0))
+                .unwrap();
+            let (due, statements) = statements_sent(conn, |conn| outbox::due(conn, later, 32));
+            let due = due?;
+            assert_eq!(due.len(), 32);
+            assert_eq!(due[0], "waiting-000", "oldest first, then by id");
+            let later = "'2099-01-02 00:00:00'";
+            let mut selection = None;
+            for sql in statements {
+                if sql.starts_with("SELECT") {
+                    let arguments = ["'pending'", later, later, "32"];
+                    let plan = plan(
+                        conn,
+                        backend,
+                        &sql,
+                        &arguments,
+                        PostgresPlan::GenericIndexesOnly,
+                    )?;
+                    assert!(selection.replace((sql, plan)).is_none(), "one selection");
+                } else {
+                    conn.batch_execute(&sql)?;
+                }
+            }
+            Ok(selection.expect("the selection"))
+        })
+        .await
+        .unwrap();
+    assert!(
+        plan.contains("notifications_due") && !plan.contains("Sort") && !plan.contains("B-TREE"),
+        "{sql}\n  is planned as: {plan}"
+    );
 }

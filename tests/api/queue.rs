@@ -1402,24 +1402,9 @@ async fn a_patient_called_before_a_restart_keeps_the_join_window_after_it(backen
 /// explained by the database itself (on PostgreSQL with sequential scans priced out, since an
 /// almost empty table would be scanned anyway).
 async fn the_sweep_reads_open_calls_and_live_presence_through_their_indexes(backend: Backend) {
-    use std::sync::{Arc, Mutex};
-
-    use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
-    use diesel::sql_types::Text;
-    use diesel::{QueryableByName, RunQueryDsl};
     use sanjeevani_api::db::StoreError;
     use sanjeevani_api::models::queue as queries;
-
-    #[derive(QueryableByName)]
-    struct SqlitePlan {
-        #[diesel(sql_type = Text)]
-        detail: String,
-    }
-    #[derive(QueryableByName)]
-    struct PostgresPlan {
-        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-        line: String,
-    }
+    use sanjeevani_tests::plans::{plan, statements_sent, PostgresPlan};
 
     let app = spawn_app(backend).await;
     let now = sanjeevani_tests::test_start().naive_utc();
@@ -1427,44 +1412,22 @@ async fn the_sweep_reads_open_calls_and_live_presence_through_their_indexes(back
         .app_state
         .db
         .read(move |conn| -> Result<Vec<(String, String)>, StoreError> {
-            let sent = Arc::new(Mutex::new(Vec::new()));
-            let record = sent.clone();
-            conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-                if let InstrumentationEvent::StartQuery { query, .. } = event {
-                    record.lock().unwrap().push(query.to_string());
-                }
+            let (swept, statements) = statements_sent(conn, |conn| {
+                queries::expired_calls(conn, now)?;
+                queries::open_calls_at(conn, now)?;
+                queries::stale_presence(conn, now)
             });
-            queries::expired_calls(conn, now)?;
-            queries::open_calls_at(conn, now)?;
-            queries::stale_presence(conn, now)?;
-            conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
-            let statements = sent.lock().unwrap().clone();
+            swept?;
             assert_eq!(statements.len(), 3, "{statements:?}");
             let mut plans = Vec::new();
             for sql in statements {
-                let sql = sql.split(" -- binds").next().unwrap().to_owned();
-                let plan = match backend {
-                    Backend::Sqlite => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-                        .load::<SqlitePlan>(conn)?
-                        .into_iter()
-                        .map(|row| row.detail)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    Backend::Postgres => {
-                        conn.batch_execute(&format!(
-                            "SET enable_seqscan = off; PREPARE sweep_probe AS {sql}"
-                        ))?;
-                        let plan =
-                            diesel::sql_query("EXPLAIN EXECUTE sweep_probe('2026-11-23 05:00:00')")
-                                .load::<PostgresPlan>(conn)?
-                                .into_iter()
-                                .map(|row| row.line)
-                                .collect::<Vec<_>>()
-                                .join("; ");
-                        conn.batch_execute("DEALLOCATE sweep_probe; RESET enable_seqscan")?;
-                        plan
-                    }
-                };
+                let plan = plan(
+                    conn,
+                    backend,
+                    &sql,
+                    &["'2026-11-23 05:00:00'"],
+                    PostgresPlan::IndexesOnly,
+                )?;
                 plans.push((sql, plan));
             }
             Ok(plans)

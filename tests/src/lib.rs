@@ -11,6 +11,7 @@ pub mod events;
 pub mod external;
 pub mod fhir;
 pub mod pages;
+pub mod plans;
 pub mod postgres_cluster;
 pub mod process;
 pub mod world;

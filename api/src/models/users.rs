@@ -120,8 +120,10 @@ pub fn names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String
 }
 
 crate::fixed_sql! {
-    /// Word for word the condition of the partial indexes `users_patient_phone` and
-    /// `users_patient_email`, so that they serve the login lookup (`db::fixed` says why).
+    /// Word for word the role condition of the partial indexes `users_patient_phone` and
+    /// `users_patient_email`, so that they serve the login lookup (`db::fixed` says why); their
+    /// other condition (`phone IS NOT NULL`, `email IS NOT NULL`) follows from the lookup's own
+    /// `=`, and keeps each index from serving the other column's lookup.
     PatientRole = "\"users\".\"role\" = 'patient'";
 }
 
