@@ -119,14 +119,25 @@ impl Browser {
         field.send_keys(value).await.expect("typed");
     }
 
+    /// Clicks the first element matching a CSS selector. A page that renders live (a queue, a
+    /// workspace) may replace the element between finding and clicking it; it is then found
+    /// again, a few times at most.
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .click()
-            .await
-            .expect("clicked");
+        for _ in 0..5 {
+            let element = self
+                .client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("no {css}: {e}"));
+            match element.click().await {
+                Ok(()) => return,
+                Err(e) if e.is_stale_element_reference() => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("{css} not clicked: {e}"),
+            }
+        }
+        panic!("{css}: replaced by the page at each of five clicks");
     }
 
     /// Clicks something that loads a new page (a form's submit button, a link) and waits
