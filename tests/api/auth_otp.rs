@@ -374,20 +374,16 @@ async fn a_login_looks_the_account_up_through_its_own_index_whatever_the_statist
 
     let app = spawn_app(backend).await;
     // Statistics taken while no patient exists, then patients with both a phone and an email.
-    app.app_state
-        .db
-        .write(|conn| -> Result<(), StoreError> {
-            let patients = (0..300).map(|i| {
-                format!(
-                    "('stats-{i}', 'patient', 'Patient {i}', '+9170000{i:05}', \
-                     'patient{i}@example.in', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                )
-            });
-            let columns = "id, role, name, phone, email, created_at, updated_at";
-            Ok(fill_behind_statistics(conn, "users", columns, patients)?)
+    let patients = (0..300)
+        .map(|i| {
+            format!(
+                "('stats-{i}', 'patient', 'Patient {i}', '+9170000{i:05}', \
+                 'patient{i}@example.in', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
         })
-        .await
-        .unwrap();
+        .collect();
+    let columns = "id, role, name, phone, email, created_at, updated_at";
+    fill_behind_statistics(&app, "users", columns, patients).await;
     let plans = app
         .app_state
         .db
@@ -406,13 +402,7 @@ async fn a_login_looks_the_account_up_through_its_own_index_whatever_the_statist
                 .into_iter()
                 .zip(["'+917000000007'", "'patient7@example.in'"])
             {
-                let plan = plan(
-                    conn,
-                    backend,
-                    &sql,
-                    &[value, "1"],
-                    PostgresPlan::GenericIndexesOnly,
-                )?;
+                let plan = plan(conn, &sql, &[value, "1"], PostgresPlan::GenericIndexesOnly)?;
                 plans.push((sql, plan));
             }
             Ok(plans)

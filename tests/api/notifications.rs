@@ -536,26 +536,17 @@ async fn the_worker_takes_the_oldest_due_messages_from_the_index_in_its_order(ba
     let app = spawn_app(backend).await;
     // Statistics taken while no message waits, then 300 waiting (due only in 2099, so the
     // application's own worker leaves them alone).
-    app.app_state
-        .db
-        .write(|conn| -> Result<(), StoreError> {
-            let waiting = (0..300).map(|i| {
-                format!(
-                    "('waiting-{i:03}', 'token-booked', 'sms', '+9170000{i:05}', 'en', FALSE, \
-                     '', 'text', 'pending', 0, '2099-01-01 00:00:00', '2099-01-01 00:00:00')"
-                )
-            });
-            let columns = "id, template, channel, destination, language, essential, subject, \
-                           body_text, status, attempts, next_attempt_at, created_at";
-            Ok(fill_behind_statistics(
-                conn,
-                "notifications",
-                columns,
-                waiting,
-            )?)
+    let waiting = (0..300)
+        .map(|i| {
+            format!(
+                "('waiting-{i:03}', 'token-booked', 'sms', '+9170000{i:05}', 'en', FALSE, \
+                 '', 'text', 'pending', 0, '2099-01-01 00:00:00', '2099-01-01 00:00:00')"
+            )
         })
-        .await
-        .unwrap();
+        .collect();
+    let columns = "id, template, channel, destination, language, essential, subject, \
+                   body_text, status, attempts, next_attempt_at, created_at";
+    fill_behind_statistics(&app, "notifications", columns, waiting).await;
     // The round as the worker runs it, in a transaction; what it sends is then sent again in
     // its order in a transaction, the selection explained where it came.
     let (sql, plan) = app
@@ -574,13 +565,7 @@ async fn the_worker_takes_the_oldest_due_messages_from_the_index_in_its_order(ba
             for sql in statements {
                 if sql.starts_with("SELECT") {
                     let arguments = ["'pending'", later, later, "32"];
-                    let plan = plan(
-                        conn,
-                        backend,
-                        &sql,
-                        &arguments,
-                        PostgresPlan::GenericIndexesOnly,
-                    )?;
+                    let plan = plan(conn, &sql, &arguments, PostgresPlan::GenericIndexesOnly)?;
                     assert!(selection.replace((sql, plan)).is_none(), "one selection");
                 } else {
                     conn.batch_execute(&sql)?;

@@ -772,13 +772,20 @@ async fn the_doctor_sends_a_patient_back_to_the_waiting_line(backend: Backend) {
     app.step(&roy, id, "complete").await;
 }
 
+/// The doctors the session's public board counts online.
+async fn doctors_on_board(app: &TestApp, session: &str) -> Value {
+    app.get(&format!("/api/v1/opd-sessions/{session}/board"), None)
+        .await
+        .body["doctors_online"]
+        .clone()
+}
+
 async fn doctors_go_offline_when_their_heartbeat_stops(backend: Backend) {
     let app = spawn_app(backend).await;
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, DEMO_GM).await;
     let session = monday_morning(DEMO_GM);
-    let url = format!("/api/v1/opd-sessions/{session}/board");
-    assert_eq!(app.get(&url, None).await.body["doctors_online"], 1);
+    assert_eq!(doctors_on_board(&app, &session).await, 1);
     app.advance(Duration::seconds(60));
     assert_eq!(
         app.post("/api/v1/doctor/heartbeat", Some(&doctor), json!({}))
@@ -788,13 +795,13 @@ async fn doctors_go_offline_when_their_heartbeat_stops(backend: Backend) {
     );
     app.advance(Duration::seconds(60));
     assert_eq!(
-        app.get(&url, None).await.body["doctors_online"],
+        doctors_on_board(&app, &session).await,
         1,
         "the heartbeat kept the doctor online"
     );
     app.advance(Duration::seconds(31));
     assert_eq!(
-        app.get(&url, None).await.body["doctors_online"],
+        doctors_on_board(&app, &session).await,
         0,
         "silent for more than 90 s"
     );
@@ -824,7 +831,6 @@ async fn working_the_queue_keeps_a_doctor_online(backend: Backend) {
         .await;
     let doctor = app.staff_token("dr.sen").await;
     app.go_online(&doctor, DEMO_GM).await;
-    let board = format!("/api/v1/opd-sessions/{session}/board");
     app.advance(Duration::seconds(60));
     let called = app.call_next(&doctor, &session).await;
     let id = called["id"].as_str().unwrap().to_owned();
@@ -832,13 +838,13 @@ async fn working_the_queue_keeps_a_doctor_online(backend: Backend) {
     app.step(&doctor, &id, "start").await;
     app.advance(Duration::seconds(60));
     assert_eq!(
-        app.get(&board, None).await.body["doctors_online"],
+        doctors_on_board(&app, &session).await,
         1,
         "the call 65 s ago kept the doctor online past the 90 s after going online"
     );
     app.advance(Duration::seconds(26));
     assert_eq!(
-        app.get(&board, None).await.body["doctors_online"],
+        doctors_on_board(&app, &session).await,
         0,
         "91 s after the call: the start 5 s after it was not written as a heartbeat"
     );
@@ -1423,7 +1429,6 @@ async fn the_sweep_reads_open_calls_and_live_presence_through_their_indexes(back
             for sql in statements {
                 let plan = plan(
                     conn,
-                    backend,
                     &sql,
                     &["'2026-11-23 05:00:00'"],
                     PostgresPlan::IndexesOnly,

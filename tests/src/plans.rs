@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
 use diesel::sql_types::Text;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
-use sanjeevani_api::db::DbConnection;
+use sanjeevani_api::db::{DbConnection, StoreError};
 
-use crate::Backend;
+use crate::TestApp;
 
 /// Runs `f` and answers what it answered with the statements it sent, as diesel rendered them
 /// (placeholders, no bound values).
@@ -34,18 +34,24 @@ pub fn statements_sent<T>(
 /// Takes `table`'s statistics as it stands, then inserts `rows` (SQL value lists for `columns`):
 /// a table holding what its statistics have not seen, as on a new day before autovacuum's next
 /// `ANALYZE`, where a plan that trusts the statistics reads far more than it expects.
-pub fn fill_behind_statistics(
-    conn: &mut DbConnection,
-    table: &str,
-    columns: &str,
-    rows: impl Iterator<Item = String>,
-) -> QueryResult<()> {
-    conn.batch_execute(&format!("ANALYZE {table}"))?;
-    let rows: Vec<String> = rows.collect();
-    conn.batch_execute(&format!(
-        "INSERT INTO {table} ({columns}) VALUES {}",
-        rows.join(", ")
-    ))
+pub async fn fill_behind_statistics(
+    app: &TestApp,
+    table: &'static str,
+    columns: &'static str,
+    rows: Vec<String>,
+) {
+    app.app_state
+        .db
+        .write(move |conn| -> Result<(), StoreError> {
+            conn.batch_execute(&format!("ANALYZE {table}"))?;
+            conn.batch_execute(&format!(
+                "INSERT INTO {table} ({columns}) VALUES {}",
+                rows.join(", ")
+            ))?;
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{table} filled behind its statistics: {e}"));
 }
 
 /// How PostgreSQL is asked for a plan.
@@ -76,18 +82,17 @@ struct PostgresPlanRow {
 /// `arguments` (SQL literals, in the placeholders' order).
 pub fn plan(
     conn: &mut DbConnection,
-    backend: Backend,
     sql: &str,
     arguments: &[&str],
     how: PostgresPlan,
 ) -> QueryResult<String> {
-    let lines = match backend {
-        Backend::Sqlite => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+    let lines = match conn {
+        DbConnection::Sqlite(_) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
             .load::<SqlitePlanRow>(conn)?
             .into_iter()
             .map(|row| row.detail)
             .collect::<Vec<_>>(),
-        Backend::Postgres => {
+        DbConnection::Postgres(_) => {
             let settings: &[(&str, &str)] = match how {
                 PostgresPlan::IndexesOnly => &[("enable_seqscan", "off")],
                 PostgresPlan::GenericIndexesOnly => &[
