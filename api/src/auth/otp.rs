@@ -27,6 +27,7 @@ use super::throttle::{self, seconds_until, Counted, OTP_SCOPE};
 use super::token::{new_id, new_otp_code};
 use super::{AuthError, LoginIdentifier};
 use crate::db::StoreError;
+use crate::models::notifications::NotificationRow;
 use crate::models::otp::{self, NewOtpChallenge};
 use crate::models::patients;
 use crate::models::users::{self, NewUser};
@@ -65,9 +66,9 @@ pub async fn request_code(
         &settings.client_limits,
     );
     let client = throttle::client_key(&client_ip);
-    let (message_id, new_window) = state
+    let (message, new_window) = state
         .db
-        .write(move |conn| -> Result<(String, bool), AuthError> {
+        .write(move |conn| -> Result<(NotificationRow, bool), AuthError> {
             let hour_ago = now - Duration::hours(1);
             let to_identifier = otp::sent_to_identifier_since(conn, &key, hour_ago)?;
             if let Some(last) = to_identifier.first() {
@@ -96,7 +97,7 @@ pub async fn request_code(
             }
             .insert(conn)?;
             let language = account_language(conn, &to)?;
-            let message_id = outbox::enqueue_claimed(
+            let message = outbox::enqueue_claimed(
                 conn,
                 &NewMessage {
                     template: "otp",
@@ -129,14 +130,14 @@ pub async fn request_code(
                     })
                 }
             };
-            Ok((message_id, new_window))
+            Ok((message, new_window))
         })
         .await?;
     if new_window {
         throttle::forget_old_windows(state, OTP_SCOPE, now).await;
     }
     // Committed: the message is safe in the outbox whatever happens to this send.
-    if let Err(error) = outbox::deliver_claimed(state, message_id).await {
+    if let Err(error) = outbox::deliver_claimed(state, message).await {
         tracing::warn!(%error, "recording an OTP delivery failed; the worker will retry");
     }
     tracing::info!(to = %destination.masked(), channel = destination.channel_name(), "OTP queued");

@@ -14,8 +14,8 @@
 //! Scheduling uses the wall clock, not the application's clock: retries and leases are about
 //! real time against real gateways.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::QueryResult;
@@ -70,16 +70,16 @@ pub fn wall_now() -> NaiveDateTime {
 
 /// Renders `message` and writes it to the outbox in the caller's transaction. Returns its id.
 pub fn enqueue(conn: &mut DbConnection, message: &NewMessage<'_>) -> QueryResult<String> {
-    write_message(conn, message, None)
+    write_message(conn, message, None).map(|row| row.id)
 }
 
 /// Writes a rendered message, its lease already held by `claim`'s worker for its length if
-/// given (one insert rather than an insert and a claim).
+/// given (one insert rather than an insert and a claim). Answers the row as written.
 fn write_message(
     conn: &mut DbConnection,
     message: &NewMessage<'_>,
     claim: Option<(&str, chrono::Duration)>,
-) -> QueryResult<String> {
+) -> QueryResult<NotificationRow> {
     let rendered = i18n::render(message.language, message.template, message.args)
         .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
     let state_code = match message.facility {
@@ -97,68 +97,56 @@ fn write_message(
     // Login codes stay a single plain-text part: the shortest mail that shows the code.
     let html = (channel == "email" && message.template != "otp").then(|| html_of(&rendered.text));
     let now = wall_now();
-    let id = new_id();
-    rows::insert(
-        conn,
-        &NotificationRow {
-            id: id.clone(),
-            template: message.template.to_owned(),
-            channel: channel.to_owned(),
-            destination,
-            language: message.language.code().to_owned(),
-            essential: is_essential(message.template),
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: html,
-            patient_id: message.patient_id.map(str::to_owned),
-            facility_id: message.facility.map(|f| f.id.to_owned()),
-            state_code,
-            status: rows::PENDING.to_owned(),
-            attempts: 0,
-            next_attempt_at: now,
-            claimed_by: claim.map(|(worker, _)| worker.to_owned()),
-            lease_until: claim.map(|(_, lease)| now + lease),
-            last_error: None,
-            expires_at: message.expires_at,
-            created_at: now,
-            sent_at: None,
-        },
-    )?;
-    Ok(id)
+    let row = NotificationRow {
+        id: new_id(),
+        template: message.template.to_owned(),
+        channel: channel.to_owned(),
+        destination,
+        language: message.language.code().to_owned(),
+        essential: is_essential(message.template),
+        subject: rendered.subject,
+        body_text: rendered.text,
+        body_html: html,
+        patient_id: message.patient_id.map(str::to_owned),
+        facility_id: message.facility.map(|f| f.id.to_owned()),
+        state_code,
+        status: rows::PENDING.to_owned(),
+        attempts: 0,
+        next_attempt_at: now,
+        claimed_by: claim.map(|(worker, _)| worker.to_owned()),
+        lease_until: claim.map(|(_, lease)| now + lease),
+        last_error: None,
+        expires_at: message.expires_at,
+        created_at: now,
+        sent_at: None,
+    };
+    rows::insert(conn, &row)?;
+    Ok(row)
 }
 
 /// Like [`enqueue`], with the lease already taken by `worker` (this process): used for OTPs,
 /// which the requesting process then sends at once with [`deliver_claimed`] instead of waiting
 /// for a worker. No other worker can take it meanwhile; if this process dies, the lease runs
-/// out and any worker sends it.
+/// out and any worker sends it. Answers the row as written, for [`deliver_claimed`].
 pub fn enqueue_claimed(
     conn: &mut DbConnection,
     message: &NewMessage<'_>,
     worker: &str,
     lease: chrono::Duration,
-) -> QueryResult<String> {
+) -> QueryResult<NotificationRow> {
     write_message(conn, message, Some((worker, lease)))
 }
 
-/// Sends a message this process enqueued with [`enqueue_claimed`], now. A failure leaves it to
-/// the worker's retries.
-pub async fn deliver_claimed(state: &AppState, id: String) -> Result<(), crate::db::StoreError> {
-    let worker = state.outbox.worker_id.to_string();
-    let row = state
-        .db
-        .read(
-            move |conn| -> Result<Option<NotificationRow>, crate::db::StoreError> {
-                Ok(rows::find(conn, &id)?.filter(|row| {
-                    row.status == rows::PENDING
-                        && row.claimed_by.as_deref() == Some(worker.as_str())
-                }))
-            },
-        )
-        .await?;
-    match row {
-        Some(row) => deliver_one(state, row).await,
-        None => Ok(()),
-    }
+/// Sends a message this process enqueued with [`enqueue_claimed`], now: call it once the
+/// transaction that wrote the message has committed. It is sent as written, without reading it
+/// back: this process holds its lease, so no worker touches it before the lease runs out. A
+/// failure leaves it to the worker's retries.
+pub async fn deliver_claimed(
+    state: &AppState,
+    row: NotificationRow,
+) -> Result<(), crate::db::StoreError> {
+    let outcome = attempt(state, row).await;
+    record(state, vec![outcome]).await
 }
 
 /// Writes a message to a patient, in their language, to their account's phone or email (or the
@@ -311,6 +299,8 @@ pub struct Outbox {
     wake: Arc<Notify>,
     attempted: broadcast::Sender<String>,
     worker_id: Arc<str>,
+    /// When this process last marked the messages whose validity ended (see [`EXPIRY_EVERY`]).
+    expired_at: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Default for Outbox {
@@ -325,7 +315,19 @@ impl Outbox {
             wake: Arc::new(Notify::new()),
             attempted: broadcast::channel(256).0,
             worker_id: new_id().into(),
+            expired_at: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Whether a round should mark the messages whose validity ended now: the first round, then
+    /// one every [`EXPIRY_EVERY`].
+    fn expiry_is_due(&self) -> bool {
+        let mut last = self.expired_at.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= EXPIRY_EVERY);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 
     /// Tells this process's worker to look now (after committing a message that should not
@@ -364,10 +366,17 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The most messages one round claims. A round costs two writes (claim, record) whatever its
-/// size, so the worker keeps up with a national day's messages (five or so per patient) instead
-/// of paying a write and its commit per message.
-const ROUND: i64 = 32;
+/// The most messages one round claims. A round costs two writes whatever its size: the claim
+/// (expiry, selection, one UPDATE) and the record (one UPDATE for every message sent), so the
+/// worker keeps up with a national day's messages (five or so per patient) instead of paying
+/// statements, and on SQLite the single writer's time, per message.
+const ROUND: i64 = 64;
+
+/// How often a process marks the pending messages whose validity ended as expired (and wipes a
+/// login code's text). A round never claims such a message anyway ([`rows::due`] leaves it
+/// out), so this is the record and the wipe, not a guard: run every round, the statement cost a
+/// round more than its claim on the national load (774 blocks a call; tests/BENCHMARKS.md).
+const EXPIRY_EVERY: Duration = Duration::from_secs(5);
 
 /// One round: claim what is due, send it, record every outcome in one write. Returns how many
 /// were tried.
@@ -377,21 +386,17 @@ const ROUND: i64 = 32;
 pub async fn deliver_due(state: &AppState) -> Result<usize, crate::db::StoreError> {
     let worker = state.outbox.worker_id.to_string();
     let lease = chrono::Duration::seconds(state.settings.notifications.lease_seconds as i64);
+    let expire = state.outbox.expiry_is_due();
     let claimed = state
         .db
         .write(
             move |conn| -> Result<Vec<NotificationRow>, crate::db::StoreError> {
                 let now = wall_now();
-                rows::expire_stale(conn, now)?;
-                let mut claimed = Vec::new();
-                for id in rows::due(conn, now, ROUND)? {
-                    if rows::claim(conn, &id, &worker, now, now + lease)? {
-                        if let Some(row) = rows::find(conn, &id)? {
-                            claimed.push(row);
-                        }
-                    }
+                if expire {
+                    rows::expire_stale(conn, now)?;
                 }
-                Ok(claimed)
+                let due = rows::due(conn, now, ROUND)?;
+                Ok(rows::claim_all(conn, &due, &worker, now + lease)?)
             },
         )
         .await?;
@@ -420,11 +425,6 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, crate::db::StoreErro
         .collect();
     record(state, outcomes).await?;
     Ok(count)
-}
-
-async fn deliver_one(state: &AppState, row: NotificationRow) -> Result<(), crate::db::StoreError> {
-    let outcome = attempt(state, row).await;
-    record(state, vec![outcome]).await
 }
 
 /// What one attempt to send a message came to, to be recorded.
@@ -504,7 +504,8 @@ async fn attempt(state: &AppState, row: NotificationRow) -> Attempt {
     }
 }
 
-/// Records attempts in one write (only the worker still holding a lease changes its message).
+/// Records attempts in one write (only the worker still holding a lease changes its message):
+/// the messages sent in one statement, whatever their number, each retry or give-up in its own.
 async fn record(state: &AppState, outcomes: Vec<Attempt>) -> Result<(), crate::db::StoreError> {
     if outcomes.is_empty() {
         return Ok(());
@@ -513,7 +514,15 @@ async fn record(state: &AppState, outcomes: Vec<Attempt>) -> Result<(), crate::d
     let ids = state
         .db
         .write(move |conn| -> Result<Vec<String>, crate::db::StoreError> {
-            for outcome in &outcomes {
+            let (sent, unsent): (Vec<&Attempt>, Vec<&Attempt>) = outcomes
+                .iter()
+                .partition(|outcome| outcome.status == rows::SENT);
+            // One time for the round's sends: the last of them, by which all had gone out.
+            if let Some(sent_at) = sent.iter().filter_map(|outcome| outcome.sent_at).max() {
+                let ids: Vec<String> = sent.iter().map(|outcome| outcome.id.clone()).collect();
+                rows::finish_sent(conn, &ids, &worker, sent_at)?;
+            }
+            for outcome in unsent {
                 let finished = rows::finish(
                     conn,
                     &outcome.id,
