@@ -618,18 +618,7 @@ async fn seventy_waiting(app: &TestApp) {
     let columns = "id, template, channel, destination, language, essential, subject, \
                    body_text, status, attempts, next_attempt_at, created_at, claimed_by, \
                    lease_until";
-    app.app_state
-        .db
-        .write(move |conn| -> Result<(), ApiError> {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute(&format!(
-                "INSERT INTO notifications ({columns}) VALUES {}",
-                rows.join(", ")
-            ))?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    app.insert_rows("notifications", columns, rows).await;
 }
 
 /// (id, status, attempts, claimed_by, body_text) of every outbox row, by id.
@@ -797,24 +786,17 @@ async fn a_login_code_not_sent_within_its_life_is_never_sent_and_its_text_is_wip
     let app = spawn_app_with(backend, |settings| settings.notifications.worker = false).await;
     // A first round marks what expired; the next mark is seconds away.
     assert_eq!(deliver_due(&app.app_state).await.unwrap(), 0);
-    app.app_state
-        .db
-        .write(|conn| -> Result<(), ApiError> {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute(
-                "INSERT INTO notifications (id, template, channel, destination, language, \
-                 essential, subject, body_text, status, attempts, next_attempt_at, created_at, \
-                 expires_at) VALUES \
-                 ('m-code', 'otp', 'sms', '+917000000001', 'en', TRUE, '', \
-                  'Your code is 482913', 'pending', 1, '2000-01-01 00:00:00', \
-                  '2000-01-01 00:00:00', '2000-01-01 00:10:00'), \
-                 ('m-booked', 'token-booked', 'sms', '+917000000002', 'en', FALSE, '', \
-                  'Booked', 'pending', 0, '2000-01-01 00:00:00', '2000-01-01 00:00:00', NULL)",
-            )?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    let columns = "id, template, channel, destination, language, essential, subject, \
+                   body_text, status, attempts, next_attempt_at, created_at, expires_at";
+    let rows = vec![
+        "('m-code', 'otp', 'sms', '+917000000001', 'en', TRUE, '', 'Your code is 482913', \
+          'pending', 1, '2000-01-01 00:00:00', '2000-01-01 00:00:00', '2000-01-01 00:10:00')"
+            .to_owned(),
+        "('m-booked', 'token-booked', 'sms', '+917000000002', 'en', FALSE, '', 'Booked', \
+          'pending', 0, '2000-01-01 00:00:00', '2000-01-01 00:00:00', NULL)"
+            .to_owned(),
+    ];
+    app.insert_rows("notifications", columns, rows).await;
     assert_eq!(deliver_due(&app.app_state).await.unwrap(), 1);
     let sent: Vec<String> = app.capture.all().into_iter().map(|m| m.id).collect();
     assert_eq!(sent, ["m-booked"]);

@@ -321,6 +321,24 @@ impl TestApp {
         self.database.clone()
     }
 
+    /// Inserts `rows` (SQL value lists for `columns`) into `table` in one statement, as they
+    /// are: rows a test needs in a state no request makes (long due, leased by another process).
+    pub async fn insert_rows(&self, table: &'static str, columns: &'static str, rows: Vec<String>) {
+        use diesel::connection::SimpleConnection;
+
+        self.app_state
+            .db
+            .write(move |conn| -> Result<(), sanjeevani_api::db::StoreError> {
+                conn.batch_execute(&format!(
+                    "INSERT INTO {table} ({columns}) VALUES {}",
+                    rows.join(", ")
+                ))?;
+                Ok(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("rows inserted into {table}: {e}"));
+    }
+
     pub async fn request(
         &self,
         method: Method,

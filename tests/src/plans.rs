@@ -43,15 +43,11 @@ pub async fn fill_behind_statistics(
     app.app_state
         .db
         .write(move |conn| -> Result<(), StoreError> {
-            conn.batch_execute(&format!("ANALYZE {table}"))?;
-            conn.batch_execute(&format!(
-                "INSERT INTO {table} ({columns}) VALUES {}",
-                rows.join(", ")
-            ))?;
-            Ok(())
+            Ok(conn.batch_execute(&format!("ANALYZE {table}"))?)
         })
         .await
-        .unwrap_or_else(|e| panic!("{table} filled behind its statistics: {e}"));
+        .unwrap_or_else(|e| panic!("{table} analysed: {e}"));
+    app.insert_rows(table, columns, rows).await;
 }
 
 /// How PostgreSQL is asked for a plan.

@@ -155,11 +155,10 @@ pub fn expire_stale(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<
     .execute(conn)
 }
 
-/// Records the outcome of an attempt by the worker holding the lease (a worker whose lease was
-/// taken over changes nothing). `status` is `sent`, `pending` (retry at `next_attempt_at`) or
-/// `dead`.
-#[allow(clippy::too_many_arguments)]
-pub fn finish(
+/// Records an attempt that did not send the message, by the worker holding the lease (a worker
+/// whose lease was taken over changes nothing): `status` is `pending` (retry at
+/// `next_attempt_at`) or `dead`. Sent messages are recorded together by [`finish_sent`].
+pub fn finish_unsent(
     conn: &mut DbConnection,
     id: &str,
     worker: &str,
@@ -167,7 +166,6 @@ pub fn finish(
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     last_error: Option<&str>,
-    sent_at: Option<NaiveDateTime>,
 ) -> QueryResult<bool> {
     crate::native!(conn, |c| prepared::update(
         notifications::table
@@ -178,7 +176,7 @@ pub fn finish(
             notifications::attempts.eq(attempts),
             notifications::next_attempt_at.eq(next_attempt_at),
             notifications::last_error.eq(last_error),
-            notifications::sent_at.eq(sent_at),
+            notifications::sent_at.eq(None::<NaiveDateTime>),
             notifications::lease_until.eq(None::<NaiveDateTime>),
         )
     )

@@ -430,12 +430,21 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, crate::db::StoreErro
 /// What one attempt to send a message came to, to be recorded.
 struct Attempt {
     id: String,
-    status: &'static str,
-    attempts: i32,
-    next_attempt_at: NaiveDateTime,
-    error: Option<String>,
-    sent_at: Option<NaiveDateTime>,
-    is_otp: bool,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Sent {
+        at: NaiveDateTime,
+    },
+    /// Tried again at `next_attempt_at` (`pending`) or given up (`dead`).
+    Unsent {
+        status: &'static str,
+        attempts: i32,
+        next_attempt_at: NaiveDateTime,
+        error: String,
+        is_otp: bool,
+    },
 }
 
 /// Sends one claimed message through the messenger.
@@ -473,71 +482,82 @@ async fn attempt(state: &AppState, row: NotificationRow) -> Attempt {
     };
     let attempts = row.attempts + 1;
     let now = wall_now();
-    let (status, next_attempt_at, error, sent_at) = match &result {
-        Ok(()) => (rows::SENT, now, None, Some(now)),
-        Err(error) if attempts as u32 >= settings.max_attempts => {
-            (rows::DEAD, now, Some(error.to_string()), None)
+    // Logs name the message id, template and channel only: never the text (codes, health).
+    let outcome = match result {
+        Ok(()) => {
+            tracing::info!(id = %row.id, template = %row.template, channel = %row.channel, attempts, "notification sent");
+            Outcome::Sent { at: now }
         }
         Err(error) => {
-            let wait = backoff(settings, attempts as u32);
-            let next = now + chrono::Duration::milliseconds(wait.as_millis() as i64);
-            (rows::PENDING, next, Some(error.to_string()), None)
+            let (status, next_attempt_at) = if attempts as u32 >= settings.max_attempts {
+                (rows::DEAD, now)
+            } else {
+                let wait = backoff(settings, attempts as u32);
+                let next = now + chrono::Duration::milliseconds(wait.as_millis() as i64);
+                (rows::PENDING, next)
+            };
+            tracing::warn!(id = %row.id, template = %row.template, channel = %row.channel, attempts, status, %error, "notification attempt failed");
+            Outcome::Unsent {
+                status,
+                attempts,
+                next_attempt_at,
+                error: error.to_string(),
+                is_otp: row.template == "otp",
+            }
         }
     };
-    // Logs name the message id, template and channel only: never the text (codes, health).
-    match &result {
-        Ok(()) => {
-            tracing::info!(id = %row.id, template = %row.template, channel = %row.channel, attempts, "notification sent")
-        }
-        Err(error) => {
-            tracing::warn!(id = %row.id, template = %row.template, channel = %row.channel, attempts, status, %error, "notification attempt failed")
-        }
-    }
     Attempt {
-        is_otp: row.template == "otp",
         id: row.id,
-        status,
-        attempts,
-        next_attempt_at,
-        error,
-        sent_at,
+        outcome,
     }
 }
 
 /// Records attempts in one write (only the worker still holding a lease changes its message):
 /// the messages sent in one statement, whatever their number, each retry or give-up in its own.
-async fn record(state: &AppState, outcomes: Vec<Attempt>) -> Result<(), crate::db::StoreError> {
-    if outcomes.is_empty() {
+async fn record(state: &AppState, tried: Vec<Attempt>) -> Result<(), crate::db::StoreError> {
+    if tried.is_empty() {
         return Ok(());
     }
     let worker = state.outbox.worker_id.to_string();
     let ids = state
         .db
         .write(move |conn| -> Result<Vec<String>, crate::db::StoreError> {
-            let (sent, unsent): (Vec<&Attempt>, Vec<&Attempt>) = outcomes
-                .iter()
-                .partition(|outcome| outcome.status == rows::SENT);
+            let mut sent = Vec::new();
             // One time for the round's sends: the last of them, by which all had gone out.
-            if let Some(sent_at) = sent.iter().filter_map(|outcome| outcome.sent_at).max() {
-                let ids: Vec<String> = sent.iter().map(|outcome| outcome.id.clone()).collect();
-                rows::finish_sent(conn, &ids, &worker, sent_at)?;
-            }
-            for outcome in unsent {
-                let finished = rows::finish(
-                    conn,
-                    &outcome.id,
-                    &worker,
-                    outcome.status,
-                    outcome.attempts,
-                    outcome.next_attempt_at,
-                    outcome.error.as_deref(),
-                    outcome.sent_at,
-                )?;
-                if finished && outcome.is_otp && outcome.status != rows::PENDING {
-                    rows::wipe_text(conn, &outcome.id)?;
+            let mut sent_at = None;
+            for attempt in &tried {
+                match &attempt.outcome {
+                    Outcome::Sent { at } => {
+                        sent.push(attempt.id.clone());
+                        sent_at = sent_at.max(Some(*at));
+                    }
+                    Outcome::Unsent {
+                        status,
+                        attempts,
+                        next_attempt_at,
+                        error,
+                        is_otp,
+                    } => {
+                        let finished = rows::finish_unsent(
+                            conn,
+                            &attempt.id,
+                            &worker,
+                            status,
+                            *attempts,
+                            *next_attempt_at,
+                            Some(error),
+                        )?;
+                        // A login code given up is wiped; one to be retried keeps its text.
+                        if finished && *is_otp && *status == rows::DEAD {
+                            rows::wipe_text(conn, &attempt.id)?;
+                        }
+                    }
                 }
             }
-            Ok(outcomes.into_iter().map(|o| o.id).collect())
+            if let Some(sent_at) = sent_at {
+                rows::finish_sent(conn, &sent, &worker, sent_at)?;
+            }
+            Ok(tried.into_iter().map(|attempt| attempt.id).collect())
         })
         .await?;
     for id in ids {
