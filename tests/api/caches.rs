@@ -4,7 +4,14 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use sanjeevani_api::caches::{AfterCommit, Keep, Reader};
+use sanjeevani_api::clock::Clock;
+use sanjeevani_api::error::ApiError;
+use sanjeevani_api::queue::schedule::today_ist;
+use sanjeevani_api::schema::doctor_presence;
+use sanjeevani_tests::plans::statements_sent;
 use sanjeevani_tests::world::{monday_morning, opd_input, session_of, DEMO_GM, DR_SEN};
 use sanjeevani_tests::{both_backends, spawn_on, Backend, TestApp, TestDatabase};
 use serde_json::json;
@@ -13,6 +20,7 @@ both_backends!(
     a_revoked_session_or_disabled_account_ends_at_once_on_every_process,
     an_opd_change_takes_effect_at_once_on_every_process,
     the_pace_follows_doctors_on_every_process,
+    a_process_that_wrote_a_sign_of_life_sends_none_for_ten_seconds,
 );
 
 /// Two instances on one fresh database.
@@ -194,4 +202,114 @@ async fn the_pace_follows_doctors_on_every_process(backend: Backend) {
         0,
         "a timed-out heartbeat no longer counts"
     );
+}
+
+/// Statements dr.sen's sign of life sends on `app` at its clock's time, in a transaction that
+/// commits, or rolls back (`commit` false).
+async fn sign_of_life_statements(app: &TestApp, commit: bool) -> usize {
+    let state = &app.app_state;
+    let (caches, now, since) = (
+        state.caches.clone(),
+        app.clock.now(),
+        state.presence_since(),
+    );
+    let after_commit = AfterCommit::default();
+    let keep = Keep::AfterCommit(after_commit.clone());
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = sent.clone();
+    let written = state
+        .db
+        .write(move |conn| -> Result<(), ApiError> {
+            let reader = Reader::begin(conn, &caches, keep, today_ist(now))?;
+            let (written, statements) = statements_sent(conn, |conn| {
+                reader.sign_of_life(conn, DR_SEN, since, now.naive_utc())
+            });
+            written?;
+            *seen.lock().expect("statements") = statements;
+            if commit {
+                Ok(())
+            } else {
+                Err(diesel::result::Error::RollbackTransaction.into())
+            }
+        })
+        .await;
+    assert_eq!(written.is_ok(), commit, "{written:?}");
+    if commit {
+        after_commit.kept();
+    }
+    let statements = sent.lock().expect("statements").clone();
+    assert!(
+        statements.iter().all(|s| s.contains("doctor_presence")),
+        "{statements:?}"
+    );
+    statements.len()
+}
+
+/// dr.sen's live presences' last heartbeats.
+async fn heartbeats(app: &TestApp) -> Vec<NaiveDateTime> {
+    app.app_state
+        .db
+        .read(|conn| {
+            doctor_presence::table
+                .filter(doctor_presence::doctor_id.eq(DR_SEN))
+                .filter(doctor_presence::offline_at.is_null())
+                .select(doctor_presence::last_heartbeat_at)
+                .load(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+        .expect("heartbeats")
+}
+
+/// Working the queue writes the doctor's presence at most once per 10 s in each process (a
+/// presence times out after 90 s): a process that wrote a sign of life sends no statement for
+/// the next one within 10 s. Another process, or one whose write rolled back, has not written
+/// one: it still asks the database.
+async fn a_process_that_wrote_a_sign_of_life_sends_none_for_ten_seconds(backend: Backend) {
+    let (a, b) = two_processes(backend).await;
+    let doctor = a.staff_token("dr.sen").await;
+    a.go_online(&doctor, DEMO_GM).await;
+    let online_at = heartbeats(&a).await;
+    assert_eq!(online_at.len(), 1, "one presence: {online_at:?}");
+    a.advance(Duration::seconds(11));
+    b.advance(Duration::seconds(11));
+    assert_eq!(sign_of_life_statements(&a, true).await, 1);
+    assert_eq!(
+        heartbeats(&a).await,
+        vec![online_at[0] + Duration::seconds(11)],
+        "an 11 s old heartbeat is written"
+    );
+
+    a.advance(Duration::seconds(9));
+    assert_eq!(
+        sign_of_life_statements(&a, true).await,
+        0,
+        "9 s after its write, A sends nothing"
+    );
+    assert_eq!(
+        sign_of_life_statements(&b, true).await,
+        1,
+        "B wrote none: it asks (and leaves the young heartbeat alone)"
+    );
+    assert_eq!(
+        heartbeats(&a).await,
+        vec![online_at[0] + Duration::seconds(11)]
+    );
+
+    a.advance(Duration::seconds(1));
+    assert_eq!(
+        sign_of_life_statements(&a, false).await,
+        1,
+        "10 s after its write, A writes again"
+    );
+    assert_eq!(
+        sign_of_life_statements(&a, true).await,
+        1,
+        "a write that rolled back is not remembered"
+    );
+    assert_eq!(
+        heartbeats(&a).await,
+        vec![online_at[0] + Duration::seconds(21)]
+    );
+    assert_eq!(sign_of_life_statements(&a, true).await, 0);
 }

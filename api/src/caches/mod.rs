@@ -1,6 +1,8 @@
 //! Per-process caches of what nearly every request reads and nearly no request changes: the
 //! signed-in sessions ([`sign_ins`]), each OPD with its programme, slots, closures and doctors
-//! ([`catalogue`]), and each OPD's pace ([`pace`]). The waiting order of each session is cached
+//! ([`catalogue`]), and each OPD's pace ([`pace`]); and when this process last wrote each
+//! doctor's sign of life ([`signs_of_life`], a memory of its own writes, not of the database's
+//! rows). The waiting order of each session is cached
 //! the same way in [`crate::queue::snapshot`].
 //!
 //! Why a cached entry is never served stale, with any number of API processes on one database:
@@ -16,6 +18,7 @@
 pub mod catalogue;
 pub mod pace;
 pub mod sign_ins;
+pub mod signs_of_life;
 pub mod statuses;
 
 use std::sync::{Arc, Mutex};
@@ -37,6 +40,7 @@ pub struct Caches {
     pub catalogue: catalogue::Catalogue,
     pub pace: pace::Paces,
     pub statuses: statuses::Statuses,
+    pub signs_of_life: signs_of_life::SignsOfLife,
 }
 
 /// When what a request read may be kept: at once on a read, after the commit on a write. (A
@@ -214,6 +218,24 @@ impl Reader {
         let (paces, key) = (self.caches.pace.clone(), opd_id.to_owned());
         self.keep.keep(move || paces.put(&key, version, pace));
         Ok(pace)
+    }
+
+    /// Writes down that `doctor_id` works the queue at `now` ([`queue::sign_of_life`]), unless
+    /// this process already did less than [`queue::SIGN_OF_LIFE_EVERY`] ago: then no statement.
+    pub fn sign_of_life(
+        &self,
+        conn: &mut DbConnection,
+        doctor_id: &str,
+        since: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> diesel::QueryResult<()> {
+        if self.caches.signs_of_life.written_recently(doctor_id, now) {
+            return Ok(());
+        }
+        queue::sign_of_life(conn, doctor_id, since, now)?;
+        let (signs, doctor) = (self.caches.signs_of_life.clone(), doctor_id.to_owned());
+        self.keep.keep(move || signs.wrote(&doctor, now));
+        Ok(())
     }
 }
 

@@ -456,8 +456,8 @@ pub fn heartbeat(
 
 /// How often working the queue is written down as a heartbeat: a presence times out only
 /// after `queue.presence_timeout_seconds` (90 s by default), so a younger heartbeat is left
-/// as it is.
-const SIGN_OF_LIFE_EVERY: Duration = Duration::seconds(10);
+/// as it is (and a process that wrote one this recently does not ask: `caches::signs_of_life`).
+pub const SIGN_OF_LIFE_EVERY: Duration = Duration::seconds(10);
 
 /// A doctor working the queue (calling, starting, completing) is alive: like [`heartbeat`],
 /// but presences whose heartbeat is younger than [`SIGN_OF_LIFE_EVERY`] are left alone.

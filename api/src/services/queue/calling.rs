@@ -185,7 +185,7 @@ pub async fn call_next_or_current(
                 ));
             }
             // Working the queue is a sign of life, as good as a heartbeat.
-            queue::sign_of_life(conn, &principal.user_id, since, now)?;
+            reader.sign_of_life(conn, &principal.user_id, since, now)?;
             expire_overdue_calls(conn, &session.id, &entry, now)?;
             // Before the presence check: the patient already called is the doctor's whatever
             // happened to the presence since.
@@ -338,7 +338,7 @@ pub async fn transition(
             let session = queue::lock_session(conn, &ctx.token.session_id)?
                 .ok_or(ServiceError::NotFound("token"))?;
             if principal.role == Role::Doctor {
-                queue::sign_of_life(conn, &principal.user_id, since, now)?;
+                reader.sign_of_life(conn, &principal.user_id, since, now)?;
             }
             let mut token =
                 queue::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("token"))?;
