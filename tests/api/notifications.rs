@@ -622,7 +622,9 @@ async fn seventy_waiting(app: &TestApp) {
 }
 
 /// (id, status, attempts, claimed_by, body_text) of every outbox row, by id.
-async fn outbox_rows(app: &TestApp) -> Vec<(String, String, i32, Option<String>, String)> {
+pub(crate) async fn outbox_rows(
+    app: &TestApp,
+) -> Vec<(String, String, i32, Option<String>, String)> {
     app.app_state
         .db
         .read(|conn| {

@@ -165,7 +165,7 @@ pub fn finish_unsent(
     status: &str,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
-    last_error: Option<&str>,
+    last_error: &str,
 ) -> QueryResult<bool> {
     crate::native!(conn, |c| prepared::update(
         notifications::table
@@ -175,7 +175,7 @@ pub fn finish_unsent(
             notifications::status.eq(status),
             notifications::attempts.eq(attempts),
             notifications::next_attempt_at.eq(next_attempt_at),
-            notifications::last_error.eq(last_error),
+            notifications::last_error.eq(Some(last_error)),
             notifications::sent_at.eq(None::<NaiveDateTime>),
             notifications::lease_until.eq(None::<NaiveDateTime>),
         )

@@ -545,7 +545,7 @@ async fn record(state: &AppState, tried: Vec<Attempt>) -> Result<(), crate::db::
                             status,
                             *attempts,
                             *next_attempt_at,
-                            Some(error),
+                            error,
                         )?;
                         // A login code given up is wiped; one to be retried keeps its text.
                         if finished && *is_otp && *status == rows::DEAD {
