@@ -31,15 +31,17 @@ both_backends!(
     a_medicine_that_displays_differently_from_what_is_signed_is_refused,
     a_dispensed_quantity_beyond_any_prescription_is_refused_as_input,
     a_break_glass_reason_follows_the_text_rule,
+    issuing_and_dispensing_answer_what_a_later_read_shows,
 );
 
 async fn verify_payload(app: &TestApp, pharmacist: &str, payload: &str) -> Value {
+    verify(app, pharmacist, json!({"payload": payload})).await
+}
+
+/// The pharmacist's verification of a payload or a code (`request`): its answer.
+async fn verify(app: &TestApp, pharmacist: &str, request: Value) -> Value {
     let answer = app
-        .post(
-            "/api/v1/pharmacy/verify",
-            Some(pharmacist),
-            json!({"payload": payload}),
-        )
+        .post("/api/v1/pharmacy/verify", Some(pharmacist), request)
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     answer.body
@@ -1069,4 +1071,66 @@ async fn a_break_glass_reason_follows_the_text_rule(backend: Backend) {
         )
         .await;
     assert_eq!(read.status, 200, "{}", read.body);
+}
+
+/// Issuing and dispensing answer from what they wrote instead of reading it back: each answer
+/// must be what a later read shows, to the microsecond (the clock stands between two
+/// microseconds, which PostgreSQL would round away from a value kept only in memory).
+async fn issuing_and_dispensing_answer_what_a_later_read_shows(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.clock.advance(Duration::nanoseconds(123_456_789));
+    let issued = app.issue_prescription(medicines(2, 20)).await;
+    let rx = &issued.prescription;
+    let id = rx["id"].as_str().unwrap();
+    let code = rx["code"].as_str().unwrap();
+    for reader in [&issued.doctor_token, &issued.patient_token] {
+        let read = app
+            .get(&format!("/api/v1/prescriptions/{id}"), Some(reader))
+            .await;
+        assert_eq!(read.status, 200, "{}", read.body);
+        assert_eq!(read.body, *rx);
+    }
+
+    let pharmacist = app.staff_token("pharmacist.college").await;
+    app.clock.advance(Duration::nanoseconds(987_654_321));
+    let first = dispense(
+        &app,
+        &pharmacist,
+        code,
+        json!([{"item_id": item_id(rx, 0), "quantity": 5}, {"item_id": item_id(rx, 1), "quantity": 20}]),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let checked = verify(&app, &pharmacist, json!({"code": code})).await;
+    assert_eq!(checked["status"], "partly_dispensed");
+    assert_eq!(first.body, checked["prescription"]);
+    assert_eq!(first.body["items"][0]["remaining"], 15);
+
+    app.clock.advance(Duration::nanoseconds(1_001));
+    let rest = dispense(
+        &app,
+        &pharmacist,
+        code,
+        json!([{"item_id": item_id(rx, 0), "quantity": 15}]),
+    )
+    .await;
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    let checked = verify(&app, &pharmacist, json!({"code": code})).await;
+    assert_eq!(checked["status"], "already_dispensed");
+    assert_eq!(rest.body, checked["prescription"]);
+    // The patient's read has every dispensation, with its time as the database keeps it.
+    let seen = app
+        .get(
+            &format!("/api/v1/prescriptions/{id}"),
+            Some(&issued.patient_token),
+        )
+        .await;
+    assert_eq!(seen.body["status"], "dispensed");
+    assert_eq!(
+        seen.body["items"][0]["dispensations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }

@@ -3,7 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use crate::db::{prepared, DbConnection};
+use crate::native;
 use crate::schema::{
     consultations, dispensations, prescription_items, prescriptions, signing_keys,
 };
@@ -258,13 +259,13 @@ pub fn dispensations(
 
 /// Locks the prescription row for this transaction (and marks it changed).
 pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PrescriptionRow>> {
-    let updated = diesel::update(prescriptions::table.find(id))
-        .set(prescriptions::version.eq(prescriptions::version + 1))
-        .execute(conn)?;
-    if updated == 0 {
-        return Ok(None);
-    }
-    find(conn, id)
+    native!(conn, |c| prepared::update(
+        prescriptions::table.find(id),
+        prescriptions::version.eq(prescriptions::version + 1)
+    )
+    .returning(PrescriptionRow::as_returning())
+    .get_result(c)
+    .optional())
 }
 
 pub fn cancel(
@@ -313,17 +314,21 @@ pub fn insert_dispensation(conn: &mut DbConnection, row: &DispensationRow) -> Qu
         .map(|_| ())
 }
 
+/// Sets the pharmacy holding the prescription and when it was dispensed in full; returns the
+/// row as updated.
 pub fn set_dispenser(
     conn: &mut DbConnection,
     id: &str,
     pharmacy: Option<&str>,
     fully_dispensed_at: Option<NaiveDateTime>,
-) -> QueryResult<()> {
-    diesel::update(prescriptions::table.find(id))
-        .set((
+) -> QueryResult<PrescriptionRow> {
+    native!(conn, |c| prepared::update(
+        prescriptions::table.find(id),
+        (
             prescriptions::dispensing_pharmacy_id.eq(pharmacy),
             prescriptions::fully_dispensed_at.eq(fully_dispensed_at),
-        ))
-        .execute(conn)
-        .map(|_| ())
+        )
+    )
+    .returning(PrescriptionRow::as_returning())
+    .get_result(c))
 }

@@ -308,7 +308,10 @@ pub fn to_qr_text(jws: &str) -> String {
     let mut text = String::with_capacity(QR_PREFIX.len() + jws.len() * 2);
     text.push_str(QR_PREFIX);
     for byte in jws.bytes() {
-        text.push_str(&format!("{:02}", byte - 45));
+        // Every character of a JWS is 45 ('-') or above and at most 'z' (122): two digits.
+        let value = byte - 45;
+        text.push(char::from(b'0' + value / 10));
+        text.push(char::from(b'0' + value % 10));
     }
     text
 }
@@ -411,6 +414,8 @@ mod tests {
         assert_eq!(decode_claims(&jws).unwrap(), claims(2));
         let qr = to_qr_text(&jws);
         assert!(qr[QR_PREFIX.len()..].bytes().all(|b| b.is_ascii_digit()));
+        // Two digits per character, its code point less 45: the lowest, '.', '0' and the highest.
+        assert_eq!(to_qr_text("-.0z"), format!("{QR_PREFIX}00010377"));
         assert_eq!(verify(&qr, &keys, 1_795_000_001).unwrap().pn, "সুমিতা দাস");
     }
 

@@ -1,6 +1,6 @@
 //! The pharmacy: verify a prescription by code or QR payload, dispense fully or partly (never beyond what was prescribed), release a partly dispensed one.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, SubsecRound};
 use sanjeevani_types::domain::Role;
 use sanjeevani_types::prescription::{
     DispenseRequest, PharmacyItem, PharmacyView, PrescriptionStatus, Verification,
@@ -262,7 +262,9 @@ pub async fn dispense_and_check(
     }
     fields.finish(|| ())?;
     let actor = principal.user_id.clone();
-    let now = state.clock.now_naive();
+    // Whole microseconds, as PostgreSQL keeps them: this request's dispensations are answered
+    // as written, not read back.
+    let now = state.clock.now_naive().trunc_subsecs(6);
     state
         .db
         .write(move |conn| -> Result<(Verification, bool), ServiceError> {
@@ -284,6 +286,7 @@ pub async fn dispense_and_check(
                 };
                 return Err(ServiceError::conflict(code, message));
             }
+            let mut dispensed = loaded.dispensed;
             for line in &request.items {
                 if !rx_db::add_dispensed(conn, &line.item_id, &loaded.row.id, line.quantity)? {
                     // Nothing of this request is kept: the transaction rolls back.
@@ -292,18 +295,17 @@ pub async fn dispense_and_check(
                         "That is more than remains to be dispensed for an item (or not an item of this prescription).",
                     ));
                 }
-                rx_db::insert_dispensation(
-                    conn,
-                    &DispensationRow {
-                        id: new_id(),
-                        prescription_id: loaded.row.id.clone(),
-                        item_id: line.item_id.clone(),
-                        pharmacy_id: pharmacy.clone(),
-                        pharmacist_id: actor.clone(),
-                        quantity: line.quantity,
-                        dispensed_at: now,
-                    },
-                )?;
+                let dispensation = DispensationRow {
+                    id: new_id(),
+                    prescription_id: loaded.row.id.clone(),
+                    item_id: line.item_id.clone(),
+                    pharmacy_id: pharmacy.clone(),
+                    pharmacist_id: actor.clone(),
+                    quantity: line.quantity,
+                    dispensed_at: now,
+                };
+                rx_db::insert_dispensation(conn, &dispensation)?;
+                dispensed.push(dispensation);
             }
             let items = rx_db::items(conn, &loaded.row.id)?;
             let complete = items.iter().all(|i| i.dispensed_quantity == i.quantity);
@@ -315,14 +317,11 @@ pub async fn dispense_and_check(
                 "prescription-dispensed",
                 &[("code", loaded.row.code.clone()), ("time", when)],
             )?;
-            if complete {
-                rx_db::set_dispenser(conn, &loaded.row.id, Some(&pharmacy), Some(now))?;
-            } else {
-                rx_db::set_dispenser(conn, &loaded.row.id, Some(&pharmacy), None)?;
-            }
-            audit::record_from(conn, now, Some(&actor), "prescription.dispensed", Some(&loaded.row.id), "", Some(&client_ip))?;
-            let row = rx_db::find(conn, &loaded.row.id)?.ok_or(ServiceError::NotFound("prescription"))?;
-            let reloaded = load(conn, row)?;
+            let row = rx_db::set_dispenser(conn, &loaded.row.id, Some(&pharmacy), complete.then_some(now))?;
+            audit::record_from(conn, now, Some(&actor), "prescription.dispensed", Some(&row.id), "", Some(&client_ip))?;
+            // As `load` would read it now: the row and items as updated, every dispensation
+            // (the earlier ones and this request's), and the signed claims, which never change.
+            let reloaded = Loaded { row, items, dispensed, claims: loaded.claims };
             let (status, message) = dispensable(&reloaded, &pharmacy, now);
             let answer = verification(status, message, Some(pharmacy_view(&reloaded, &pharmacy)));
             if let Some(idem) = &idempotency {
@@ -358,7 +357,7 @@ pub async fn release(
                     "This pharmacy does not hold it.",
                 ));
             }
-            rx_db::set_dispenser(conn, &row.id, None, None)?;
+            let row = rx_db::set_dispenser(conn, &row.id, None, None)?;
             audit::record(
                 conn,
                 now,
@@ -367,7 +366,6 @@ pub async fn release(
                 Some(&row.id),
                 "",
             )?;
-            let row = rx_db::find(conn, &row.id)?.ok_or(ServiceError::NotFound("prescription"))?;
             let loaded = load(conn, row)?;
             Ok(pharmacy_view(&loaded, &pharmacy))
         })

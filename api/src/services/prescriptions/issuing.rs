@@ -1,6 +1,6 @@
 //! Issuing a signed prescription from a consultation, and its cancellation by the issuing doctor before it is dispensed.
 
-use chrono::Duration;
+use chrono::{Duration, SubsecRound};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sanjeevani_types::domain::{BoundedText, Role, Sex};
@@ -18,7 +18,9 @@ use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
 use super::keys::{active_key, signing_key};
-use super::{load, to_prescription, DEFAULT_VALIDITY_DAYS, ISSUER, MAX_ITEMS, MAX_ITEM_QUANTITY};
+use super::{
+    load, to_prescription, Loaded, DEFAULT_VALIDITY_DAYS, ISSUER, MAX_ITEMS, MAX_ITEM_QUANTITY,
+};
 
 fn check_items(items: &[ItemInput], fields: &mut Fields) {
     if items.is_empty() || items.len() > MAX_ITEMS {
@@ -88,7 +90,9 @@ pub async fn issue(
     }
     fields.finish(|| ())?;
     let principal = principal.clone();
-    let now = state.clock.now();
+    // Whole microseconds, as PostgreSQL keeps them: the answer is built from what is written,
+    // not read back, and must match every later read.
+    let now = state.clock.now().trunc_subsecs(6);
     let kek = state.kek.clone();
     let (prescription, opd_id) = state
         .db
@@ -213,7 +217,13 @@ pub async fn issue(
                     Some(&client_ip),
                 )?;
                 let opd_id = row.opd_id.clone();
-                let loaded = load(conn, row)?;
+                // What was just written, as `load` would read it back: nothing dispensed yet.
+                let loaded = Loaded {
+                    row,
+                    items,
+                    dispensed: Vec::new(),
+                    claims,
+                };
                 Ok((to_prescription(conn, loaded, now.naive_utc())?, opd_id))
             },
         )

@@ -99,6 +99,12 @@ fn plain_seed(row: &SigningKeyRow) -> Result<Zeroizing<[u8; 32]>, KeyError> {
 
 /// The key's private seed, decrypted; checked against its public key.
 fn open_seed(row: &SigningKeyRow, kek: &dyn KeyWrapper) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+    open_key(row, kek).map(|key| Zeroizing::new(key.to_bytes()))
+}
+
+/// The signing key, decrypted and checked against its public key: the key made for the check
+/// is the one returned (a key costs a scalar multiplication to make).
+fn open_key(row: &SigningKeyRow, kek: &dyn KeyWrapper) -> Result<SigningKey, KeyError> {
     let seed = if is_plain(&row.private_key) {
         plain_seed(row)?
     } else {
@@ -128,11 +134,11 @@ fn open_seed(row: &SigningKeyRow, kek: &dyn KeyWrapper) -> Result<Zeroizing<[u8;
             .map_err(|_| KeyError::Corrupt(row.kid.clone()))?;
         Zeroizing::new(seed)
     };
-    let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-    if URL_SAFE_NO_PAD.encode(public) != row.public_key {
+    let key = SigningKey::from_bytes(&seed);
+    if URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()) != row.public_key {
         return Err(KeyError::Corrupt(row.kid.clone()));
     }
-    Ok(seed)
+    Ok(key)
 }
 
 fn new_key(now: NaiveDateTime, kek: &dyn KeyWrapper) -> Result<SigningKeyRow, KeyError> {
@@ -156,8 +162,7 @@ pub(super) fn signing_key(
     row: &SigningKeyRow,
     kek: &dyn KeyWrapper,
 ) -> Result<SigningKey, ServiceError> {
-    let seed = open_seed(row, kek)?;
-    Ok(SigningKey::from_bytes(&seed))
+    Ok(open_key(row, kek)?)
 }
 
 /// The key to sign with now, made if there is none (the server makes it at start-up, see
