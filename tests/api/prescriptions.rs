@@ -32,6 +32,7 @@ both_backends!(
     a_dispensed_quantity_beyond_any_prescription_is_refused_as_input,
     a_break_glass_reason_follows_the_text_rule,
     issuing_and_dispensing_answer_what_a_later_read_shows,
+    a_prescription_with_no_key_in_use_makes_one_and_is_signed_with_it,
 );
 
 async fn verify_payload(app: &TestApp, pharmacist: &str, payload: &str) -> Value {
@@ -1133,4 +1134,34 @@ async fn issuing_and_dispensing_answer_what_a_later_read_shows(backend: Backend)
             .len(),
         2
     );
+}
+
+/// Signing reads the key in use on a reader connection; with none in use (the server makes one
+/// at start-up, so only if it was retired by hand) the key is made in a write first.
+async fn a_prescription_with_no_key_in_use_makes_one_and_is_signed_with_it(backend: Backend) {
+    use sanjeevani_api::schema::signing_keys;
+    let app = spawn_app(backend).await;
+    let retired_at = app.clock.now().naive_utc();
+    let retired = app
+        .app_state
+        .db
+        .write(move |conn| {
+            diesel::update(signing_keys::table)
+                .set(signing_keys::retired_at.eq(Some(retired_at)))
+                .execute(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(retired, 1);
+    let issued = app.issue_prescription(medicines(1, 10)).await;
+    let keys = app_keys(&app).await;
+    assert_eq!(
+        keys.len(),
+        2,
+        "the retired key and the one made for this prescription"
+    );
+    let payload = issued.prescription["signed_payload"].as_str().unwrap();
+    let now = app.clock.now().timestamp();
+    sanjeevani_types::rx::verify(payload, &keys, now).expect("signed with a published key");
 }
