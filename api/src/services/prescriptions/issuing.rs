@@ -17,7 +17,7 @@ use crate::services::ServiceError;
 use crate::state::AppState;
 use crate::validate::{Fields, ValidationError};
 
-use super::keys::{active_key, signing_key};
+use super::keys::{ensure_signing_key, signing_key};
 use super::{
     load, to_prescription, Loaded, DEFAULT_VALIDITY_DAYS, ISSUER, MAX_ITEMS, MAX_ITEM_QUANTITY,
 };
@@ -111,12 +111,8 @@ pub async fn issue(
         let signed = match sign(state, principal, &consultation_id, &input, validity, now).await? {
             Some(signed) => signed,
             None => {
-                // No key yet (the server makes one at start-up): make it, then sign.
-                let kek = state.kek.clone();
-                state
-                    .db
-                    .write(move |conn| active_key(conn, now.naive_utc(), &*kek).map(|_| ()))
-                    .await?;
+                // No key in use (the server makes one at start-up): make it, then sign.
+                ensure_signing_key(state).await?;
                 continue;
             }
         };

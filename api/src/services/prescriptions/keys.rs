@@ -165,23 +165,24 @@ pub(super) fn signing_key(
     Ok(open_key(row, kek)?)
 }
 
-/// The key to sign with now, made if there is none (the server makes it at start-up, see
-/// [`ensure_signing_key`]). At most one key is in use (a unique index): when another process
-/// makes one at the same moment, its key is used instead of a second one.
-pub(super) fn active_key(
+/// Makes the key to sign with, when none is in use. At most one key is in use (a unique
+/// index): when another process makes one at the same moment, its key is used instead of a
+/// second one.
+fn make_active_key(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     kek: &dyn KeyWrapper,
-) -> Result<SigningKeyRow, ServiceError> {
-    if let Some(key) = rx_db::active_key(conn)? {
-        return Ok(key);
-    }
+) -> Result<SigningKeyRow, KeyError> {
     let key = new_key(now, kek)?;
     // In a savepoint: a refused insert leaves the caller's transaction usable.
     match conn.transaction(|conn| rx_db::insert_key(conn, &key)) {
         Ok(()) => Ok(key),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            rx_db::active_key(conn)?.ok_or(ServiceError::NotFound("signing key"))
+            rx_db::active_key(conn)?.ok_or_else(|| {
+                KeyError::Store(StoreError::Unavailable(
+                    "no signing key in use after another process made one".into(),
+                ))
+            })
         }
         Err(other) => Err(other.into()),
     }
@@ -215,16 +216,12 @@ pub async fn prepare_signing_keys(
                 encrypted += 1;
             }
         }
-        let existed = rx_db::active_key(conn)?.is_some();
-        let active = active_key(conn, now, &*kek).map_err(|error| match error {
-            ServiceError::Store(error) => KeyError::Store(error),
-            other => KeyError::Store(StoreError::Unavailable(other.to_string())),
-        })?;
+        let (active, created) = match rx_db::active_key(conn)? {
+            Some(key) => (key, false),
+            None => (make_active_key(conn, now, &*kek)?, true),
+        };
         open_seed(&active, &*kek)?;
-        Ok(KeysPrepared {
-            encrypted,
-            created: !existed,
-        })
+        Ok(KeysPrepared { encrypted, created })
     })
     .await
 }
