@@ -31,6 +31,8 @@ pub struct HeldStatus {
     pub oldest_heartbeat: Option<NaiveDateTime>,
     /// The answer, but for its `as_of`.
     pub status: QueueStatus,
+    /// The answer's fingerprint (`services::queue::status_fingerprint`), its `ETag`.
+    pub etag: Arc<str>,
 }
 
 impl HeldStatus {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use sanjeevani_types::domain::Role;
 use sanjeevani_types::queue::{QueueStatus, SessionBoard, Token, TokenStatus};
+use sha2::{Digest, Sha256};
 
 use crate::auth::login::utc;
 use crate::auth::principal::Seen;
@@ -120,7 +121,36 @@ pub async fn queue_status(
     principal: &Principal,
     token_id: String,
 ) -> Result<QueueStatus, ServiceError> {
-    queue_status_for(state, Caller::Checked(principal.clone()), token_id).await
+    Ok(
+        queue_status_for(state, Caller::Checked(principal.clone()), token_id)
+            .await?
+            .status,
+    )
+}
+
+/// A queue status with its fingerprint, the app poll's `ETag`.
+pub struct PolledStatus {
+    pub status: QueueStatus,
+    /// [`status_fingerprint`] of `status`: kept with a held status, so a poll answered from it
+    /// neither serialises nor hashes the status again.
+    pub etag: Arc<str>,
+}
+
+/// The status's fingerprint, ignoring `as_of`: a weak `ETag`.
+pub fn status_fingerprint(status: &QueueStatus) -> Arc<str> {
+    let mut unstamped = status.clone();
+    unstamped.as_of = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    let digest = Sha256::digest(serde_json::to_vec(&unstamped).unwrap_or_default());
+    // Hex by hand: a `format!` per byte (twelve allocations a poll) showed in its profile.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut tag = String::with_capacity(27);
+    tag.push_str("W/\"");
+    for byte in digest.iter().take(12) {
+        tag.push(char::from(HEX[usize::from(byte >> 4)]));
+        tag.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    tag.push('"');
+    tag.into()
 }
 
 /// [`queue_status`] for a caller that may still need checking: the app's poll, the most
@@ -129,15 +159,15 @@ pub async fn queue_status_for(
     state: &AppState,
     caller: Caller,
     token_id: String,
-) -> Result<QueueStatus, ServiceError> {
+) -> Result<PolledStatus, ServiceError> {
     let now = state.clock.now();
     let since = state.presence_since();
     let queues = state.queues.clone();
     let caches = state.caches.clone();
-    let (status, seen) = state
+    let (polled, seen) = state
         .db
         .read(
-            move |conn| -> Result<(QueueStatus, Option<Seen>), ServiceError> {
+            move |conn| -> Result<(PolledStatus, Option<Seen>), ServiceError> {
                 let reader = match held_status(conn, &caches, &caller, &token_id, now, since)? {
                     Poll::Answered(answer) => return Ok(*answer),
                     // The generations the check read serve the long way too.
@@ -176,6 +206,7 @@ pub async fn queue_status_for(
                     turn_near: ctx.token.status == "waiting" && ctx.token.near_turn_at.is_some(),
                     as_of: now,
                 };
+                let etag = status_fingerprint(&status);
                 // Kept for the patient's next poll, if nothing moved while it was read: each
                 // statement of a read sees the latest commit, so the token (read before the
                 // session's version) and then the numbers are read again.
@@ -200,19 +231,20 @@ pub async fn queue_status_for(
                                     versions,
                                     oldest_heartbeat: figures.pace.oldest_heartbeat,
                                     status: status.clone(),
+                                    etag: etag.clone(),
                                 },
                             );
                         }
                     }
                 }
-                Ok((status, seen))
+                Ok((PolledStatus { status, etag }, seen))
             },
         )
         .await?;
     if let Some(seen) = seen {
         seen.touch_if_due(state).await?;
     }
-    Ok(status)
+    Ok(polled)
 }
 
 /// Whether two reads of a token show the same place in the queue.
@@ -225,7 +257,7 @@ fn same_standing(a: &queue::TokenRow, b: &queue::TokenRow) -> bool {
 
 /// What the held status made of a poll.
 enum Poll {
-    Answered(Box<(QueueStatus, Option<Seen>)>),
+    Answered(Box<(PolledStatus, Option<Seen>)>),
     /// Not answered: the long way, with the generations read for the check, if it got that far.
     LongWay(Option<Generations>),
 }
@@ -265,7 +297,11 @@ fn held_status(
     }
     let mut status = held.status.clone();
     status.as_of = now;
-    Ok(Poll::Answered(Box::new((status, seen))))
+    let etag = held.etag.clone();
+    Ok(Poll::Answered(Box::new((
+        PolledStatus { status, etag },
+        seen,
+    ))))
 }
 
 /// The public board of a session: display numbers and counts only.
