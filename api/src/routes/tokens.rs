@@ -94,7 +94,8 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     // The caller is checked in the status's own database work: one blocking hop per poll.
     let polled = queue::queue_status_for(&state, Caller::Bearer(bearer), path.into_inner()).await?;
-    let etag = &*polled.etag;
+    let etag = polled.etag();
+    let etag = &*etag;
     let unchanged = req
         .headers()
         .get(header::IF_NONE_MATCH)

@@ -128,12 +128,22 @@ pub async fn queue_status(
     )
 }
 
-/// A queue status with its fingerprint, the app poll's `ETag`.
+/// A queue status, with its fingerprint when it is held for the patient's next poll.
 pub struct PolledStatus {
     pub status: QueueStatus,
-    /// [`status_fingerprint`] of `status`: kept with a held status, so a poll answered from it
-    /// neither serialises nor hashes the status again.
-    pub etag: Arc<str>,
+    /// [`status_fingerprint`] of `status`, when one was made to hold it: a poll answered from
+    /// the held status neither serialises nor hashes the status again.
+    held_etag: Option<Arc<str>>,
+}
+
+impl PolledStatus {
+    /// The status's `ETag`: the held one, else made now (callers that show the status another
+    /// way, the pages and the spoke, never pay for it).
+    pub fn etag(&self) -> Arc<str> {
+        self.held_etag
+            .clone()
+            .unwrap_or_else(|| status_fingerprint(&self.status))
+    }
 }
 
 /// The status's fingerprint, ignoring `as_of`: a weak `ETag`.
@@ -206,7 +216,7 @@ pub async fn queue_status_for(
                     turn_near: ctx.token.status == "waiting" && ctx.token.near_turn_at.is_some(),
                     as_of: now,
                 };
-                let etag = status_fingerprint(&status);
+                let mut held_etag = None;
                 // Kept for the patient's next poll, if nothing moved while it was read: each
                 // statement of a read sees the latest commit, so the token (read before the
                 // session's version) and then the numbers are read again.
@@ -222,6 +232,8 @@ pub async fn queue_status_for(
                             && versions.catalogue == reader.catalogue_generation()
                             && versions.pace == figures.pace.version
                         {
+                            let etag = status_fingerprint(&status);
+                            held_etag = Some(etag.clone());
                             caches.statuses.put(
                                 &token_id,
                                 HeldStatus {
@@ -231,13 +243,13 @@ pub async fn queue_status_for(
                                     versions,
                                     oldest_heartbeat: figures.pace.oldest_heartbeat,
                                     status: status.clone(),
-                                    etag: etag.clone(),
+                                    etag,
                                 },
                             );
                         }
                     }
                 }
-                Ok((PolledStatus { status, etag }, seen))
+                Ok((PolledStatus { status, held_etag }, seen))
             },
         )
         .await?;
@@ -297,9 +309,9 @@ fn held_status(
     }
     let mut status = held.status.clone();
     status.as_of = now;
-    let etag = held.etag.clone();
+    let held_etag = Some(held.etag.clone());
     Ok(Poll::Answered(Box::new((
-        PolledStatus { status, etag },
+        PolledStatus { status, held_etag },
         seen,
     ))))
 }
