@@ -17,6 +17,7 @@
 pub mod backup;
 mod connection;
 pub mod fixed;
+pub mod kept;
 pub mod migrate;
 pub mod prepared;
 mod statement_profile;

@@ -29,7 +29,7 @@ pub fn record_from(
     detail: &str,
     client_ip: Option<&str>,
 ) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table)
+    crate::native!(conn, |c| diesel::insert_into(audit_events::table)
         .values((
             audit_events::id.eq(new_id()),
             audit_events::at.eq(at),
@@ -39,8 +39,8 @@ pub fn record_from(
             audit_events::detail.eq(detail),
             audit_events::client_ip.eq(client_ip),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 /// One audit event with its actor's name and place, for administrators.

@@ -115,6 +115,7 @@ pub fn pace_changed(conn: &mut DbConnection, opd_id: &str) -> QueryResult<()> {
         opds::table.find(opd_id),
         opds::pace_version.eq(opds::pace_version + 1)
     )
+    .at(crate::update_site!(), c)
     .execute(c)
     .map(|_| ()))
 }

@@ -71,6 +71,7 @@ pub fn store_answer(
             idempotency_keys::response_body.eq(body),
         )
     )
+    .at(crate::update_site!(), c)
     .execute(c)
     .map(|_| ()))
 }

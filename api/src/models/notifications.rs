@@ -124,13 +124,14 @@ pub fn claim_all(
     if due.0.is_empty() {
         return Ok(Vec::new());
     }
-    let mut claimed = crate::native!(conn, |c| diesel::update(
-        notifications::table.filter(notifications::id.eq_any(&due.0))
+    // Prepared once per round size (the `IN` list's length, at most a round's limit).
+    let mut claimed = crate::native!(conn, |c| prepared::update(
+        notifications::table.filter(notifications::id.eq_any(&due.0)),
+        (
+            notifications::claimed_by.eq(worker),
+            notifications::lease_until.eq(lease_until),
+        )
     )
-    .set((
-        notifications::claimed_by.eq(worker),
-        notifications::lease_until.eq(lease_until),
-    ))
     .returning(NotificationRow::as_returning())
     .get_results::<NotificationRow>(c))?;
     // RETURNING promises no order; messages to one destination go out oldest first.
@@ -180,6 +181,7 @@ pub fn finish_unsent(
             notifications::lease_until.eq(None::<NaiveDateTime>),
         )
     )
+    .at(crate::update_site!(), c)
     .execute(c)
     .map(|n| n == 1))
 }
@@ -199,25 +201,26 @@ pub fn finish_sent(
     if ids.is_empty() {
         return Ok(0);
     }
-    diesel::update(
+    // Prepared once per round size, as [`claim_all`].
+    crate::native!(conn, |c| prepared::update(
         notifications::table
             .filter(notifications::id.eq_any(ids))
             .filter(notifications::claimed_by.eq(worker)),
-    )
-    .set((
-        notifications::status.eq(SENT),
-        notifications::attempts.eq(notifications::attempts + 1),
-        notifications::next_attempt_at.eq(sent_at),
-        notifications::last_error.eq(None::<String>),
-        notifications::sent_at.eq(Some(sent_at)),
-        notifications::lease_until.eq(None::<NaiveDateTime>),
-        notifications::body_text.eq(case_when::<_, _, Text>(
-            notifications::template.eq("otp"),
-            "".into_sql::<Text>(),
+        (
+            notifications::status.eq(SENT),
+            notifications::attempts.eq(notifications::attempts + 1),
+            notifications::next_attempt_at.eq(sent_at),
+            notifications::last_error.eq(None::<String>),
+            notifications::sent_at.eq(Some(sent_at)),
+            notifications::lease_until.eq(None::<NaiveDateTime>),
+            notifications::body_text.eq(case_when::<_, _, Text>(
+                notifications::template.eq("otp"),
+                "".into_sql::<Text>(),
+            )
+            .otherwise(notifications::body_text)),
         )
-        .otherwise(notifications::body_text)),
-    ))
-    .execute(conn)
+    )
+    .execute(c))
 }
 
 /// A login code is kept only until it is sent or given up: then its text is wiped.
@@ -229,6 +232,7 @@ pub fn wipe_text(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
             notifications::body_html.eq(None::<String>),
         )
     )
+    .at(crate::update_site!(), c)
     .execute(c))
 }
 

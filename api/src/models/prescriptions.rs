@@ -95,32 +95,32 @@ pub struct DispensationRow {
 }
 
 pub fn insert_consultation(conn: &mut DbConnection, row: &ConsultationRow) -> QueryResult<()> {
-    diesel::insert_into(consultations::table)
+    native!(conn, |c| diesel::insert_into(consultations::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn find_consultation(
     conn: &mut DbConnection,
     id: &str,
 ) -> QueryResult<Option<ConsultationRow>> {
-    consultations::table
+    native!(conn, |c| consultations::table
         .find(id)
         .select(ConsultationRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn consultation_of_token(
     conn: &mut DbConnection,
     token_id: &str,
 ) -> QueryResult<Option<ConsultationRow>> {
-    consultations::table
+    native!(conn, |c| consultations::table
         .filter(consultations::token_id.eq(token_id))
         .select(ConsultationRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// The newest key still in use for signing.
@@ -167,38 +167,38 @@ pub fn insert_prescription(
     row: &PrescriptionRow,
     items: &[ItemRow],
 ) -> QueryResult<()> {
-    diesel::insert_into(prescriptions::table)
+    native!(conn, |c| diesel::insert_into(prescriptions::table)
         .values(row)
-        .execute(conn)?;
+        .execute(c))?;
     for item in items {
-        diesel::insert_into(prescription_items::table)
+        native!(conn, |c| diesel::insert_into(prescription_items::table)
             .values(item)
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }
 
 pub fn code_exists(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    native!(conn, |c| diesel::select(diesel::dsl::exists(
         prescriptions::table.filter(prescriptions::code.eq(code)),
     ))
-    .get_result(conn)
+    .get_result(c))
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PrescriptionRow>> {
-    prescriptions::table
+    native!(conn, |c| prescriptions::table
         .find(id)
         .select(PrescriptionRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<PrescriptionRow>> {
-    prescriptions::table
+    native!(conn, |c| prescriptions::table
         .filter(prescriptions::code.eq(code))
         .select(PrescriptionRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn of_patients(
@@ -239,22 +239,22 @@ pub fn of_consultation(
 }
 
 pub fn items(conn: &mut DbConnection, prescription_id: &str) -> QueryResult<Vec<ItemRow>> {
-    prescription_items::table
+    native!(conn, |c| prescription_items::table
         .filter(prescription_items::prescription_id.eq(prescription_id))
         .order(prescription_items::position)
         .select(ItemRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 pub fn dispensations(
     conn: &mut DbConnection,
     prescription_id: &str,
 ) -> QueryResult<Vec<DispensationRow>> {
-    dispensations::table
+    native!(conn, |c| dispensations::table
         .filter(dispensations::prescription_id.eq(prescription_id))
         .order(dispensations::dispensed_at)
         .select(DispensationRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// Locks the prescription row for this transaction (and marks it changed).
@@ -264,6 +264,7 @@ pub fn lock(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Prescriptio
         prescriptions::version.eq(prescriptions::version + 1)
     )
     .returning(PrescriptionRow::as_returning())
+    .at(crate::update_site!(), c)
     .get_result(c)
     .optional())
 }
@@ -291,27 +292,26 @@ pub fn add_dispensed(
     prescription_id: &str,
     quantity: i32,
 ) -> QueryResult<bool> {
-    let updated = diesel::update(
+    let updated = native!(conn, |c| prepared::update(
         prescription_items::table
             .filter(prescription_items::id.eq(item_id))
             .filter(prescription_items::prescription_id.eq(prescription_id))
             .filter(
                 prescription_items::dispensed_quantity.le(prescription_items::quantity - quantity),
             ),
-    )
-    .set(
         prescription_items::dispensed_quantity
             .eq(prescription_items::dispensed_quantity + quantity),
     )
-    .execute(conn)?;
+    .at(crate::update_site!(), c)
+    .execute(c))?;
     Ok(updated == 1)
 }
 
 pub fn insert_dispensation(conn: &mut DbConnection, row: &DispensationRow) -> QueryResult<()> {
-    diesel::insert_into(dispensations::table)
+    native!(conn, |c| diesel::insert_into(dispensations::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 /// Sets the pharmacy holding the prescription and when it was dispensed in full; returns the
@@ -330,5 +330,6 @@ pub fn set_dispenser(
         )
     )
     .returning(PrescriptionRow::as_returning())
+    .at(crate::update_site!(), c)
     .get_result(c))
 }

@@ -139,6 +139,7 @@ pub fn take_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<Opti
         )
     )
     .returning(opd_sessions::all_columns)
+    .at(crate::update_site!(), c)
     .get_result(c)
     .optional())
 }
@@ -152,6 +153,7 @@ pub fn release_place(conn: &mut DbConnection, session_id: &str) -> QueryResult<(
             opd_sessions::version.eq(opd_sessions::version + 1),
         )
     )
+    .at(crate::update_site!(), c)
     .execute(c)
     .map(|_| ()))
 }
@@ -164,6 +166,7 @@ pub fn lock_session(conn: &mut DbConnection, session_id: &str) -> QueryResult<Op
         opd_sessions::version.eq(opd_sessions::version + 1)
     )
     .returning(opd_sessions::all_columns)
+    .at(crate::update_site!(), c)
     .get_result(c)
     .optional())
 }
@@ -177,16 +180,20 @@ pub fn set_lane_state(
         opd_sessions::table.find(session_id),
         opd_sessions::regular_since_priority.eq(regular_since_priority)
     )
+    .at(crate::update_site!(), c)
     .execute(c)
     .map(|_| ()))
 }
 
 /// The next place at the end of the queue, for a re-queued no-show.
 pub fn next_queue_order(conn: &mut DbConnection, session_id: &str) -> QueryResult<i32> {
-    diesel::update(opd_sessions::table.find(session_id))
-        .set(opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1))
-        .returning(opd_sessions::last_queue_order)
-        .get_result(conn)
+    native!(conn, |c| prepared::update(
+        opd_sessions::table.find(session_id),
+        opd_sessions::last_queue_order.eq(opd_sessions::last_queue_order + 1)
+    )
+    .returning(opd_sessions::last_queue_order)
+    .at(crate::update_site!(), c)
+    .get_result(c))
 }
 
 pub fn insert_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> {
@@ -197,11 +204,13 @@ pub fn insert_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()
 }
 
 pub fn save_token(conn: &mut DbConnection, token: &TokenRow) -> QueryResult<()> {
-    // `TokenRow` sets every column (`treat_none_as_null`): one text, kept prepared.
+    // `TokenRow` sets every column (`treat_none_as_null`): one text, kept prepared and found
+    // by its site.
     native!(conn, |c| prepared::update(
         tokens::table.find(&token.id),
         token
     )
+    .at(crate::update_site!(), c)
     .execute(c)
     .map(|_| ()))
 }
@@ -234,22 +243,22 @@ pub fn session_tokens(
     session_id: &str,
     status: &str,
 ) -> QueryResult<Vec<TokenRow>> {
-    tokens::table
+    native!(conn, |c| tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(tokens::status.eq(status))
         .order(tokens::queue_order)
         .select(TokenRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// A session's tokens being served (called or in consultation), in queue order.
 pub fn serving_tokens(conn: &mut DbConnection, session_id: &str) -> QueryResult<Vec<TokenRow>> {
-    tokens::table
+    native!(conn, |c| tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(fixed::<Serving>())
         .order(tokens::queue_order)
         .select(TokenRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// The waiting tokens of a session in booking order, as the call order needs them.
@@ -258,7 +267,7 @@ pub fn waiting_entries(
     session_id: &str,
 ) -> QueryResult<Vec<Waiting<Entry>>> {
     type Row = (String, String, i32, Option<String>, Option<NaiveDateTime>);
-    let rows: Vec<Row> = tokens::table
+    let rows: Vec<Row> = native!(conn, |c| tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(tokens::status.eq("waiting"))
         .order(tokens::queue_order)
@@ -269,7 +278,7 @@ pub fn waiting_entries(
             tokens::priority_reason,
             tokens::near_turn_at,
         ))
-        .load(conn)?;
+        .load(c))?;
     Ok(rows
         .into_iter()
         .map(|(id, display, queue_order, reason, near_turn_at)| Waiting {
@@ -286,12 +295,12 @@ pub fn waiting_entries(
 
 /// Display numbers being served now in a session.
 pub fn serving_displays(conn: &mut DbConnection, session_id: &str) -> QueryResult<Vec<String>> {
-    tokens::table
+    native!(conn, |c| tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(fixed::<Serving>())
         .order(tokens::called_at)
         .select(tokens::display)
-        .load(conn)
+        .load(c))
 }
 
 /// A doctor's token that is called or in consultation in a session, if any.
@@ -300,13 +309,13 @@ pub fn doctor_current_token(
     session_id: &str,
     doctor_id: &str,
 ) -> QueryResult<Option<TokenRow>> {
-    tokens::table
+    native!(conn, |c| tokens::table
         .filter(tokens::session_id.eq(session_id))
         .filter(tokens::doctor_id.eq(doctor_id))
         .filter(fixed::<Serving>())
         .select(TokenRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn tokens_of_patients(
@@ -327,14 +336,15 @@ pub fn recent_consultation_seconds(
     opd_id: &str,
     limit: i64,
 ) -> QueryResult<Vec<i64>> {
-    let rows: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = tokens::table
-        .filter(tokens::opd_id.eq(opd_id))
-        .filter(tokens::status.eq("completed"))
-        .filter(tokens::completed_at.is_not_null())
-        .order(tokens::completed_at.desc())
-        .limit(limit)
-        .select((tokens::started_at, tokens::completed_at))
-        .load(conn)?;
+    let rows: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> =
+        native!(conn, |c| tokens::table
+            .filter(tokens::opd_id.eq(opd_id))
+            .filter(tokens::status.eq("completed"))
+            .filter(tokens::completed_at.is_not_null())
+            .order(tokens::completed_at.desc())
+            .limit(limit)
+            .select((tokens::started_at, tokens::completed_at))
+            .load(c))?;
     Ok(rows
         .into_iter()
         .filter_map(|(started, completed)| Some((completed? - started?).num_seconds()))
@@ -490,6 +500,7 @@ fn refresh_presences(
             .filter(doctor_presence::last_heartbeat_at.le(not_after)),
         doctor_presence::last_heartbeat_at.eq(now)
     )
+    .at(crate::update_site!(), c)
     .execute(c))
 }
 
@@ -530,14 +541,14 @@ pub fn is_online(
     opd_id: &str,
     since: NaiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    native!(conn, |c| diesel::select(diesel::dsl::exists(
         doctor_presence::table
             .filter(doctor_presence::doctor_id.eq(doctor_id))
             .filter(doctor_presence::opd_id.eq(opd_id))
             .filter(doctor_presence::offline_at.is_null())
             .filter(doctor_presence::last_heartbeat_at.gt(since)),
     ))
-    .get_result(conn)
+    .get_result(c))
 }
 
 /// The doctors online for an OPD (an open record with a heartbeat after `since`), and the

@@ -7,7 +7,9 @@ use diesel::dsl::sum;
 use diesel::prelude::*;
 use diesel::sql_types::{Date, Integer, Text};
 
+use crate::db::kept::{kept, KeptText};
 use crate::db::DbConnection;
+use crate::native;
 use crate::queue::schedule::{ist_day_start_utc, today_ist};
 use crate::schema::{doctor_presence, opds, programmes, report_daily, report_waits};
 
@@ -106,9 +108,22 @@ pub fn count_no_show(conn: &mut DbConnection, token: &TokenRow, opd: &OpdRow) ->
     )
 }
 
+/// `report_daily`'s upsert: the day's row gets the counts added, or is made with them.
+struct UpsertDaily;
+
+impl KeptText for UpsertDaily {
+    const BEFORE: &'static str = "INSERT INTO report_daily \
+        (day, opd_id, hub_id, doctor_id, consultations, women, seniors, no_shows) VALUES (";
+    const AFTER: &'static str = ") ON CONFLICT (day, opd_id, doctor_id) DO UPDATE SET \
+        consultations = report_daily.consultations + excluded.consultations, \
+        women = report_daily.women + excluded.women, \
+        seniors = report_daily.seniors + excluded.seniors, \
+        no_shows = report_daily.no_shows + excluded.no_shows";
+}
+
 /// Adds `[consultations, women, seniors, no_shows]` to the day's row, creating it if needed.
-/// Raw SQL because the upsert (`ON CONFLICT ... DO UPDATE`), the same on both backends, is
-/// not available through diesel's two-backend connection; only the placeholders differ.
+/// The upsert (`ON CONFLICT ... DO UPDATE`), the same on both backends, is not available
+/// through diesel's two-backend connection: a [`Kept`](crate::db::kept::Kept) statement.
 fn upsert_daily(
     conn: &mut DbConnection,
     day: NaiveDate,
@@ -117,30 +132,27 @@ fn upsert_daily(
     doctor_id: &str,
     [consultations, women, seniors, no_shows]: [i32; 4],
 ) -> QueryResult<()> {
-    let sql = placeholders(
-        conn,
-        "INSERT INTO report_daily (day, opd_id, hub_id, doctor_id, consultations, women, seniors, no_shows) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (day, opd_id, doctor_id) DO UPDATE SET \
-         consultations = report_daily.consultations + excluded.consultations, \
-         women = report_daily.women + excluded.women, \
-         seniors = report_daily.seniors + excluded.seniors, \
-         no_shows = report_daily.no_shows + excluded.no_shows",
+    let values = (
+        day.into_sql::<Date>(),
+        token.opd_id.as_str().into_sql::<Text>(),
+        hub_id.into_sql::<Text>(),
+        doctor_id.into_sql::<Text>(),
+        consultations.into_sql::<Integer>(),
+        women.into_sql::<Integer>(),
+        seniors.into_sql::<Integer>(),
+        no_shows.into_sql::<Integer>(),
     );
-    let query = diesel::sql_query(sql)
-        .bind::<Date, _>(day)
-        .bind::<Text, _>(&token.opd_id)
-        .bind::<Text, _>(hub_id)
-        .bind::<Text, _>(doctor_id)
-        .bind::<Integer, _>(consultations)
-        .bind::<Integer, _>(women)
-        .bind::<Integer, _>(seniors)
-        .bind::<Integer, _>(no_shows);
-    match conn {
-        DbConnection::Sqlite(c) => query.execute(c),
-        DbConnection::Postgres(c) => query.execute(c),
-    }
-    .map(|_| ())
+    native!(conn, |c| kept::<UpsertDaily, _>(values).execute(c)).map(|_| ())
+}
+
+/// `report_waits`' upsert: one more consultation in the day's wait bucket.
+struct UpsertWait;
+
+impl KeptText for UpsertWait {
+    const BEFORE: &'static str = "INSERT INTO report_waits \
+        (hub_id, day, programme_id, wait_minutes, consultations) VALUES (";
+    const AFTER: &'static str = ", 1) ON CONFLICT (hub_id, day, programme_id, wait_minutes) \
+        DO UPDATE SET consultations = report_waits.consultations + 1";
 }
 
 fn upsert_wait(
@@ -149,23 +161,13 @@ fn upsert_wait(
     opd: &OpdRow,
     bucket: i32,
 ) -> QueryResult<()> {
-    let sql = placeholders(
-        conn,
-        "INSERT INTO report_waits (hub_id, day, programme_id, wait_minutes, consultations) \
-         VALUES (?, ?, ?, ?, 1) \
-         ON CONFLICT (hub_id, day, programme_id, wait_minutes) DO UPDATE SET \
-         consultations = report_waits.consultations + 1",
+    let values = (
+        opd.hub_id.as_str().into_sql::<Text>(),
+        day.into_sql::<Date>(),
+        opd.programme_id.as_str().into_sql::<Text>(),
+        bucket.into_sql::<Integer>(),
     );
-    let query = diesel::sql_query(sql)
-        .bind::<Text, _>(&opd.hub_id)
-        .bind::<Date, _>(day)
-        .bind::<Text, _>(&opd.programme_id)
-        .bind::<Integer, _>(bucket);
-    match conn {
-        DbConnection::Sqlite(c) => query.execute(c),
-        DbConnection::Postgres(c) => query.execute(c),
-    }
-    .map(|_| ())
+    native!(conn, |c| kept::<UpsertWait, _>(values).execute(c)).map(|_| ())
 }
 
 /// SQLite takes `?`; PostgreSQL numbers its parameters.

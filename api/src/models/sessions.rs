@@ -65,6 +65,7 @@ pub fn touch(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResu
         sessions::table.find(id),
         sessions::last_seen_at.eq(now)
     )
+    .at(crate::update_site!(), c)
     .execute(c))
 }
 

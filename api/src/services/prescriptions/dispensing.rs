@@ -172,39 +172,51 @@ pub async fn verify(
     };
     let actor = principal.user_id.clone();
     let now = state.clock.now();
-    state
+    // Read on a reader connection; only the audit entry is written. The one writer (SQLite's)
+    // is the service's narrowest part, and a check by a pharmacist changes nothing else.
+    let (answer, verified) = state
         .db
-        .write(move |conn| -> Result<Verification, ServiceError> {
-            let code = match lookup {
-                Lookup::Code(code) => code,
-                Lookup::Payload(payload) => {
-                    let keys: Vec<Jwk> = rx_db::all_keys(conn)?.iter().filter_map(jwk_of).collect();
-                    match rx::verify(&payload, &keys, now.timestamp()) {
-                        Ok(claims) => claims.id,
-                        Err(error) => return Ok(refused(&error)),
+        .read(
+            move |conn| -> Result<(Verification, Option<String>), ServiceError> {
+                let code = match lookup {
+                    Lookup::Code(code) => code,
+                    Lookup::Payload(payload) => {
+                        let keys: Vec<Jwk> =
+                            rx_db::all_keys(conn)?.iter().filter_map(jwk_of).collect();
+                        match rx::verify(&payload, &keys, now.timestamp()) {
+                            Ok(claims) => claims.id,
+                            Err(error) => return Ok((refused(&error), None)),
+                        }
                     }
-                }
-            };
-            let row =
-                rx_db::find_by_code(conn, &code)?.ok_or(ServiceError::NotFound("prescription"))?;
-            audit::record_from(
-                conn,
-                now.naive_utc(),
-                Some(&actor),
-                "prescription.verified",
-                Some(&row.id),
-                "",
-                Some(&client_ip),
-            )?;
-            let loaded = load(conn, row)?;
-            let (status, message) = dispensable(&loaded, &pharmacy, now.naive_utc());
-            Ok(verification(
-                status,
-                message,
-                Some(pharmacy_view(&loaded, &pharmacy)),
-            ))
-        })
-        .await
+                };
+                let row = rx_db::find_by_code(conn, &code)?
+                    .ok_or(ServiceError::NotFound("prescription"))?;
+                let loaded = load(conn, row)?;
+                let (status, message) = dispensable(&loaded, &pharmacy, now.naive_utc());
+                let answer = verification(status, message, Some(pharmacy_view(&loaded, &pharmacy)));
+                Ok((answer, Some(loaded.row.id)))
+            },
+        )
+        .await?;
+    // What the pharmacist is shown is in the audit trail before it is shown.
+    if let Some(prescription_id) = verified {
+        state
+            .db
+            .write(move |conn| -> Result<(), ServiceError> {
+                audit::record_from(
+                    conn,
+                    now.naive_utc(),
+                    Some(&actor),
+                    "prescription.verified",
+                    Some(&prescription_id),
+                    "",
+                    Some(&client_ip),
+                )?;
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(answer)
 }
 
 /// What a dispense request's `Idempotency-Key` is bound to: the route with the prescription's

@@ -543,11 +543,17 @@ fn print_table(hello: &Phase, outcomes: &[Outcome]) {
             verify_rate / ceiling,
             met(verify_rate >= 500.0)
         );
+        // A consultation is five requests; its ratio is of whole consultations, as the issue's
+        // target (0.01 of hello, about 1,500 a second) counts them. PostgreSQL has no target.
         let consult = outcome.phase("consult + dispense");
+        let consult_rate = consult.rate("complete");
+        let (consult_target, consult_met) = match outcome.backend {
+            Backend::Sqlite => (">= 1500/s", met(consult_rate >= 1500.0)),
+            Backend::Postgres => ("", ""),
+        };
         println!(
-            "| consultations (call, start, record, prescribe, complete), {name} | {:.0}/s | {:.3} | | |",
-            consult.rate("complete"),
-            consult.rate("complete") * 5.0 / ceiling
+            "| consultations (call, start, record, prescribe, complete), {name} | {consult_rate:.0}/s | {:.4} | {consult_target} | {consult_met} |",
+            consult_rate / ceiling
         );
         println!(
             "| dispensing (verify + dispense), {name} | {:.0}/s | | | |",
