@@ -1482,6 +1482,7 @@ async fn an_update_built_by_db_prepared_is_prepared_once_per_connection(backend:
                     opd_sessions::table.find("no-such-session"),
                     opd_sessions::capacity.eq(opd_sessions::capacity - 0),
                 )
+                .at(sanjeevani_api::update_site!(), c)
                 .execute(c))?;
             }
             conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});

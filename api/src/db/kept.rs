@@ -1,5 +1,6 @@
-//! Statements diesel's query builder cannot write for both backends (an upsert, `INSERT ...
-//! ON CONFLICT ... DO UPDATE`), kept prepared once per connection like every other statement.
+//! Statements diesel's query builder cannot write for both backends (the upserts, `INSERT ...
+//! ON CONFLICT ... DO UPDATE [RETURNING ...]`, of the report rollups and the throttles), kept
+//! prepared once per connection like every other statement.
 //!
 //! `diesel::sql_query` would do, but diesel never keeps one prepared: SQLite parsed each upsert
 //! of the report rollups on every completed consultation (callgrind: about 116,000 instructions
@@ -10,13 +11,19 @@
 use std::marker::PhantomData;
 
 use diesel::backend::Backend;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
 /// A statement's text: what comes before its values and what comes after them.
 pub trait KeptText: 'static {
     const BEFORE: &'static str;
     const AFTER: &'static str;
+}
+
+/// A statement whose text ends in `RETURNING ...`: the SQL types of what it returns, for
+/// `get_result` and `load`.
+pub trait KeptReturning: KeptText {
+    type SqlType;
 }
 
 /// The statement `T` with the values `V`, a tuple of bound values
@@ -49,6 +56,10 @@ impl<T: KeptText, V: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for Kept<
 impl<T: KeptText, V> QueryId for Kept<T, V> {
     type QueryId = T;
     const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<T: KeptReturning, V> Query for Kept<T, V> {
+    type SqlType = T::SqlType;
 }
 
 impl<T: KeptText, V, Conn> RunQueryDsl<Conn> for Kept<T, V> {}

@@ -5,15 +5,16 @@
 //! itself unsafe to cache. SQLite then parses it and PostgreSQL parses and plans it on every
 //! run (measured: a tenth of a booking's instructions went to SQLite parsing UPDATEs; a save of
 //! a token cost 127,000 instructions, most of it parsing). [`update`] builds the same
-//! `UPDATE table SET ... WHERE ... [RETURNING ...]` without that mark, so the connection keeps
-//! it prepared and finds it again by its text, rendered on every run; or, marked with the place
-//! in the code that runs it ([`PreparedUpdate::at`] with [`update_site!`](crate::update_site)),
-//! by that place's own type, rendered once per connection.
+//! `UPDATE table SET ... WHERE ... [RETURNING ...]` without that mark, and
+//! [`PreparedUpdate::at`] names the place in the code that runs it
+//! ([`update_site!`](crate::update_site)): the connection keeps the statement prepared and finds
+//! it again by that place's own type, so its text is rendered once per connection, not on every
+//! run. A statement without its site does not run (it has no `QueryId`).
 //!
 //! Only for a changeset whose text is always the same: plain `column.eq(value)` pairs, or a row
 //! struct with `treat_none_as_null = true`. Never one that can leave a column out (an `Option`
-//! of an assignment, a struct without `treat_none_as_null`): each text it can take would be
-//! kept, one prepared statement per combination.
+//! of an assignment, a struct without `treat_none_as_null`): its site would run the first text
+//! it prepared with another text's values (debug builds catch it, see [`PreparedUpdate::at`]).
 
 use std::marker::PhantomData;
 use std::sync::OnceLock;
@@ -26,9 +27,9 @@ use diesel::query_source::{QuerySource, Table};
 use diesel::{Connection, Expression, QueryResult, RunQueryDsl};
 
 /// `UPDATE` of table `T` with the `WHERE` clause `W`, the changeset `V` and what it returns,
-/// `R` (`()` for nothing), found in the statement cache as `K` says ([`ByText`] or a [`Site`]).
+/// `R` (`()` for nothing), run at the [`Site`] `K` ([`Unsited`] until [`PreparedUpdate::at`]).
 #[derive(Debug, Clone)]
-pub struct PreparedUpdate<T: QuerySource, W, V, R = (), K = ByText> {
+pub struct PreparedUpdate<T: QuerySource, W, V, R = (), K = Unsited> {
     from: T::FromClause,
     where_clause: W,
     values: V,
@@ -37,9 +38,9 @@ pub struct PreparedUpdate<T: QuerySource, W, V, R = (), K = ByText> {
     key: PhantomData<K>,
 }
 
-/// Found in the statement cache by the statement's text, rendered on every run.
+/// A statement not yet given its [`Site`]: it cannot run.
 #[derive(Debug, Clone, Copy)]
-pub struct ByText;
+pub struct Unsited;
 
 /// One place in the code that runs a [`PreparedUpdate`], as a type of its own
 /// ([`update_site!`](crate::update_site) makes one): the statement is found in the cache by
@@ -105,9 +106,9 @@ impl<T: QuerySource, W, V> PreparedUpdate<T, W, V> {
 }
 
 impl<T: QuerySource, W, V, R> PreparedUpdate<T, W, V, R> {
-    /// Found in the cache by `site`'s type rather than by its text. Only where the text is
-    /// always the same (the module's rules); debug builds render it for `conn`'s backend on
-    /// every run and panic if the site ever runs a statement other than its first.
+    /// Run at `site`, and found in the cache by its type. Only where the text is always the
+    /// same (the module's rules); debug builds render it for `conn`'s backend on every run and
+    /// panic if the site ever runs a statement other than its first.
     pub fn at<S: Site, C>(self, _site: S, _conn: &C) -> PreparedUpdate<T, W, V, R, S>
     where
         C: Connection,
@@ -163,23 +164,11 @@ impl<S: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for Returning<S> {
     }
 }
 
-/// Found again by its text: diesel's changesets carry no type-level id, so the key is the SQL
-/// rendered each run (thousands of instructions), not the parse and plan it saves.
-impl<T: QuerySource, W, V, R> QueryId for PreparedUpdate<T, W, V, R, ByText> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
 /// Found again by the site's type; by its text after all when the `WHERE` clause has no static
 /// id of its own (an `IN` list, whose text grows with the list).
 impl<T: QuerySource, W: QueryId, V, R, S: Site> QueryId for PreparedUpdate<T, W, V, R, S> {
     type QueryId = S;
     const HAS_STATIC_QUERY_ID: bool = W::HAS_STATIC_QUERY_ID;
-}
-
-impl<S> QueryId for Returning<S> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 impl<T: QuerySource, W, V, S: Expression, K> Query for PreparedUpdate<T, W, V, Returning<S>, K> {
@@ -191,6 +180,7 @@ impl<T: QuerySource, W, V, R, K, Conn> RunQueryDsl<Conn> for PreparedUpdate<T, W
 #[cfg(test)]
 mod tests {
     use diesel::prelude::*;
+    use diesel::query_builder::QueryId;
 
     use super::update;
 
@@ -228,9 +218,34 @@ mod tests {
         conn
     }
 
+    /// How diesel finds the statement in the connection's cache: `Some` by a type, `None` by
+    /// its text.
+    fn cache_key<Q: QueryId>(_: &Q) -> Option<std::any::TypeId> {
+        Q::query_id()
+    }
+
     #[test]
     fn a_site_runs_its_statement_again_and_again() {
         let mut conn = things();
+        let sited = update(
+            things::table.find("x"),
+            Partial {
+                a: Some("1"),
+                b: Some("1"),
+            },
+        )
+        .at(crate::update_site!(), &conn);
+        assert!(cache_key(&sited).is_some(), "found by its site's type");
+        // An `IN` list changes the text with its length: found by the text after all.
+        let listed = update(
+            things::table.filter(things::id.eq_any(["x", "y"])),
+            Partial {
+                a: Some("1"),
+                b: Some("1"),
+            },
+        )
+        .at(crate::update_site!(), &conn);
+        assert!(cache_key(&listed).is_none(), "found by its text");
         for value in ["1", "2", "3"] {
             assert_eq!(update_here(&mut conn, Some(value), Some(value)), 1);
         }

@@ -170,26 +170,6 @@ fn upsert_wait(
     native!(conn, |c| kept::<UpsertWait, _>(values).execute(c)).map(|_| ())
 }
 
-/// SQLite takes `?`; PostgreSQL numbers its parameters.
-pub(crate) fn placeholders(conn: &DbConnection, sql: &str) -> String {
-    match conn {
-        DbConnection::Sqlite(_) => sql.to_owned(),
-        DbConnection::Postgres(_) => {
-            let mut numbered = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    numbered.push_str(&format!("${n}"));
-                } else {
-                    numbered.push(c);
-                }
-            }
-            numbered
-        }
-    }
-}
-
 /// `query` (grouped and selected, then boxed) narrowed to the filter's days, hubs and OPDs.
 macro_rules! filtered {
     ($table:ident, $filter:expr, $query:expr) => {{

@@ -7,15 +7,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text, Timestamp};
 
+use crate::db::kept::{kept, KeptReturning, KeptText};
 use crate::db::DbConnection;
-use crate::models::reports::placeholders;
+use crate::native;
 use crate::schema::{login_client_throttles, login_throttles, throttle_windows};
-
-#[derive(QueryableByName)]
-struct Hits {
-    #[diesel(sql_type = Integer)]
-    hits: i32,
-}
 
 /// Hits counted for `client` in the window of `scope` that starts at `window_start`, if the
 /// window has a row.
@@ -32,9 +27,23 @@ pub fn window_hits(
         .optional()
 }
 
+/// One more hit in a window's row, made at 1 if there is none; returns the new count.
+struct AddWindowHit;
+
+impl KeptText for AddWindowHit {
+    const BEFORE: &'static str =
+        "INSERT INTO throttle_windows (scope, window_start, client, hits) VALUES (";
+    const AFTER: &'static str = ", 1) ON CONFLICT (scope, window_start, client) DO UPDATE SET \
+        hits = throttle_windows.hits + 1 RETURNING hits";
+}
+
+impl KeptReturning for AddWindowHit {
+    type SqlType = Integer;
+}
+
 /// Adds one hit to the window's row (creating it at 1) and returns the new count. One upsert
 /// statement, so concurrent hits on PostgreSQL are counted exactly: the row lock serialises
-/// them and each sees the count its own hit made. Raw SQL for the upsert, as in
+/// them and each sees the count its own hit made. A kept statement for the upsert, as in
 /// `models::reports`.
 pub fn add_window_hit(
     conn: &mut DbConnection,
@@ -42,24 +51,12 @@ pub fn add_window_hit(
     client: &str,
     window_start: NaiveDateTime,
 ) -> QueryResult<i32> {
-    let sql = placeholders(
-        conn,
-        "INSERT INTO throttle_windows (scope, window_start, client, hits) VALUES (?, ?, ?, 1) \
-         ON CONFLICT (scope, window_start, client) DO UPDATE SET \
-         hits = throttle_windows.hits + 1 \
-         RETURNING hits",
+    let values = (
+        scope.into_sql::<Text>(),
+        window_start.into_sql::<Timestamp>(),
+        client.into_sql::<Text>(),
     );
-    let query = diesel::sql_query(sql)
-        .bind::<Text, _>(scope)
-        .bind::<Timestamp, _>(window_start)
-        .bind::<Text, _>(client);
-    let rows: Vec<Hits> = match conn {
-        DbConnection::Sqlite(c) => query.load(c),
-        DbConnection::Postgres(c) => query.load(c),
-    }?;
-    rows.first()
-        .map(|row| row.hits)
-        .ok_or(diesel::result::Error::NotFound)
+    native!(conn, |c| kept::<AddWindowHit, _>(values).get_result(c))
 }
 
 /// Takes one hit back from a window (a hit that should not have counted).
@@ -93,7 +90,7 @@ pub fn forget_windows_before(
 }
 
 /// Password failures of one username (see the migration for the meaning of each column).
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_throttles)]
 pub struct LoginThrottle {
     pub username: String,
@@ -137,6 +134,21 @@ pub fn locked_logins(
         .load(conn)
 }
 
+/// A username's row, made empty if there is none, returned whole.
+struct ClaimLogin;
+
+impl KeptText for ClaimLogin {
+    const BEFORE: &'static str =
+        "INSERT INTO login_throttles (username, failures, updated_at) VALUES (";
+    const AFTER: &'static str = ") ON CONFLICT (username) DO UPDATE SET \
+        username = excluded.username \
+        RETURNING username, failures, last_failed_at, locked_at, trusted_client, updated_at";
+}
+
+impl KeptReturning for ClaimLogin {
+    type SqlType = login_throttles::SqlType;
+}
+
 /// The username's row, created empty if there is none. The upsert also takes the row's lock
 /// on PostgreSQL until the transaction ends, so concurrent attempts on one username are decided
 /// one after another, each seeing the failures the earlier ones counted (on SQLite the single
@@ -146,22 +158,12 @@ pub fn claim_login(
     username: &str,
     now: NaiveDateTime,
 ) -> QueryResult<LoginThrottle> {
-    let sql = placeholders(
-        conn,
-        "INSERT INTO login_throttles (username, failures, updated_at) VALUES (?, 0, ?) \
-         ON CONFLICT (username) DO UPDATE SET username = excluded.username \
-         RETURNING username, failures, last_failed_at, locked_at, trusted_client, updated_at",
+    let values = (
+        username.into_sql::<Text>(),
+        0.into_sql::<Integer>(),
+        now.into_sql::<Timestamp>(),
     );
-    let query = diesel::sql_query(sql)
-        .bind::<Text, _>(username)
-        .bind::<Timestamp, _>(now);
-    let rows: Vec<LoginThrottle> = match conn {
-        DbConnection::Sqlite(c) => query.load(c),
-        DbConnection::Postgres(c) => query.load(c),
-    }?;
-    rows.into_iter()
-        .next()
-        .ok_or(diesel::result::Error::NotFound)
+    native!(conn, |c| kept::<ClaimLogin, _>(values).get_result(c))
 }
 
 /// Counts a failure: `failures` is the new consecutive count; `lock` locks the username.

@@ -202,7 +202,7 @@ pub async fn verify(
     if let Some(prescription_id) = verified {
         state
             .db
-            .write(move |conn| -> Result<(), ServiceError> {
+            .write(move |conn| {
                 audit::record_from(
                     conn,
                     now.naive_utc(),
@@ -211,8 +211,8 @@ pub async fn verify(
                     Some(&prescription_id),
                     "",
                     Some(&client_ip),
-                )?;
-                Ok(())
+                )
+                .map_err(ServiceError::from)
             })
             .await?;
     }
