@@ -10,7 +10,7 @@ use sanjeevani_api::caches::{AfterCommit, Keep, Reader};
 use sanjeevani_api::clock::Clock;
 use sanjeevani_api::error::ApiError;
 use sanjeevani_api::queue::schedule::today_ist;
-use sanjeevani_api::schema::doctor_presence;
+use sanjeevani_api::schema::{doctor_presence, opds};
 use sanjeevani_tests::plans::statements_sent;
 use sanjeevani_tests::world::{monday_morning, opd_input, session_of, DEMO_GM, DR_SEN};
 use sanjeevani_tests::{both_backends, spawn_on, Backend, TestApp, TestDatabase};
@@ -21,6 +21,7 @@ both_backends!(
     an_opd_change_takes_effect_at_once_on_every_process,
     the_pace_follows_doctors_on_every_process,
     a_process_that_wrote_a_sign_of_life_sends_none_for_ten_seconds,
+    the_queue_a_process_carries_forward_is_the_queue_read_again,
 );
 
 /// Two instances on one fresh database.
@@ -312,4 +313,101 @@ async fn a_process_that_wrote_a_sign_of_life_sends_none_for_ten_seconds(backend:
         vec![online_at[0] + Duration::seconds(21)]
     );
     assert_eq!(sign_of_life_statements(&a, true).await, 0);
+}
+
+/// The session's board and the doctor's whole queue (token ids in order) as `app` answers them.
+async fn queue_seen_by(app: &TestApp, doctor: &str, session: &str) -> serde_json::Value {
+    let board = app
+        .get(&format!("/api/v1/opd-sessions/{session}/board"), None)
+        .await;
+    assert_eq!(board.status, 200, "{}", board.body);
+    let queue = app
+        .get(
+            &format!("/api/v1/opd-sessions/{session}/queue"),
+            Some(doctor),
+        )
+        .await;
+    assert_eq!(queue.status, 200, "{}", queue.body);
+    let ids: Vec<serde_json::Value> = queue
+        .body
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| json!([e["token"]["id"], e["token"]["status"]]))
+        .collect();
+    let board = &board.body;
+    json!({
+        "version": board["version"], "waiting": board["waiting"], "next": board["next"],
+        "now_serving": board["now_serving"], "queue": ids,
+    })
+}
+
+/// Whether `app` holds the session's queue at `version` without having read it.
+fn holds(app: &TestApp, session: &str, version: &serde_json::Value, priority_every: i32) -> bool {
+    let version = version.as_i64().expect("a version");
+    app.app_state
+        .queues
+        .get(session, version, priority_every)
+        .is_some()
+}
+
+/// The process that calls, starts and completes derives the queue each change leaves from the
+/// one before, in memory (it never reads the waiting tokens again for them); another process
+/// reads it from the tokens. At every step both answer the same board and the same doctor's
+/// queue, also after the other process booked (the deriving one then reads again).
+async fn the_queue_a_process_carries_forward_is_the_queue_read_again(backend: Backend) {
+    let (a, b) = two_processes(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let mut patients = a.quick_patients(3, 1990).await;
+    patients.extend(a.quick_patients(2, 1950).await);
+    for patient in &patients[..4] {
+        let booked = a.book(&patient.token, &session, &patient.patient_id).await;
+        assert_eq!(booked.status, 201, "{}", booked.body);
+    }
+    let priority_every: i32 = a
+        .app_state
+        .db
+        .read(|conn| {
+            opds::table
+                .find(DEMO_GM)
+                .select(opds::priority_every)
+                .first(conn)
+                .map_err(ApiError::from)
+        })
+        .await
+        .expect("the OPD");
+    let doctor = a.staff_token("dr.sen").await;
+    a.go_online(&doctor, DEMO_GM).await;
+
+    let mut steps = 0;
+    for round in 0..3 {
+        let called = a.call_next(&doctor, &session).await;
+        let id = called["id"].as_str().expect("a token").to_owned();
+        for step in ["call-next", "start", "complete"] {
+            if step != "call-next" {
+                a.step(&doctor, &id, step).await;
+            }
+            let read_again = queue_seen_by(&b, &doctor, &session).await;
+            assert!(
+                holds(&a, &session, &read_again["version"], priority_every),
+                "round {round}, {step}: A holds the queue its change left"
+            );
+            assert_eq!(
+                queue_seen_by(&a, &doctor, &session).await,
+                read_again,
+                "round {round}, after {step}"
+            );
+            steps += 1;
+        }
+        if round == 0 {
+            // A booking through B: A's queue is a version behind and is read again.
+            let late = &patients[4];
+            let booked = b.book(&late.token, &session, &late.patient_id).await;
+            assert_eq!(booked.status, 201, "{}", booked.body);
+        }
+    }
+    assert_eq!(steps, 9);
+    let last = queue_seen_by(&a, &doctor, &session).await;
+    assert_eq!(last["waiting"], 2, "{last}");
+    assert_eq!(last["now_serving"], json!([]), "{last}");
 }

@@ -13,17 +13,25 @@
 //! unused. Entries are stored only once they are known to match their version: after their
 //! transaction committed (writes), or when the version read after the tokens equals the one
 //! read before (reads, whose statements may each see a newer state).
+//!
+//! A write that finds the snapshot of the version just before its own derives the next one in
+//! memory ([`QueueSnapshot::with_booked`], [`QueueSnapshot::after_call`],
+//! [`QueueSnapshot::at_version`], [`QueueSnapshot::after_completion`]) instead of reading the
+//! session's tokens again: otherwise each call, start and completion would read every waiting
+//! token of the session, a cost that grows with the queue (a session of a national OPD holds
+//! hundreds).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::ordering::{call_order, LaneState, Waiting};
 
-/// A waiting token as the order needs it.
+/// A waiting token as the order needs it. Shared strings: deriving the next snapshot copies
+/// every entry, and a copy is then a count, not an allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub id: Box<str>,
-    pub display: Box<str>,
+    pub id: Arc<str>,
+    pub display: Arc<str>,
     /// Whether its near-turn event is recorded.
     pub near_turn: bool,
 }
@@ -73,6 +81,29 @@ impl QueueSnapshot {
         let mut serving = self.serving.clone();
         serving.push(called_display);
         Self::new(version, lane, waiting, serving)
+    }
+
+    /// The same queue at a newer version: a change that moved neither the waiting order nor
+    /// who is being served (a patient joining the call, a consultation starting).
+    pub fn at_version(&self, version: i64) -> Self {
+        Self {
+            version,
+            ..self.clone()
+        }
+    }
+
+    /// The queue after the consultation of the token shown as `display` was completed: it is
+    /// no longer being served.
+    pub fn after_completion(&self, version: i64, display: &str) -> Self {
+        let mut serving = self.serving.clone();
+        if let Some(at) = serving.iter().position(|s| s == display) {
+            serving.remove(at);
+        }
+        Self {
+            version,
+            serving,
+            ..self.clone()
+        }
     }
 
     fn tokens(&self) -> usize {
@@ -187,6 +218,35 @@ mod tests {
         );
         assert_eq!(ids(&after), ids(&again));
         assert_eq!(after.position("t4"), again.position("t4"));
+    }
+
+    #[test]
+    fn a_call_and_a_completion_give_the_same_queue_as_deriving_it_again() {
+        let state = lane(2, 0);
+        let before = QueueSnapshot::new(
+            4,
+            state,
+            vec![entry(1, false), entry(2, true), entry(3, false)],
+            vec!["A-009".into()],
+        );
+        let first = before.order[0].clone();
+        let after_lane = before.lane.after_call(first.priority);
+        let called = before.after_call(5, after_lane, first.id.display.to_string());
+        let again = QueueSnapshot::new(
+            5,
+            after_lane,
+            before.order[1..].to_vec(),
+            vec!["A-009".into(), first.id.display.to_string()],
+        );
+        assert_eq!(ids(&called), ids(&again));
+        assert_eq!(called.serving, again.serving);
+
+        let started = called.at_version(6);
+        assert_eq!((started.version, ids(&started)), (6, ids(&called)));
+        let completed = started.after_completion(7, "A-009");
+        assert_eq!(completed.version, 7);
+        assert_eq!(completed.serving, vec![first.id.display.to_string()]);
+        assert_eq!(ids(&completed), ids(&called));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The doctor's side of the queue: presence, the doctor's queue, calling the next patient, the consultation's states, and the sweep that records no-shows and stale presence.
 
+use std::sync::Arc;
+
 use chrono::{Duration, NaiveDateTime};
 use sanjeevani_types::domain::{Role, Sex};
 use sanjeevani_types::queue::{Presence, PresenceUpdate, QueueEntry, Token, TokenStatus};
@@ -14,6 +16,7 @@ use crate::models::patients::{self};
 use crate::models::queue::{self, TokenRow};
 use crate::models::reports;
 use crate::queue::schedule::{self};
+use crate::queue::snapshot::QueueSnapshot;
 use crate::services::patients::age_on;
 use crate::services::ServiceError;
 use crate::state::AppState;
@@ -162,11 +165,13 @@ pub async fn call_next_or_current(
     let clock_now = state.clock.now();
     let now = clock_now.naive_utc();
     let since = state.presence_since();
+    let queues = state.queues.clone();
     let (caches, after_commit) = write_caches(state);
     let keep = Keep::AfterCommit(after_commit.clone());
-    let (token, repeat) = state
+    type Called = (Token, bool, Option<QueueSnapshot>);
+    let (token, repeat, remaining) = state
         .db
-        .write(move |conn| -> Result<(Token, bool), ServiceError> {
+        .write(move |conn| -> Result<Called, ServiceError> {
             let session =
                 queue::lock_session(conn, &session_id)?.ok_or(ServiceError::NotFound("session"))?;
             let reader = reader(conn, &caches, keep.clone(), clock_now)?;
@@ -186,13 +191,13 @@ pub async fn call_next_or_current(
             }
             // Working the queue is a sign of life, as good as a heartbeat.
             reader.sign_of_life(conn, &principal.user_id, since, now)?;
-            expire_overdue_calls(conn, &session.id, &entry, now)?;
+            let expired = expire_overdue_calls(conn, &session.id, &entry, now)?;
             // Before the presence check: the patient already called is the doctor's whatever
             // happened to the presence since.
             if let Some(current) =
                 queue::doctor_current_token(conn, &session.id, &principal.user_id)?
             {
-                return Ok((token_to_api(&current), true));
+                return Ok((token_to_api(&current), true, None));
             }
             if !queue::is_online(conn, &principal.user_id, &opd.id, since)? {
                 return Err(ServiceError::conflict(
@@ -200,8 +205,15 @@ pub async fn call_next_or_current(
                     "Go online for this OPD before calling patients.",
                 ));
             }
-            // Expired calls may have re-queued patients: the order is read after them.
-            let snapshot = load_snapshot(conn, &session, opd)?;
+            // The order as the change before this one left it, unless expired calls moved it
+            // (then it is read after them).
+            let cached = queues
+                .get(&session.id, session.version - 1, opd.priority_every)
+                .filter(|_| expired == 0);
+            let snapshot = match cached {
+                Some(before) => before.at_version(session.version),
+                None => load_snapshot(conn, &session, opd)?,
+            };
             let next = snapshot
                 .order
                 .first()
@@ -230,10 +242,14 @@ pub async fn call_next_or_current(
             // The rest of the queue, in the order the rule gives after this call.
             let mut remaining = snapshot.after_call(session.version, after, token.display.clone());
             mark_near_turn(conn, &mut remaining, &entry, now)?;
-            Ok((token_to_api(&token), false))
+            Ok((token_to_api(&token), false, Some(remaining)))
         })
         .await?;
     after_commit.kept();
+    if let Some(remaining) = remaining {
+        // Committed: the rest of the queue is the session's state at its version.
+        state.queues.put(&token.session_id, Arc::new(remaining));
+    }
     state.queue_changed(&token.session_id);
     Ok((token, repeat))
 }
@@ -328,114 +344,135 @@ pub async fn transition(
     let clock_now = state.clock.now();
     let now = clock_now.naive_utc();
     let since = state.presence_since();
+    let queues = state.queues.clone();
     let (caches, after_commit) = write_caches(state);
     let keep = Keep::AfterCommit(after_commit.clone());
-    let token = state
+    let (token, carried) = state
         .db
-        .write(move |conn| -> Result<Token, ServiceError> {
-            let reader = reader(conn, &caches, keep.clone(), clock_now)?;
-            let ctx = visible_context(conn, &reader, &principal, &token_id)?;
-            let session = queue::lock_session(conn, &ctx.token.session_id)?
-                .ok_or(ServiceError::NotFound("token"))?;
-            if principal.role == Role::Doctor {
-                reader.sign_of_life(conn, &principal.user_id, since, now)?;
-            }
-            let mut token =
-                queue::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("token"))?;
-            let by_its_doctor = principal.role == Role::Doctor
-                && token.doctor_id.as_deref() == Some(&principal.user_id);
-            let overdue = token.join_deadline.is_some_and(|d| d < now) && token.joined_at.is_none();
-            let wrong_state = |expected: &str| {
-                ServiceError::conflict(
-                    "wrong_token_state",
-                    format!("The token is {}, not {expected}.", token.status),
-                )
-            };
-            // Who may take each step: the patient's side joins; the calling doctor does the rest.
-            let allowed = match step {
-                Transition::Join => matches!(principal.role, Role::Patient | Role::Cho),
-                Transition::Start
-                | Transition::Complete
-                | Transition::NoShow
-                | Transition::Requeue => by_its_doctor,
-            };
-            if !allowed {
-                return Err(ServiceError::Forbidden);
-            }
-            let (from, expected) = match step {
-                Transition::Join | Transition::Start => ("called", "called"),
-                Transition::Complete => ("in_consultation", "in consultation"),
-                Transition::NoShow => ("called", "called and not joined"),
-                Transition::Requeue => (
-                    if token.status == "in_consultation" {
-                        "in_consultation"
-                    } else {
-                        "called"
-                    },
-                    "called or in consultation",
-                ),
-            };
-            if token.status != from || (step == Transition::NoShow && token.joined_at.is_some()) {
-                return Err(wrong_state(expected));
-            }
-            let event = match step {
-                Transition::Join => {
-                    if overdue {
-                        return Err(ServiceError::conflict(
-                            "join_window_passed",
-                            "The time to join has passed.",
-                        ));
+        .write(
+            move |conn| -> Result<(Token, Option<QueueSnapshot>), ServiceError> {
+                let reader = reader(conn, &caches, keep.clone(), clock_now)?;
+                let ctx = visible_context(conn, &reader, &principal, &token_id)?;
+                let session = queue::lock_session(conn, &ctx.token.session_id)?
+                    .ok_or(ServiceError::NotFound("token"))?;
+                if principal.role == Role::Doctor {
+                    reader.sign_of_life(conn, &principal.user_id, since, now)?;
+                }
+                let mut token =
+                    queue::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("token"))?;
+                let by_its_doctor = principal.role == Role::Doctor
+                    && token.doctor_id.as_deref() == Some(&principal.user_id);
+                let overdue =
+                    token.join_deadline.is_some_and(|d| d < now) && token.joined_at.is_none();
+                let wrong_state = |expected: &str| {
+                    ServiceError::conflict(
+                        "wrong_token_state",
+                        format!("The token is {}, not {expected}.", token.status),
+                    )
+                };
+                // Who may take each step: the patient's side joins; the calling doctor does the rest.
+                let allowed = match step {
+                    Transition::Join => matches!(principal.role, Role::Patient | Role::Cho),
+                    Transition::Start
+                    | Transition::Complete
+                    | Transition::NoShow
+                    | Transition::Requeue => by_its_doctor,
+                };
+                if !allowed {
+                    return Err(ServiceError::Forbidden);
+                }
+                let (from, expected) = match step {
+                    Transition::Join | Transition::Start => ("called", "called"),
+                    Transition::Complete => ("in_consultation", "in consultation"),
+                    Transition::NoShow => ("called", "called and not joined"),
+                    Transition::Requeue => (
+                        if token.status == "in_consultation" {
+                            "in_consultation"
+                        } else {
+                            "called"
+                        },
+                        "called or in consultation",
+                    ),
+                };
+                if token.status != from || (step == Transition::NoShow && token.joined_at.is_some())
+                {
+                    return Err(wrong_state(expected));
+                }
+                let event = match step {
+                    Transition::Join => {
+                        if overdue {
+                            return Err(ServiceError::conflict(
+                                "join_window_passed",
+                                "The time to join has passed.",
+                            ));
+                        }
+                        token.joined_at = Some(now);
+                        "joined"
                     }
-                    token.joined_at = Some(now);
-                    "joined"
-                }
-                Transition::Start => {
-                    token.status = TokenStatus::InConsultation.as_str().into();
-                    token.started_at = Some(now);
-                    "started"
-                }
-                Transition::Complete => {
-                    token.status = TokenStatus::Completed.as_str().into();
-                    token.completed_at = Some(now);
-                    // The OPD's recent consultations' length (its pace) moves.
-                    crate::models::generations::pace_changed(conn, &token.opd_id)?;
-                    "completed"
-                }
-                Transition::NoShow => {
-                    let token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
-                    return Ok(token_to_api(&token));
-                }
-                Transition::Requeue => {
-                    // A recorded note belongs to this doctor's consultation (one per token):
-                    // the next doctor could neither read nor write it.
-                    if crate::models::prescriptions::consultation_of_token(conn, &token.id)?
-                        .is_some()
-                    {
-                        return Err(ServiceError::conflict(
-                            "consultation_recorded",
-                            "The consultation note is recorded: complete the consultation \
+                    Transition::Start => {
+                        token.status = TokenStatus::InConsultation.as_str().into();
+                        token.started_at = Some(now);
+                        "started"
+                    }
+                    Transition::Complete => {
+                        token.status = TokenStatus::Completed.as_str().into();
+                        token.completed_at = Some(now);
+                        // The OPD's recent consultations' length (its pace) moves.
+                        crate::models::generations::pace_changed(conn, &token.opd_id)?;
+                        "completed"
+                    }
+                    Transition::NoShow => {
+                        let token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
+                        return Ok((token_to_api(&token), None));
+                    }
+                    Transition::Requeue => {
+                        // A recorded note belongs to this doctor's consultation (one per token):
+                        // the next doctor could neither read nor write it.
+                        if crate::models::prescriptions::consultation_of_token(conn, &token.id)?
+                            .is_some()
+                        {
+                            return Err(ServiceError::conflict(
+                                "consultation_recorded",
+                                "The consultation note is recorded: complete the consultation \
                              (book a follow-up if the patient must be seen again).",
-                        ));
+                            ));
+                        }
+                        back_to_waiting(conn, &mut token)?;
+                        "requeued"
                     }
-                    back_to_waiting(conn, &mut token)?;
-                    "requeued"
+                };
+                queue::save_token(conn, &token)?;
+                queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
+                if step == Transition::Complete {
+                    reports::count_consultation(
+                        conn,
+                        &token,
+                        &ctx.opd.opd,
+                        &ctx.patient,
+                        session.starts_at,
+                    )?;
                 }
-            };
-            queue::save_token(conn, &token)?;
-            queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
-            if step == Transition::Complete {
-                reports::count_consultation(
-                    conn,
-                    &token,
-                    &ctx.opd.opd,
-                    &ctx.patient,
-                    session.starts_at,
-                )?;
-            }
-            Ok(token_to_api(&token))
-        })
+                // The queue as the change before this one left it, carried to this version: a
+                // join or a start moves nobody, a completion ends one patient's being served.
+                let before =
+                    queues.get(&session.id, session.version - 1, ctx.opd.opd.priority_every);
+                let carried = before.and_then(|before| match step {
+                    Transition::Join | Transition::Start => {
+                        Some(before.at_version(session.version))
+                    }
+                    Transition::Complete => {
+                        Some(before.after_completion(session.version, &token.display))
+                    }
+                    Transition::NoShow | Transition::Requeue => None,
+                });
+                Ok((token_to_api(&token), carried))
+            },
+        )
         .await?;
     after_commit.kept();
+    if let Some(carried) = carried {
+        state.queues.put(&token.session_id, Arc::new(carried));
+    }
     state.queue_changed(&token.session_id);
     Ok(token)
 }
