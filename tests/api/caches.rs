@@ -10,7 +10,7 @@ use sanjeevani_api::caches::{AfterCommit, Keep, Reader};
 use sanjeevani_api::clock::Clock;
 use sanjeevani_api::error::ApiError;
 use sanjeevani_api::queue::schedule::today_ist;
-use sanjeevani_api::schema::{doctor_presence, opds};
+use sanjeevani_api::schema::{doctor_presence, opds, tokens};
 use sanjeevani_tests::plans::statements_sent;
 use sanjeevani_tests::world::{monday_morning, opd_input, session_of, DEMO_GM, DR_SEN};
 use sanjeevani_tests::{both_backends, spawn_on, Backend, TestApp, TestDatabase};
@@ -22,6 +22,7 @@ both_backends!(
     the_pace_follows_doctors_on_every_process,
     a_process_that_wrote_a_sign_of_life_sends_none_for_ten_seconds,
     the_queue_a_process_carries_forward_is_the_queue_read_again,
+    a_burst_of_changes_leaves_the_queue_the_tokens_give,
 );
 
 /// Two instances on one fresh database.
@@ -410,4 +411,73 @@ async fn the_queue_a_process_carries_forward_is_the_queue_read_again(backend: Ba
     let last = queue_seen_by(&a, &doctor, &session).await;
     assert_eq!(last["waiting"], 2, "{last}");
     assert_eq!(last["now_serving"], json!([]), "{last}");
+}
+
+/// Bookings from many clients at once, while the doctor calls, starts and completes: on SQLite
+/// the writer commits them in batches, each write deriving the queue from the one before it in
+/// the same batch, uncommitted. Afterwards the process that made them answers the queue another
+/// process reads from the tokens, and the near-turn marks (made from those derived queues) are
+/// on exactly the first waiting patients.
+async fn a_burst_of_changes_leaves_the_queue_the_tokens_give(backend: Backend) {
+    let (a, b) = two_processes(backend).await;
+    let session = monday_morning(DEMO_GM);
+    let patients = a.quick_patients(48, 1990).await;
+    let doctor = a.staff_token("dr.sen").await;
+    a.go_online(&doctor, DEMO_GM).await;
+    let first = futures_util::future::join_all(
+        patients[..24]
+            .iter()
+            .map(|p| a.book(&p.token, &session, &p.patient_id)),
+    )
+    .await;
+    assert!(first.iter().all(|answer| answer.status == 201));
+    let bookings = futures_util::future::join_all(
+        patients[24..]
+            .iter()
+            .map(|p| a.book(&p.token, &session, &p.patient_id)),
+    );
+    let seeing = async {
+        for _ in 0..6 {
+            a.see_next(&doctor, &session).await;
+        }
+    };
+    let (second, ()) = tokio::join!(bookings, seeing);
+    assert!(second.iter().all(|answer| answer.status == 201));
+
+    let read_again = queue_seen_by(&b, &doctor, &session).await;
+    assert_eq!(queue_seen_by(&a, &doctor, &session).await, read_again);
+    assert_eq!(read_again["waiting"], 42, "{read_again}");
+    let (threshold, marked): (i32, Vec<String>) = a
+        .app_state
+        .db
+        .read(move |conn| {
+            let threshold = opds::table
+                .find(DEMO_GM)
+                .select(opds::near_turn_threshold)
+                .first(conn)?;
+            let marked = tokens::table
+                .filter(tokens::session_id.eq(&session))
+                .filter(tokens::status.eq("waiting"))
+                .filter(tokens::near_turn_at.is_not_null())
+                .select(tokens::id)
+                .load(conn)?;
+            Ok::<_, ApiError>((threshold, marked))
+        })
+        .await
+        .expect("the marks");
+    let mut first_waiting: Vec<String> = read_again["queue"]
+        .as_array()
+        .expect("the queue")
+        .iter()
+        .filter(|entry| entry[1] == "waiting")
+        .take(threshold.max(0) as usize)
+        .map(|entry| entry[0].as_str().expect("an id").to_owned())
+        .collect();
+    let mut marked = marked;
+    first_waiting.sort();
+    marked.sort();
+    assert_eq!(
+        marked, first_waiting,
+        "near turn: the first {threshold} waiting"
+    );
 }

@@ -26,6 +26,7 @@ mod writer;
 use std::sync::Arc;
 
 pub use connection::{Backend, DbConnection};
+pub use writer::batch_state;
 
 use std::time::Duration;
 

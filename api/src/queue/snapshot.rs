@@ -20,7 +20,15 @@
 //! session's tokens again: otherwise each call, start and completion would read every waiting
 //! token of the session, a cost that grows with the queue (a session of a national OPD holds
 //! hundreds).
+//!
+//! On SQLite the writer commits writes in batches, so the write just before may not have
+//! committed yet: its snapshot is not in the cache, and the next write of the same session
+//! would read the tokens again (a burst of bookings on one session did, every one). A write
+//! therefore also leaves its snapshot for the writes after it in the same batch
+//! ([`QueueCache::keep_in_batch`]): they see its rows on the same connection, and the snapshot
+//! is dropped the moment the batch's state changes otherwise ([`crate::db::batch_state`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -128,20 +136,59 @@ struct Cached {
     tokens: usize,
 }
 
+thread_local! {
+    /// Snapshots left by the writes of the SQLite writer's open batch, with the batch state they
+    /// belong to (only ever filled on the writer thread).
+    static IN_BATCH: RefCell<(u64, HashMap<String, Arc<QueueSnapshot>>)> =
+        RefCell::new((0, HashMap::new()));
+}
+
 impl QueueCache {
-    /// The snapshot of a session at exactly this version and lane setting, if held.
+    /// The snapshot of a session at exactly this version and lane setting, if held: left by an
+    /// earlier write of the open batch (on the SQLite writer), or committed.
     pub fn get(
         &self,
         session_id: &str,
         version: i64,
         priority_every: i32,
     ) -> Option<Arc<QueueSnapshot>> {
+        let matches = |s: &Arc<QueueSnapshot>| {
+            s.version == version && s.lane.priority_every == priority_every
+        };
+        if let Some(state) = crate::db::batch_state() {
+            let left = IN_BATCH.with(|cell| {
+                let (of, sessions) = &*cell.borrow();
+                (*of == state)
+                    .then(|| sessions.get(session_id).filter(|s| matches(s)).cloned())
+                    .flatten()
+            });
+            if left.is_some() {
+                return left;
+            }
+        }
         let cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         cached
             .sessions
             .get(session_id)
-            .filter(|s| s.version == version && s.lane.priority_every == priority_every)
+            .filter(|s| matches(s))
             .cloned()
+    }
+
+    /// Leaves the snapshot a write made, inside its transaction, for the writes after it in the
+    /// same SQLite batch (see the module's documentation). Nothing on PostgreSQL, where each
+    /// write commits alone: [`QueueCache::put`] after the commit is enough there.
+    pub fn keep_in_batch(&self, session_id: &str, snapshot: &Arc<QueueSnapshot>) {
+        let Some(state) = crate::db::batch_state() else {
+            return;
+        };
+        IN_BATCH.with(|cell| {
+            let (of, sessions) = &mut *cell.borrow_mut();
+            if *of != state {
+                *of = state;
+                sessions.clear();
+            }
+            sessions.insert(session_id.to_owned(), snapshot.clone());
+        });
     }
 
     /// Keeps a snapshot that matches its version (see the module's documentation), unless a

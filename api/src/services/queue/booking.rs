@@ -190,7 +190,7 @@ async fn book_token(
     let (token, snapshot) = state
         .db
         .write(
-            move |conn| -> Result<(Token, Option<QueueSnapshot>), ServiceError> {
+            move |conn| -> Result<(Token, Option<Arc<QueueSnapshot>>), ServiceError> {
                 if let Some(idem) = &idempotency {
                     if let Claim::Replay(token) =
                         idempotency::begin::<Token>(conn, idem, now.naive_utc())?
@@ -229,6 +229,8 @@ async fn book_token(
                 if let Some(idem) = &idempotency {
                     idempotency::finish(conn, idem, &token)?;
                 }
+                let snapshot = Arc::new(snapshot);
+                queues.keep_in_batch(&token.session_id, &snapshot);
                 Ok((token, Some(snapshot)))
             },
         )
@@ -237,7 +239,7 @@ async fn book_token(
     let replay = snapshot.is_none();
     if let Some(snapshot) = snapshot {
         // Committed: the snapshot is now the session's state at its version.
-        state.queues.put(&token.session_id, Arc::new(snapshot));
+        state.queues.put(&token.session_id, snapshot);
         state.queue_changed(&token.session_id);
     }
     Ok((token, replay))

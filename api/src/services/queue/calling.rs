@@ -168,7 +168,7 @@ pub async fn call_next_or_current(
     let queues = state.queues.clone();
     let (caches, after_commit) = write_caches(state);
     let keep = Keep::AfterCommit(after_commit.clone());
-    type Called = (Token, bool, Option<QueueSnapshot>);
+    type Called = (Token, bool, Option<Arc<QueueSnapshot>>);
     let (token, repeat, remaining) = state
         .db
         .write(move |conn| -> Result<Called, ServiceError> {
@@ -242,13 +242,15 @@ pub async fn call_next_or_current(
             // The rest of the queue, in the order the rule gives after this call.
             let mut remaining = snapshot.after_call(session.version, after, token.display.clone());
             mark_near_turn(conn, &mut remaining, &entry, now)?;
+            let remaining = Arc::new(remaining);
+            queues.keep_in_batch(&session.id, &remaining);
             Ok((token_to_api(&token), false, Some(remaining)))
         })
         .await?;
     after_commit.kept();
     if let Some(remaining) = remaining {
         // Committed: the rest of the queue is the session's state at its version.
-        state.queues.put(&token.session_id, Arc::new(remaining));
+        state.queues.put(&token.session_id, remaining);
     }
     state.queue_changed(&token.session_id);
     Ok((token, repeat))
@@ -350,7 +352,7 @@ pub async fn transition(
     let (token, carried) = state
         .db
         .write(
-            move |conn| -> Result<(Token, Option<QueueSnapshot>), ServiceError> {
+            move |conn| -> Result<(Token, Option<Arc<QueueSnapshot>>), ServiceError> {
                 let reader = reader(conn, &caches, keep.clone(), clock_now)?;
                 let ctx = visible_context(conn, &reader, &principal, &token_id)?;
                 let session = queue::lock_session(conn, &ctx.token.session_id)?
@@ -465,13 +467,17 @@ pub async fn transition(
                     }
                     Transition::NoShow | Transition::Requeue => None,
                 });
+                let carried = carried.map(Arc::new);
+                if let Some(carried) = &carried {
+                    queues.keep_in_batch(&session.id, carried);
+                }
                 Ok((token_to_api(&token), carried))
             },
         )
         .await?;
     after_commit.kept();
     if let Some(carried) = carried {
-        state.queues.put(&token.session_id, Arc::new(carried));
+        state.queues.put(&token.session_id, carried);
     }
     state.queue_changed(&token.session_id);
     Ok(token)
