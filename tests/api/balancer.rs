@@ -123,6 +123,23 @@ struct Acknowledged {
     number: i64,
 }
 
+/// Sends the request `make` builds until an answer comes that is not a server error, as a
+/// patient's app does when a node dies on the way or none is ready for a moment: safe for a
+/// read, and for a booking with its idempotency key (the API answers a repeat with the first
+/// answer). Returns that answer and how many attempts failed on the way.
+async fn until_answered(make: impl Fn() -> reqwest::RequestBuilder) -> (reqwest::Response, usize) {
+    let mut failures = 0;
+    loop {
+        match make().send().await {
+            Ok(response) if !response.status().is_server_error() => return (response, failures),
+            Ok(_) | Err(_) => {}
+        }
+        failures += 1;
+        assert!(failures < 20, "an answer within 20 attempts");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Books for `patient` with one idempotency key, retrying what a dying node could not answer;
 /// returns the booking and how many attempts failed on the way.
 async fn book_until_answered(
@@ -132,49 +149,22 @@ async fn book_until_answered(
     patient: &QuickPatient,
 ) -> (Value, usize) {
     let key = uuid::Uuid::new_v4().to_string();
-    let mut failures = 0;
-    loop {
-        let sent = client
+    let (response, failures) = until_answered(|| {
+        client
             .post(format!("{balancer}/api/v1/tokens"))
             .bearer_auth(&patient.token)
             .header("idempotency-key", &key)
             .json(&json!({"session_id": session, "patient_id": patient.patient_id}))
-            .send()
-            .await;
-        match sent {
-            Ok(response) if response.status().is_success() => {
-                return (response.json().await.expect("a token"), failures)
-            }
-            Ok(response) if response.status().is_server_error() => {}
-            Ok(response) => panic!(
-                "a booking is refused: {} {}",
-                response.status(),
-                response.text().await.unwrap_or_default()
-            ),
-            Err(_) => {}
-        }
-        failures += 1;
-        assert!(failures < 20, "a booking is answered within 20 attempts");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    if !response.status().is_success() {
+        panic!(
+            "a booking is refused: {} {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
     }
-}
-
-/// Reads `url` as a patient's app does, again after a failure of the way there (a node dying,
-/// or none ready for a moment): a read is safe to repeat. Returns the status the read got and
-/// how many attempts failed on the way.
-async fn read_until_answered(client: &reqwest::Client, url: &str, bearer: &str) -> (u16, usize) {
-    let mut failures = 0;
-    loop {
-        match client.get(url).bearer_auth(bearer).send().await {
-            Ok(response) if !response.status().is_server_error() => {
-                return (response.status().as_u16(), failures)
-            }
-            Ok(_) | Err(_) => {}
-        }
-        failures += 1;
-        assert!(failures < 20, "a read is answered within 20 attempts");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    (response.json().await.expect("a token"), failures)
 }
 
 /// What a run of bookings through one address gave.
@@ -228,14 +218,11 @@ async fn book_through(
                     book_until_answered(&client, &address, &session, patient).await;
                 failed.fetch_add(failures, Ordering::SeqCst);
                 let token_id = token["id"].as_str().expect("token id").to_owned();
-                let (status, failures) = read_until_answered(
-                    &client,
-                    &format!("{address}/api/v1/tokens/{token_id}/status"),
-                    &patient.token,
-                )
-                .await;
+                let url = format!("{address}/api/v1/tokens/{token_id}/status");
+                let (status, failures) =
+                    until_answered(|| client.get(&url).bearer_auth(&patient.token)).await;
                 failed.fetch_add(failures, Ordering::SeqCst);
-                assert_eq!(status, 200, "a patient reads their own booking");
+                assert_eq!(status.status(), 200, "a patient reads their own booking");
                 acknowledged.lock().unwrap().push(Acknowledged {
                     patient: i,
                     token_id,

@@ -9,7 +9,9 @@ use diesel::prelude::*;
 use sanjeevani_api::caches::{AfterCommit, Keep, Reader};
 use sanjeevani_api::clock::Clock;
 use sanjeevani_api::error::ApiError;
+use sanjeevani_api::queue::ordering::LaneState;
 use sanjeevani_api::queue::schedule::today_ist;
+use sanjeevani_api::queue::snapshot::QueueSnapshot;
 use sanjeevani_api::schema::{doctor_presence, opds, tokens};
 use sanjeevani_tests::plans::statements_sent;
 use sanjeevani_tests::world::{monday_morning, opd_input, session_of, DEMO_GM, DR_SEN};
@@ -23,6 +25,7 @@ both_backends!(
     a_process_that_wrote_a_sign_of_life_sends_none_for_ten_seconds,
     the_queue_a_process_carries_forward_is_the_queue_read_again,
     a_burst_of_changes_leaves_the_queue_the_tokens_give,
+    a_queue_a_write_keeps_is_seen_by_its_batch_at_once_and_by_the_rest_after_commit,
 );
 
 /// Two instances on one fresh database.
@@ -380,7 +383,6 @@ async fn the_queue_a_process_carries_forward_is_the_queue_read_again(backend: Ba
     let doctor = a.staff_token("dr.sen").await;
     a.go_online(&doctor, DEMO_GM).await;
 
-    let mut steps = 0;
     for round in 0..3 {
         let called = a.call_next(&doctor, &session).await;
         let id = called["id"].as_str().expect("a token").to_owned();
@@ -398,7 +400,6 @@ async fn the_queue_a_process_carries_forward_is_the_queue_read_again(backend: Ba
                 read_again,
                 "round {round}, after {step}"
             );
-            steps += 1;
         }
         if round == 0 {
             // A booking through B: A's queue is a version behind and is read again.
@@ -407,7 +408,6 @@ async fn the_queue_a_process_carries_forward_is_the_queue_read_again(backend: Ba
             assert_eq!(booked.status, 201, "{}", booked.body);
         }
     }
-    assert_eq!(steps, 9);
     let last = queue_seen_by(&a, &doctor, &session).await;
     assert_eq!(last["waiting"], 2, "{last}");
     assert_eq!(last["now_serving"], json!([]), "{last}");
@@ -479,5 +479,76 @@ async fn a_burst_of_changes_leaves_the_queue_the_tokens_give(backend: Backend) {
     assert_eq!(
         marked, first_waiting,
         "near turn: the first {threshold} waiting"
+    );
+}
+
+/// A queue of session `s` at `version`, nobody waiting.
+fn empty_queue(version: i64, priority_every: i32) -> QueueSnapshot {
+    let lane = LaneState {
+        priority_every,
+        regular_since_priority: 0,
+    };
+    QueueSnapshot::new(version, lane, Vec::new(), Vec::new())
+}
+
+/// A write that keeps an empty queue of session `s` at `version` and answers whether it then
+/// finds it itself; `None` when it rolls back (`commit` false).
+async fn write_keeping(app: &TestApp, version: i64, commit: bool) -> Option<bool> {
+    let queues = app.app_state.queues.clone();
+    let after_commit = AfterCommit::default();
+    let keep = Keep::AfterCommit(after_commit.clone());
+    let seen = app
+        .app_state
+        .db
+        .write(move |_conn| -> Result<bool, ApiError> {
+            queues.keep_written(&keep, "s", empty_queue(version, 2));
+            let seen = queues.get("s", version, 2).is_some();
+            if commit {
+                Ok(seen)
+            } else {
+                Err(diesel::result::Error::RollbackTransaction.into())
+            }
+        })
+        .await
+        .ok()?;
+    after_commit.kept();
+    Some(seen)
+}
+
+/// `QueueCache::keep_written` inside a write: on SQLite the rest of the writer's batch finds the
+/// queue at once (it sees the write's rows), nothing outside the write does before the commit,
+/// and a write that rolled back leaves nothing behind; on PostgreSQL only the commit keeps it.
+async fn a_queue_a_write_keeps_is_seen_by_its_batch_at_once_and_by_the_rest_after_commit(
+    backend: Backend,
+) {
+    let app = sanjeevani_tests::spawn_app(backend).await;
+    let queues = app.app_state.queues.clone();
+    assert_eq!(
+        write_keeping(&app, 1, false).await,
+        None,
+        "the first write rolls back"
+    );
+    assert!(
+        queues.get("s", 1, 2).is_none(),
+        "a rolled-back write keeps nothing"
+    );
+    let seen_in_a_later_write = app
+        .app_state
+        .db
+        .write({
+            let queues = queues.clone();
+            move |_conn| -> Result<bool, ApiError> { Ok(queues.get("s", 1, 2).is_some()) }
+        })
+        .await
+        .expect("a write");
+    assert!(!seen_in_a_later_write, "nor does a later batch find it");
+    assert_eq!(
+        write_keeping(&app, 2, true).await,
+        Some(backend == Backend::Sqlite),
+        "seen in its own batch on SQLite only"
+    );
+    assert!(
+        queues.get("s", 2, 2).is_some(),
+        "kept for all once committed"
     );
 }

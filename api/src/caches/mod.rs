@@ -79,7 +79,7 @@ impl AfterCommit {
 }
 
 impl Keep {
-    fn keep(&self, put: impl FnOnce() + Send + 'static) {
+    pub(crate) fn keep(&self, put: impl FnOnce() + Send + 'static) {
         match self {
             Keep::Now => put(),
             Keep::AfterCommit(later) => later.defer(Box::new(put)),

@@ -25,7 +25,7 @@
 //! committed yet: its snapshot is not in the cache, and the next write of the same session
 //! would read the tokens again (a burst of bookings on one session did, every one). A write
 //! therefore also leaves its snapshot for the writes after it in the same batch
-//! ([`QueueCache::keep_in_batch`]): they see its rows on the same connection, and the snapshot
+//! ([`QueueCache::keep_written`]): they see its rows on the same connection, and the snapshot
 //! is dropped the moment the batch's state changes otherwise ([`crate::db::batch_state`]).
 
 use std::cell::RefCell;
@@ -33,6 +33,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::ordering::{call_order, LaneState, Waiting};
+use crate::caches::Keep;
 
 /// A waiting token as the order needs it. Shared strings: deriving the next snapshot copies
 /// every entry, and a copy is then a count, not an allocation.
@@ -103,15 +104,9 @@ impl QueueSnapshot {
     /// The queue after the consultation of the token shown as `display` was completed: it is
     /// no longer being served.
     pub fn after_completion(&self, version: i64, display: &str) -> Self {
-        let mut serving = self.serving.clone();
-        if let Some(at) = serving.iter().position(|s| s == display) {
-            serving.remove(at);
-        }
-        Self {
-            version,
-            serving,
-            ..self.clone()
-        }
+        let mut next = self.at_version(version);
+        next.serving.retain(|s| s != display);
+        next
     }
 
     fn tokens(&self) -> usize {
@@ -158,9 +153,10 @@ impl QueueCache {
         if let Some(state) = crate::db::batch_state() {
             let left = IN_BATCH.with(|cell| {
                 let (of, sessions) = &*cell.borrow();
-                (*of == state)
-                    .then(|| sessions.get(session_id).filter(|s| matches(s)).cloned())
-                    .flatten()
+                let left = sessions
+                    .get(session_id)
+                    .filter(|s| *of == state && matches(s));
+                left.cloned()
             });
             if left.is_some() {
                 return left;
@@ -174,10 +170,20 @@ impl QueueCache {
             .cloned()
     }
 
-    /// Leaves the snapshot a write made, inside its transaction, for the writes after it in the
-    /// same SQLite batch (see the module's documentation). Nothing on PostgreSQL, where each
-    /// write commits alone: [`QueueCache::put`] after the commit is enough there.
-    pub fn keep_in_batch(&self, session_id: &str, snapshot: &Arc<QueueSnapshot>) {
+    /// Keeps the snapshot a write made of its session at the version it gave it: at once for
+    /// the writes after it in the same SQLite batch, which see its rows on the one connection,
+    /// and for every request of this process once the write committed (`keep`, the write's
+    /// [`Keep::AfterCommit`]).
+    pub fn keep_written(&self, keep: &Keep, session_id: &str, snapshot: QueueSnapshot) {
+        let snapshot = Arc::new(snapshot);
+        self.keep_in_batch(session_id, &snapshot);
+        let (cache, session_id) = (self.clone(), session_id.to_owned());
+        keep.keep(move || cache.put(&session_id, snapshot));
+    }
+
+    /// Leaves the snapshot for the writes after this one in the same SQLite batch (see the
+    /// module's documentation). Nothing on PostgreSQL, where each write commits alone.
+    fn keep_in_batch(&self, session_id: &str, snapshot: &Arc<QueueSnapshot>) {
         let Some(state) = crate::db::batch_state() else {
             return;
         };

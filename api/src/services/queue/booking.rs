@@ -1,7 +1,5 @@
 //! Booking a token (by the patient, a CHO at a spoke, or a doctor's referral) and cancelling it.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::Connection;
@@ -187,59 +185,46 @@ async fn book_token(
     let queues = state.queues.clone();
     let (caches, after_commit) = write_caches(state);
     let keep = Keep::AfterCommit(after_commit.clone());
-    let (token, snapshot) = state
+    let (token, replay) = state
         .db
-        .write(
-            move |conn| -> Result<(Token, Option<Arc<QueueSnapshot>>), ServiceError> {
-                if let Some(idem) = &idempotency {
-                    if let Claim::Replay(token) =
-                        idempotency::begin::<Token>(conn, idem, now.naive_utc())?
-                    {
-                        return Ok((token, None));
-                    }
+        .write(move |conn| -> Result<(Token, bool), ServiceError> {
+            if let Some(idem) = &idempotency {
+                if let Claim::Replay(token) =
+                    idempotency::begin::<Token>(conn, idem, now.naive_utc())?
+                {
+                    return Ok((token, true));
                 }
-                // The generations and the OPD's pace version in one statement (once the
-                // session has its row: after its first booking).
-                let versions = match schedule::parse_session_id(&request.session_id) {
-                    Some((opd_id, _)) => {
-                        generations::status_versions(conn, &request.session_id, opd_id)?
-                            .map(|read| (opd_id, read))
-                    }
-                    None => None,
-                };
-                let reader = match versions {
-                    Some((opd_id, read)) => Reader::at(
-                        &caches,
-                        read.generations(),
-                        keep.clone(),
-                        schedule::today_ist(now),
-                    )
-                    .with_pace_version(opd_id, read.pace),
-                    None => reader(conn, &caches, keep.clone(), now)?,
-                };
-                let (token, snapshot) = book_in_transaction(
-                    conn,
-                    Some(&queues),
-                    &reader,
-                    &booker,
-                    &request,
-                    now,
-                    since,
-                )?;
-                if let Some(idem) = &idempotency {
-                    idempotency::finish(conn, idem, &token)?;
+            }
+            // The generations and the OPD's pace version in one statement (once the
+            // session has its row: after its first booking).
+            let versions = match schedule::parse_session_id(&request.session_id) {
+                Some((opd_id, _)) => {
+                    generations::status_versions(conn, &request.session_id, opd_id)?
+                        .map(|read| (opd_id, read))
                 }
-                let snapshot = Arc::new(snapshot);
-                queues.keep_in_batch(&token.session_id, &snapshot);
-                Ok((token, Some(snapshot)))
-            },
-        )
+                None => None,
+            };
+            let reader = match versions {
+                Some((opd_id, read)) => Reader::at(
+                    &caches,
+                    read.generations(),
+                    keep.clone(),
+                    schedule::today_ist(now),
+                )
+                .with_pace_version(opd_id, read.pace),
+                None => reader(conn, &caches, keep.clone(), now)?,
+            };
+            let (token, snapshot) =
+                book_in_transaction(conn, Some(&queues), &reader, &booker, &request, now, since)?;
+            if let Some(idem) = &idempotency {
+                idempotency::finish(conn, idem, &token)?;
+            }
+            queues.keep_written(&keep, &token.session_id, snapshot);
+            Ok((token, false))
+        })
         .await?;
     after_commit.kept();
-    let replay = snapshot.is_none();
-    if let Some(snapshot) = snapshot {
-        // Committed: the snapshot is now the session's state at its version.
-        state.queues.put(&token.session_id, snapshot);
+    if !replay {
         state.queue_changed(&token.session_id);
     }
     Ok((token, replay))

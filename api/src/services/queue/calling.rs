@@ -1,7 +1,5 @@
 //! The doctor's side of the queue: presence, the doctor's queue, calling the next patient, the consultation's states, and the sweep that records no-shows and stale presence.
 
-use std::sync::Arc;
-
 use chrono::{Duration, NaiveDateTime};
 use sanjeevani_types::domain::{Role, Sex};
 use sanjeevani_types::queue::{Presence, PresenceUpdate, QueueEntry, Token, TokenStatus};
@@ -16,7 +14,6 @@ use crate::models::patients::{self};
 use crate::models::queue::{self, TokenRow};
 use crate::models::reports;
 use crate::queue::schedule::{self};
-use crate::queue::snapshot::QueueSnapshot;
 use crate::services::patients::age_on;
 use crate::services::ServiceError;
 use crate::state::AppState;
@@ -168,10 +165,9 @@ pub async fn call_next_or_current(
     let queues = state.queues.clone();
     let (caches, after_commit) = write_caches(state);
     let keep = Keep::AfterCommit(after_commit.clone());
-    type Called = (Token, bool, Option<Arc<QueueSnapshot>>);
-    let (token, repeat, remaining) = state
+    let (token, repeat) = state
         .db
-        .write(move |conn| -> Result<Called, ServiceError> {
+        .write(move |conn| -> Result<(Token, bool), ServiceError> {
             let session =
                 queue::lock_session(conn, &session_id)?.ok_or(ServiceError::NotFound("session"))?;
             let reader = reader(conn, &caches, keep.clone(), clock_now)?;
@@ -197,7 +193,7 @@ pub async fn call_next_or_current(
             if let Some(current) =
                 queue::doctor_current_token(conn, &session.id, &principal.user_id)?
             {
-                return Ok((token_to_api(&current), true, None));
+                return Ok((token_to_api(&current), true));
             }
             if !queue::is_online(conn, &principal.user_id, &opd.id, since)? {
                 return Err(ServiceError::conflict(
@@ -207,9 +203,10 @@ pub async fn call_next_or_current(
             }
             // The order as the change before this one left it, unless expired calls moved it
             // (then it is read after them).
-            let cached = queues
-                .get(&session.id, session.version - 1, opd.priority_every)
-                .filter(|_| expired == 0);
+            let cached = match expired {
+                0 => queues.get(&session.id, session.version - 1, opd.priority_every),
+                _ => None,
+            };
             let snapshot = match cached {
                 Some(before) => before.at_version(session.version),
                 None => load_snapshot(conn, &session, opd)?,
@@ -242,16 +239,11 @@ pub async fn call_next_or_current(
             // The rest of the queue, in the order the rule gives after this call.
             let mut remaining = snapshot.after_call(session.version, after, token.display.clone());
             mark_near_turn(conn, &mut remaining, &entry, now)?;
-            let remaining = Arc::new(remaining);
-            queues.keep_in_batch(&session.id, &remaining);
-            Ok((token_to_api(&token), false, Some(remaining)))
+            queues.keep_written(&keep, &session.id, remaining);
+            Ok((token_to_api(&token), false))
         })
         .await?;
     after_commit.kept();
-    if let Some(remaining) = remaining {
-        // Committed: the rest of the queue is the session's state at its version.
-        state.queues.put(&token.session_id, remaining);
-    }
     state.queue_changed(&token.session_id);
     Ok((token, repeat))
 }
@@ -349,136 +341,130 @@ pub async fn transition(
     let queues = state.queues.clone();
     let (caches, after_commit) = write_caches(state);
     let keep = Keep::AfterCommit(after_commit.clone());
-    let (token, carried) = state
+    let token = state
         .db
-        .write(
-            move |conn| -> Result<(Token, Option<Arc<QueueSnapshot>>), ServiceError> {
-                let reader = reader(conn, &caches, keep.clone(), clock_now)?;
-                let ctx = visible_context(conn, &reader, &principal, &token_id)?;
-                let session = queue::lock_session(conn, &ctx.token.session_id)?
-                    .ok_or(ServiceError::NotFound("token"))?;
-                if principal.role == Role::Doctor {
-                    reader.sign_of_life(conn, &principal.user_id, since, now)?;
+        .write(move |conn| -> Result<Token, ServiceError> {
+            let reader = reader(conn, &caches, keep.clone(), clock_now)?;
+            let ctx = visible_context(conn, &reader, &principal, &token_id)?;
+            let session = queue::lock_session(conn, &ctx.token.session_id)?
+                .ok_or(ServiceError::NotFound("token"))?;
+            if principal.role == Role::Doctor {
+                reader.sign_of_life(conn, &principal.user_id, since, now)?;
+            }
+            let mut token =
+                queue::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("token"))?;
+            let by_its_doctor = principal.role == Role::Doctor
+                && token.doctor_id.as_deref() == Some(&principal.user_id);
+            let overdue = token.join_deadline.is_some_and(|d| d < now) && token.joined_at.is_none();
+            let wrong_state = |expected: &str| {
+                ServiceError::conflict(
+                    "wrong_token_state",
+                    format!("The token is {}, not {expected}.", token.status),
+                )
+            };
+            // Who may take each step: the patient's side joins; the calling doctor does the rest.
+            let allowed = match step {
+                Transition::Join => matches!(principal.role, Role::Patient | Role::Cho),
+                Transition::Start
+                | Transition::Complete
+                | Transition::NoShow
+                | Transition::Requeue => by_its_doctor,
+            };
+            if !allowed {
+                return Err(ServiceError::Forbidden);
+            }
+            let (from, expected) = match step {
+                Transition::Join | Transition::Start => ("called", "called"),
+                Transition::Complete => ("in_consultation", "in consultation"),
+                Transition::NoShow => ("called", "called and not joined"),
+                Transition::Requeue => (
+                    if token.status == "in_consultation" {
+                        "in_consultation"
+                    } else {
+                        "called"
+                    },
+                    "called or in consultation",
+                ),
+            };
+            if token.status != from || (step == Transition::NoShow && token.joined_at.is_some()) {
+                return Err(wrong_state(expected));
+            }
+            let event = match step {
+                Transition::Join => {
+                    if overdue {
+                        return Err(ServiceError::conflict(
+                            "join_window_passed",
+                            "The time to join has passed.",
+                        ));
+                    }
+                    token.joined_at = Some(now);
+                    "joined"
                 }
-                let mut token =
-                    queue::find_token(conn, &token_id)?.ok_or(ServiceError::NotFound("token"))?;
-                let by_its_doctor = principal.role == Role::Doctor
-                    && token.doctor_id.as_deref() == Some(&principal.user_id);
-                let overdue =
-                    token.join_deadline.is_some_and(|d| d < now) && token.joined_at.is_none();
-                let wrong_state = |expected: &str| {
-                    ServiceError::conflict(
-                        "wrong_token_state",
-                        format!("The token is {}, not {expected}.", token.status),
-                    )
-                };
-                // Who may take each step: the patient's side joins; the calling doctor does the rest.
-                let allowed = match step {
-                    Transition::Join => matches!(principal.role, Role::Patient | Role::Cho),
-                    Transition::Start
-                    | Transition::Complete
-                    | Transition::NoShow
-                    | Transition::Requeue => by_its_doctor,
-                };
-                if !allowed {
-                    return Err(ServiceError::Forbidden);
+                Transition::Start => {
+                    token.status = TokenStatus::InConsultation.as_str().into();
+                    token.started_at = Some(now);
+                    "started"
                 }
-                let (from, expected) = match step {
-                    Transition::Join | Transition::Start => ("called", "called"),
-                    Transition::Complete => ("in_consultation", "in consultation"),
-                    Transition::NoShow => ("called", "called and not joined"),
-                    Transition::Requeue => (
-                        if token.status == "in_consultation" {
-                            "in_consultation"
-                        } else {
-                            "called"
-                        },
-                        "called or in consultation",
-                    ),
-                };
-                if token.status != from || (step == Transition::NoShow && token.joined_at.is_some())
-                {
-                    return Err(wrong_state(expected));
+                Transition::Complete => {
+                    token.status = TokenStatus::Completed.as_str().into();
+                    token.completed_at = Some(now);
+                    // The OPD's recent consultations' length (its pace) moves.
+                    crate::models::generations::pace_changed(conn, &token.opd_id)?;
+                    "completed"
                 }
-                let event = match step {
-                    Transition::Join => {
-                        if overdue {
-                            return Err(ServiceError::conflict(
-                                "join_window_passed",
-                                "The time to join has passed.",
-                            ));
-                        }
-                        token.joined_at = Some(now);
-                        "joined"
-                    }
-                    Transition::Start => {
-                        token.status = TokenStatus::InConsultation.as_str().into();
-                        token.started_at = Some(now);
-                        "started"
-                    }
-                    Transition::Complete => {
-                        token.status = TokenStatus::Completed.as_str().into();
-                        token.completed_at = Some(now);
-                        // The OPD's recent consultations' length (its pace) moves.
-                        crate::models::generations::pace_changed(conn, &token.opd_id)?;
-                        "completed"
-                    }
-                    Transition::NoShow => {
-                        let token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
-                        return Ok((token_to_api(&token), None));
-                    }
-                    Transition::Requeue => {
-                        // A recorded note belongs to this doctor's consultation (one per token):
-                        // the next doctor could neither read nor write it.
-                        if crate::models::prescriptions::consultation_of_token(conn, &token.id)?
-                            .is_some()
-                        {
-                            return Err(ServiceError::conflict(
-                                "consultation_recorded",
-                                "The consultation note is recorded: complete the consultation \
+                Transition::NoShow => {
+                    let token = no_show(conn, token, &ctx.opd, Some(&principal.user_id), now)?;
+                    return Ok(token_to_api(&token));
+                }
+                Transition::Requeue => {
+                    // A recorded note belongs to this doctor's consultation (one per token):
+                    // the next doctor could neither read nor write it.
+                    if crate::models::prescriptions::consultation_of_token(conn, &token.id)?
+                        .is_some()
+                    {
+                        return Err(ServiceError::conflict(
+                            "consultation_recorded",
+                            "The consultation note is recorded: complete the consultation \
                              (book a follow-up if the patient must be seen again).",
-                            ));
-                        }
-                        back_to_waiting(conn, &mut token)?;
-                        "requeued"
+                        ));
                     }
-                };
-                queue::save_token(conn, &token)?;
-                queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
-                if step == Transition::Complete {
-                    reports::count_consultation(
-                        conn,
-                        &token,
-                        &ctx.opd.opd,
-                        &ctx.patient,
-                        session.starts_at,
-                    )?;
+                    back_to_waiting(conn, &mut token)?;
+                    "requeued"
                 }
-                // The queue as the change before this one left it, carried to this version: a
-                // join or a start moves nobody, a completion ends one patient's being served.
-                let before =
-                    queues.get(&session.id, session.version - 1, ctx.opd.opd.priority_every);
-                let carried = before.and_then(|before| match step {
-                    Transition::Join | Transition::Start => {
-                        Some(before.at_version(session.version))
-                    }
+            };
+            queue::save_token(conn, &token)?;
+            queue::record_event(conn, &token, event, Some(&principal.user_id), now)?;
+            if step == Transition::Complete {
+                reports::count_consultation(
+                    conn,
+                    &token,
+                    &ctx.opd.opd,
+                    &ctx.patient,
+                    session.starts_at,
+                )?;
+            }
+            // The queue as the change before this one left it, carried to this version: a
+            // join or a start moves nobody, a completion ends one patient's being served.
+            let carries = matches!(
+                step,
+                Transition::Join | Transition::Start | Transition::Complete
+            );
+            let before = carries
+                .then(|| queues.get(&session.id, session.version - 1, ctx.opd.opd.priority_every))
+                .flatten();
+            if let Some(before) = before {
+                let after = match step {
                     Transition::Complete => {
-                        Some(before.after_completion(session.version, &token.display))
+                        before.after_completion(session.version, &token.display)
                     }
-                    Transition::NoShow | Transition::Requeue => None,
-                });
-                let carried = carried.map(Arc::new);
-                if let Some(carried) = &carried {
-                    queues.keep_in_batch(&session.id, carried);
-                }
-                Ok((token_to_api(&token), carried))
-            },
-        )
+                    _ => before.at_version(session.version),
+                };
+                queues.keep_written(&keep, &session.id, after);
+            }
+            Ok(token_to_api(&token))
+        })
         .await?;
     after_commit.kept();
-    if let Some(carried) = carried {
-        state.queues.put(&token.session_id, carried);
-    }
     state.queue_changed(&token.session_id);
     Ok(token)
 }
