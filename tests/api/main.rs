@@ -33,5 +33,6 @@ mod queue;
 mod reports;
 mod sessions;
 mod walk_ins;
+mod writes;
 
 mod spoke;

@@ -277,12 +277,15 @@ async fn measure_hello(args: &Args) -> Phase {
         Duration::from_secs(1),
     )
     .await;
+    let before = (hello_server.cpu_seconds(), own_cpu_seconds());
     let phase = scenario::hello_phase(
         &hello_server.address,
         args.connections,
         Duration::from_secs(args.seconds),
     )
     .await;
+    // What a request costs when the server does nothing: the floor of every other request.
+    print_cpu_per_request(&hello_server, ("hello", "hello"), &phase, before);
     hello_server.stop();
     phase
 }
@@ -380,7 +383,12 @@ async fn benchmark(
         .await,
     );
     let booked: Arc<Vec<Booked>> = Arc::new(acknowledged.lock().expect("acknowledged").clone());
-    print_cpu_per_request(&api, "book", phases.last().expect("spread"), spread_cpu);
+    print_cpu_per_request(
+        &api,
+        ("book", "book"),
+        phases.last().expect("spread"),
+        spread_cpu,
+    );
     let status_cpu = (api.cpu_seconds(), own_cpu_seconds());
     phases.push(
         scenario::status_phase(
@@ -394,13 +402,22 @@ async fn benchmark(
     );
     print_cpu_per_request(
         &api,
-        "queue_status",
+        ("queue_status", "queue_status"),
         phases.last().expect("status"),
         status_cpu,
     );
     let per_opd = consultations_per_opd(&world, &booked, args.consultations);
+    let consult_cpu = (api.cpu_seconds(), own_cpu_seconds());
     phases.push(
         scenario::consult_phase("consult + dispense", &world, &per_opd, 16, booked.clone()).await,
+    );
+    // Per consultation: its five requests, its prescription's verify and dispense (and the
+    // refused one), and the patients' polls of the phase, which the rate counts against it.
+    print_cpu_per_request(
+        &api,
+        ("consultation", "complete"),
+        phases.last().expect("consult"),
+        consult_cpu,
     );
     for phase in &phases {
         phase.print(ceiling);
@@ -451,10 +468,15 @@ fn own_cpu_seconds() -> f64 {
 }
 
 /// CPU spent per successful request in a phase, by the server and by this load generator.
-fn print_cpu_per_request(api: &server::Running, op: &str, phase: &Phase, before: (f64, f64)) {
+fn print_cpu_per_request(
+    api: &server::Running,
+    (label, op): (&str, &str),
+    phase: &Phase,
+    before: (f64, f64),
+) {
     let requests = phase.op(op).map(|s| s.ok()).unwrap_or(0).max(1) as f64;
     println!(
-        "  CPU per {op}: server {:.0} us, load generator {:.0} us",
+        "  CPU per {label}: server {:.0} us, load generator {:.0} us",
         (api.cpu_seconds() - before.0) * 1e6 / requests,
         (own_cpu_seconds() - before.1) * 1e6 / requests
     );
