@@ -53,11 +53,11 @@ impl SqliteWriter {
         manager: DbManager,
         batch_sizes: prometheus::Histogram,
     ) -> Result<Self, StoreError> {
-        let writer = open_writer(&manager)?;
+        let conn = open_writer(&manager)?;
         let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(manager, writer, queue, batch_sizes))
+            .spawn(move || run(manager, conn, queue, batch_sizes))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
         Ok(Self {
             jobs: Some(jobs),
@@ -125,74 +125,33 @@ impl Drop for SqliteWriter {
 /// other use of temporary storage.
 const WRITER_SETTINGS: &str = "PRAGMA temp_store = MEMORY;";
 
-/// The writer's page cache on a large database, in KiB (negative: a size, not a page count):
-/// 32 MiB instead of SQLite's default 2 MB.
+/// The writer's page cache, in KiB (negative: a size, not a page count): 32 MiB instead of
+/// SQLite's default 2 MB.
 ///
-/// Why large: every write goes through this one connection, and on a record day the database
-/// grows past 4 GB; with 2 MB cached the writer read the same index pages (the day's tokens,
-/// codes, sessions, messages) from the file again and again, and perf showed the kernel copying
-/// pages. The readers keep the default: in WAL mode a reader's cache is emptied whenever another
+/// Why: every write goes through this one connection, and on a record day the database grows
+/// past 4 GB; with 2 MB cached the writer read the same index pages (the day's tokens, codes,
+/// sessions, messages) from the file again and again, and perf showed the kernel copying pages.
+/// The readers keep the default: in WAL mode a reader's cache is emptied whenever another
 /// connection has written since its last read, which under load is every time.
 ///
-/// Why only past [`LARGE_DATABASE_BYTES`]: when an insert splits a b-tree page, SQLite may swap
-/// two new pages' numbers through the number of the page at 1 GiB (the locking page, never a
-/// real page) as a temporary key. That key stays the cache's highest, and at every commit SQLite
-/// drops the cached pages beyond the database's end; with a key that far beyond the end it walks
-/// every page in the cache to find them (`pcache1TruncateUnsafe`). With 32 MiB that was 8,000
-/// pages at every commit, 6% of the writer thread's time in the consultation phase (perf). Once
-/// the database is past that page the key lies inside it and nothing is walked.
-const LARGE_DATABASE_CACHE: &str = "PRAGMA cache_size = -32768;";
+/// Known cost, kept: below 1 GiB, a commit after an insert split a page walks the whole cache
+/// (SQLite swaps page numbers through the locking page's number, which then lies far beyond the
+/// database's end), about 6% of the writer's time in the consultation phase. SQLite's default
+/// size removed that but made the status polls after a burst of bookings cost about 15% more
+/// CPU (`tests/BENCHMARKS.md`, ninth round).
+const WRITER_PAGE_CACHE: &str = "PRAGMA cache_size = -32768;";
 
-/// Where the locking page lies at any page size: SQLite's `PENDING_BYTE`.
-const LARGE_DATABASE_BYTES: i64 = 1 << 30;
-
-/// Batches between two looks at the database's size (one `PRAGMA` each).
-const SIZE_CHECK_EVERY: u32 = 256;
-
-fn open_writer(manager: &DbManager) -> Result<(DbConnection, CacheSizing), StoreError> {
+fn open_writer(manager: &DbManager) -> Result<DbConnection, StoreError> {
     use diesel::connection::SimpleConnection;
     let mut conn = manager.establish()?;
     conn.batch_execute(WRITER_SETTINGS)?;
-    let large = is_large(&mut conn)?;
-    if large {
-        conn.batch_execute(LARGE_DATABASE_CACHE)?;
-    }
-    Ok((conn, CacheSizing { large, batches: 0 }))
-}
-
-/// Whether the database has grown past [`LARGE_DATABASE_BYTES`].
-fn is_large(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
-    use diesel::RunQueryDsl;
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-        "(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()) > {LARGE_DATABASE_BYTES}"
-    )))
-    .get_result(conn)
-}
-
-/// Gives the writer the large cache once the database has grown past the locking page, looking
-/// every [`SIZE_CHECK_EVERY`] batches (a day's database grows from small to several GB).
-struct CacheSizing {
-    large: bool,
-    batches: u32,
-}
-
-impl CacheSizing {
-    fn after_batch(&mut self, conn: &mut DbConnection) {
-        use diesel::connection::SimpleConnection;
-        self.batches = self.batches.wrapping_add(1);
-        if self.large || self.batches % SIZE_CHECK_EVERY != 0 {
-            return;
-        }
-        // A failed look changes nothing: the next one tries again.
-        if let Ok(true) = is_large(conn) {
-            self.large = conn.batch_execute(LARGE_DATABASE_CACHE).is_ok();
-        }
-    }
+    conn.batch_execute(WRITER_PAGE_CACHE)?;
+    Ok(conn)
 }
 
 fn run(
     manager: DbManager,
-    (mut conn, mut sizing): (DbConnection, CacheSizing),
+    mut conn: DbConnection,
     queue: crossbeam_channel::Receiver<Job>,
     batch_sizes: prometheus::Histogram,
 ) {
@@ -224,7 +183,6 @@ fn run(
                 for complete in completions {
                     complete(commit_error.as_ref());
                 }
-                sizing.after_batch(&mut conn);
             }
             Err(_) => {
                 // A write panicked: nothing of this batch was committed. Dropping the
@@ -233,7 +191,7 @@ fn run(
                 tracing::error!("a database write panicked; the batch was rolled back");
                 drop(completions);
                 match open_writer(&manager) {
-                    Ok(fresh) => (conn, sizing) = fresh,
+                    Ok(fresh) => conn = fresh,
                     Err(e) => {
                         tracing::error!(error = %e, "the SQLite writer cannot reopen; stopping");
                         return;
