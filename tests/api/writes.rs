@@ -3,8 +3,11 @@
 //! (`db::writer`), and a write that changed more pages than once fitted in memory must still be
 //! undone exactly while the writes around it commit.
 
+use std::time::{Duration, Instant};
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
+use futures_util::future::join_all;
 use sanjeevani_api::db::{DbConnection, StoreError};
 use sanjeevani_tests::{both_backends, spawn_app, Backend, TestApp};
 
@@ -79,10 +82,25 @@ async fn a_failing_write_that_changed_many_pages_rolls_back_alone(backend: Backe
         );
     }
 
-    // Sent together, so that on SQLite they share the writer's batches: small writes around
-    // big ones that change every seeded row and then fail.
+    // On SQLite a first write holds the writer until the 24 wait behind it, so they form one
+    // batch: small writes around big ones that change every seeded row and then fail. They are
+    // sent once it runs, so none can join its own batch.
+    const WRITES: usize = 24;
     let db = &app.app_state.db;
-    let writes = (0..24).map(|i| async move {
+    let queue = db.clone();
+    let (running, gate_runs) = tokio::sync::oneshot::channel::<()>();
+    let gate = db.write(move |_conn| -> Result<usize, StoreError> {
+        let _ = running.send(());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while backend == Backend::Sqlite
+            && queue.writer_queue_length() < WRITES
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(queue.writer_queue_length())
+    });
+    let writes = (0..WRITES).map(|i| async move {
         let failing = i % 4 == 1;
         db.write(move |conn| -> Result<(), StoreError> {
             if failing {
@@ -100,7 +118,17 @@ async fn a_failing_write_that_changed_many_pages_rolls_back_alone(backend: Backe
         .await
         .map_err(|_| i)
     });
-    let outcomes = futures_util::future::join_all(writes).await;
+    let (waiting, outcomes) = futures_util::future::join(gate, async {
+        gate_runs.await.expect("the gate runs");
+        join_all(writes).await
+    })
+    .await;
+    if backend == Backend::Sqlite {
+        assert!(
+            waiting.expect("the gate") >= WRITES,
+            "every write waits behind the gate, for one batch"
+        );
+    }
     let failed: Vec<usize> = outcomes.iter().filter_map(|o| o.err()).collect();
     assert_eq!(
         failed,

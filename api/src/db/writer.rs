@@ -112,9 +112,7 @@ impl Drop for SqliteWriter {
     }
 }
 
-/// Settings of the writer's connection beyond every connection's.
-///
-/// `temp_store = MEMORY` keeps each write's savepoint journal in memory. SQLite copies every page
+/// The writer keeps each write's savepoint journal in memory. SQLite copies every page
 /// a write changes into its savepoint's sub-journal first, so that the write alone can be undone;
 /// by default the sub-journal moves to a temporary file once it passes 64 KiB, which most steps
 /// of a consultation do. Then each page cost two `pwrite`s (its number, its 4 KiB), and every
@@ -123,7 +121,7 @@ impl Drop for SqliteWriter {
 /// moves: the sub-journal only ever undoes a write inside the batch's open transaction, and it
 /// is emptied when the write ends. The writer's statements sort and group nothing large, the
 /// other use of temporary storage.
-const WRITER_SETTINGS: &str = "PRAGMA temp_store = MEMORY;";
+const WRITER_TEMP_STORE: &str = "PRAGMA temp_store = MEMORY;";
 
 /// The writer's page cache, in KiB (negative: a size, not a page count): 32 MiB instead of
 /// SQLite's default 2 MB.
@@ -144,7 +142,7 @@ const WRITER_PAGE_CACHE: &str = "PRAGMA cache_size = -32768;";
 fn open_writer(manager: &DbManager) -> Result<DbConnection, StoreError> {
     use diesel::connection::SimpleConnection;
     let mut conn = manager.establish()?;
-    conn.batch_execute(WRITER_SETTINGS)?;
+    conn.batch_execute(WRITER_TEMP_STORE)?;
     conn.batch_execute(WRITER_PAGE_CACHE)?;
     Ok(conn)
 }

@@ -277,7 +277,7 @@ async fn measure_hello(args: &Args) -> Phase {
         Duration::from_secs(1),
     )
     .await;
-    let before = (hello_server.cpu_seconds(), own_cpu_seconds());
+    let cpu = CpuMark::now(&hello_server);
     let phase = scenario::hello_phase(
         &hello_server.address,
         args.connections,
@@ -285,7 +285,7 @@ async fn measure_hello(args: &Args) -> Phase {
     )
     .await;
     // What a request costs when the server does nothing: the floor of every other request.
-    print_cpu_per_request(&hello_server, ("hello", "hello"), &phase, before);
+    cpu.print_per(&hello_server, "hello", &phase, "hello");
     hello_server.stop();
     phase
 }
@@ -370,7 +370,7 @@ async fn benchmark(
         .await,
     );
     let spread = spread_bookings(&world, &patients, &bearers, args.bookings);
-    let spread_cpu = (api.cpu_seconds(), own_cpu_seconds());
+    let spread_cpu = CpuMark::now(&api);
     phases.push(
         scenario::book_phase(
             "book spread",
@@ -383,13 +383,8 @@ async fn benchmark(
         .await,
     );
     let booked: Arc<Vec<Booked>> = Arc::new(acknowledged.lock().expect("acknowledged").clone());
-    print_cpu_per_request(
-        &api,
-        ("book", "book"),
-        phases.last().expect("spread"),
-        spread_cpu,
-    );
-    let status_cpu = (api.cpu_seconds(), own_cpu_seconds());
+    spread_cpu.print_per(&api, "book", phases.last().expect("spread"), "book");
+    let status_cpu = CpuMark::now(&api);
     phases.push(
         scenario::status_phase(
             "queue status",
@@ -400,24 +395,24 @@ async fn benchmark(
         )
         .await,
     );
-    print_cpu_per_request(
+    status_cpu.print_per(
         &api,
-        ("queue_status", "queue_status"),
+        "queue_status",
         phases.last().expect("status"),
-        status_cpu,
+        "queue_status",
     );
     let per_opd = consultations_per_opd(&world, &booked, args.consultations);
-    let consult_cpu = (api.cpu_seconds(), own_cpu_seconds());
+    let consult_cpu = CpuMark::now(&api);
     phases.push(
         scenario::consult_phase("consult + dispense", &world, &per_opd, 16, booked.clone()).await,
     );
     // Per consultation: its five requests, its prescription's verify and dispense (and the
     // refused one), and the patients' polls of the phase, which the rate counts against it.
-    print_cpu_per_request(
+    consult_cpu.print_per(
         &api,
-        ("consultation", "complete"),
+        "consultation",
         phases.last().expect("consult"),
-        consult_cpu,
+        "complete",
     );
     for phase in &phases {
         phase.print(ceiling);
@@ -467,19 +462,29 @@ fn own_cpu_seconds() -> f64 {
     server::cpu_seconds_of("/proc/self/stat")
 }
 
-/// CPU spent per successful request in a phase, by the server and by this load generator.
-fn print_cpu_per_request(
-    api: &server::Running,
-    (label, op): (&str, &str),
-    phase: &Phase,
-    before: (f64, f64),
-) {
-    let requests = phase.op(op).map(|s| s.ok()).unwrap_or(0).max(1) as f64;
-    println!(
-        "  CPU per {label}: server {:.0} us, load generator {:.0} us",
-        (api.cpu_seconds() - before.0) * 1e6 / requests,
-        (own_cpu_seconds() - before.1) * 1e6 / requests
-    );
+/// The CPU a server and this load generator had spent at one moment.
+struct CpuMark {
+    server: f64,
+    own: f64,
+}
+
+impl CpuMark {
+    fn now(server: &server::Running) -> Self {
+        Self {
+            server: server.cpu_seconds(),
+            own: own_cpu_seconds(),
+        }
+    }
+
+    /// Prints the CPU each spent since the mark per successful `op` of the phase, as `label`.
+    fn print_per(&self, server: &server::Running, label: &str, phase: &Phase, op: &str) {
+        let requests = phase.op(op).map(|s| s.ok()).unwrap_or(0).max(1) as f64;
+        println!(
+            "  CPU per {label}: server {:.0} us, load generator {:.0} us",
+            (server.cpu_seconds() - self.server) * 1e6 / requests,
+            (own_cpu_seconds() - self.own) * 1e6 / requests
+        );
+    }
 }
 
 fn print_invariants(report: &invariants::Report) {
